@@ -1,0 +1,417 @@
+"""The contact center: agent groups, queues, patience, retrials and callbacks on SimPy.
+
+This is the simulation's hot path, built in the shape DESIGN.md describes:
+
+- Arrivals come from sorted arrays through one chain of timeouts, not a process per
+  caller. Retrials, which appear during the run, get a timeout each.
+- A caller's abandonment deadline (arrival + patience) is known on arrival, so there is
+  no patience timeout: an agent who frees up takes the first queued caller whose
+  deadline has not passed, and the callers skipped abandoned at their deadline. That is
+  exact for each ordered queue (per priority class and group).
+- A deadline becomes an event only when something depends on it happening on time: a
+  caller who will retry, or an overflow to another group after a wait.
+- A service completion is a timeout with a callback. Records are Python lists indexed
+  by call id, turned into arrays once; interval statistics are computed afterwards from
+  the calls table (metrics.py), not by monitors inside the run.
+- ``settle()`` marks the queued callers whose deadline has passed before anybody reads
+  the state mid-run, so lazy abandonment never shows up as a caller still waiting.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+# Call status codes (the calls table carries them as names, see metrics.OUTCOMES).
+PENDING, WAITING, IN_SERVICE, ANSWERED, ABANDONED, IVR, DROPPED = range(7)
+INF = float("inf")
+
+
+class DrawBuffer:
+    """Pre-drawn random values handed out one at a time on the hot path.
+
+    Drawing scalars from a numpy Generator costs about a microsecond each; drawing in
+    blocks of 4096 costs a few nanoseconds per value and keeps the stream reproducible.
+    """
+
+    def __init__(self, draw: Callable[[int], np.ndarray], block: int = 4096) -> None:
+        self._draw = draw
+        self._block = block
+        self._values: list[float] = []
+        self._i = 0
+
+    def next(self) -> float:
+        if self._i >= len(self._values):
+            self._values = self._draw(self._block).tolist()
+            self._i = 0
+        v = self._values[self._i]
+        self._i += 1
+        return v
+
+
+@dataclass(frozen=True)
+class CenterConfig:
+    """What the engine needs, resolved from the scenario into plain numbers."""
+
+    n_groups: int
+    routes: Sequence[Sequence[int]]
+    """Per reason code: eligible groups, the primary first, overflow targets after."""
+    n_classes: int = 1
+    overflow_after_s: float | None = None
+    callback_wait_s: float | None = None
+    callback_accept: float = 0.0
+    closed_calls: str = "wait"
+
+
+class CallBatch:
+    """Columns for a batch of new calls (numpy arrays of equal length)."""
+
+    __slots__ = (
+        "account",
+        "acw",
+        "attempt",
+        "klass",
+        "origin",
+        "patience",
+        "reason",
+        "resolved",
+        "retry_intent",
+        "t_arrive",
+        "talk",
+    )
+
+    def __init__(self, **cols: np.ndarray) -> None:
+        for name in self.__slots__:
+            setattr(self, name, cols[name])
+
+
+class ContactCenter:
+    """Agent groups serving queued calls; see the module docstring for the design."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        config: CenterConfig,
+        retrial_delay: DrawBuffer,
+        retrial_patience: Callable[[int], float],
+        retrial_intent: DrawBuffer,
+        retrial_probability: float,
+        callback_uniform: DrawBuffer,
+        next_open: Callable[[float], float],
+    ) -> None:
+        self.env = env
+        self.cfg = config
+        self._retrial_delay = retrial_delay
+        self._retrial_patience = retrial_patience
+        self._retrial_intent = retrial_intent
+        self._retrial_p = retrial_probability
+        self._cb_uniform = callback_uniform
+        self._next_open = next_open
+        self._routes = [list(r) for r in config.routes]
+        g = config.n_groups
+        self.free = [0] * g
+        self.staffed = [0] * g
+        self.owed = [0] * g  # busy agents who leave when their call ends
+        self.last_wait = [0.0] * g  # wait of the last caller answered (predicts waits)
+        self.queues: list[list[deque[int]]] = [
+            [deque() for _ in range(config.n_classes)] for _ in range(g)
+        ]
+        # per-call columns
+        self.t_arrive: list[float] = []
+        self.account: list[int] = []
+        self.reason: list[int] = []
+        self.klass: list[int] = []
+        self.talk: list[float] = []
+        self.acw: list[float] = []
+        self.patience: list[float] = []
+        self.retry_intent: list[bool] = []
+        self.resolved: list[bool] = []
+        self.attempt: list[int] = []
+        self.origin: list[int] = []
+        self.status: list[int] = []
+        self.deadline: list[float] = []
+        self.t_answer: list[float] = []
+        self.group: list[int] = []
+        self.callback: list[bool] = []
+        self.finished: list[int] = []  # call ids in the order their outcome became known
+        # arrival feed
+        self._pend_t: list[float] = []
+        self._pend_id: list[int] = []
+        self._pi = 0
+        self._feed_gen = 0
+        self._feed_at = INF
+
+    @property
+    def n_calls(self) -> int:
+        return len(self.t_arrive)
+
+    # ---- building the load ------------------------------------------------------------
+
+    def add_calls(self, batch: CallBatch, status: np.ndarray | None = None) -> np.ndarray:
+        """Register calls and feed those with status PENDING to the queue at their time.
+
+        ``status`` may mark calls settled before reaching an agent (IVR self-service,
+        dropped while closed); they are recorded but never queued. Returns the call ids.
+        """
+        n = batch.t_arrive.size
+        first = self.n_calls
+        ids = np.arange(first, first + n)
+        if status is None:
+            status = np.full(n, PENDING, dtype=np.int64)
+        self.t_arrive.extend(batch.t_arrive.tolist())
+        self.account.extend(batch.account.tolist())
+        self.reason.extend(batch.reason.tolist())
+        self.klass.extend(batch.klass.tolist())
+        self.talk.extend(batch.talk.tolist())
+        self.acw.extend(batch.acw.tolist())
+        self.patience.extend(batch.patience.tolist())
+        self.retry_intent.extend(batch.retry_intent.tolist())
+        self.resolved.extend(batch.resolved.tolist())
+        self.attempt.extend(batch.attempt.tolist())
+        self.origin.extend(batch.origin.tolist())
+        self.status.extend(status.tolist())
+        self.deadline.extend([INF] * n)
+        self.t_answer.extend([np.nan] * n)
+        self.group.extend([-1] * n)
+        self.callback.extend([False] * n)
+        settled = np.flatnonzero(status != PENDING)
+        self.finished.extend((ids[settled]).tolist())
+        live = status == PENDING
+        self._feed(batch.t_arrive[live], ids[live])
+        return ids
+
+    def _feed(self, times: np.ndarray, ids: np.ndarray) -> None:
+        if times.size == 0:
+            return
+        now = self.env.now
+        if np.any(times < now):
+            raise ValueError("calls cannot arrive in the past")
+        rest_t = np.asarray(self._pend_t[self._pi :], dtype=float)
+        rest_id = np.asarray(self._pend_id[self._pi :], dtype=np.int64)
+        all_t = np.concatenate([rest_t, times])
+        all_id = np.concatenate([rest_id, ids])
+        order = np.lexsort((all_id, all_t))
+        self._pend_t = all_t[order].tolist()
+        self._pend_id = all_id[order].tolist()
+        self._pi = 0
+        head = self._pend_t[0]
+        if head < self._feed_at:
+            self._feed_gen += 1
+            self._feed_at = head
+            Timeout(self.env, head - now, self._feed_gen).callbacks.append(self._on_feed)
+
+    def _on_feed(self, ev: simpy.Event) -> None:
+        if ev.value != self._feed_gen:
+            return  # superseded by an earlier arrival merged in later
+        now = self.env.now
+        ts, ids = self._pend_t, self._pend_id
+        i, n = self._pi, len(ts)
+        arrive = self._arrive
+        while i < n and ts[i] <= now:
+            arrive(ids[i], now)
+            i += 1
+        self._pi = i
+        if i < n:
+            self._feed_at = ts[i]
+            Timeout(self.env, ts[i] - now, self._feed_gen).callbacks.append(self._on_feed)
+        else:
+            self._feed_at = INF
+
+    # ---- staffing -------------------------------------------------------------------------
+
+    def schedule_staffing(self, group: int, times: np.ndarray, agents: np.ndarray) -> None:
+        """Change group ``group``'s head count to ``agents[k]`` at ``times[k]``."""
+        self.env.process(self._staffing(group, times.tolist(), agents.tolist()))
+
+    def _staffing(self, g: int, times: list[float], agents: list[int]):
+        env = self.env
+        for t, n in zip(times, agents, strict=True):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self.set_agents(g, int(n))
+
+    def set_agents(self, g: int, target: int) -> None:
+        """Agents arriving take queued callers; agents leaving finish the call in hand."""
+        delta = target - self.staffed[g]
+        self.staffed[g] = target
+        if delta > 0:
+            stay = min(self.owed[g], delta)
+            self.owed[g] -= stay
+            self.free[g] += delta - stay
+            self._dispatch(g)
+        elif delta < 0:
+            take = min(self.free[g], -delta)
+            self.free[g] -= take
+            self.owed[g] += -delta - take
+
+    def _dispatch(self, g: int) -> None:
+        now = self.env.now
+        while self.free[g] > 0:
+            cid = self._next_in_queue(g, now)
+            if cid < 0:
+                return
+            self.free[g] -= 1
+            self._start(cid, g, now)
+
+    # ---- the hot path ---------------------------------------------------------------------
+
+    def _arrive(self, cid: int, now: float) -> None:
+        groups = self._routes[self.reason[cid]]
+        g = groups[0]
+        if self.free[g] > 0:
+            self.free[g] -= 1
+            self._start(cid, g, now)
+            return
+        patience = self.patience[cid]
+        cfg = self.cfg
+        if (
+            cfg.callback_wait_s is not None
+            and self.last_wait[g] > cfg.callback_wait_s
+            and self._cb_uniform.next() < cfg.callback_accept
+        ):
+            self.callback[cid] = True
+            patience = INF
+        self.deadline[cid] = now + patience
+        self.status[cid] = WAITING
+        self.queues[g][self.klass[cid]].append(cid)
+        if patience < INF and self.retry_intent[cid]:
+            Timeout(self.env, patience, cid).callbacks.append(self._on_deadline)
+        ov = cfg.overflow_after_s
+        if ov is not None and len(groups) > 1 and ov < patience:
+            Timeout(self.env, ov, cid).callbacks.append(self._on_overflow)
+
+    def _start(self, cid: int, g: int, now: float) -> None:
+        self.status[cid] = IN_SERVICE
+        self.t_answer[cid] = now
+        self.group[cid] = g
+        self.last_wait[g] = now - self.t_arrive[cid]
+        Timeout(self.env, self.talk[cid] + self.acw[cid], cid).callbacks.append(self._on_done)
+
+    def _on_done(self, ev: simpy.Event) -> None:
+        cid = ev.value
+        g = self.group[cid]
+        self.status[cid] = ANSWERED
+        self.finished.append(cid)
+        if self.owed[g]:
+            self.owed[g] -= 1
+            return
+        now = self.env.now
+        nxt = self._next_in_queue(g, now)
+        if nxt < 0:
+            self.free[g] += 1
+        else:
+            self._start(nxt, g, now)
+
+    def _next_in_queue(self, g: int, now: float) -> int:
+        status, deadline = self.status, self.deadline
+        for dq in self.queues[g]:
+            while dq:
+                cid = dq.popleft()
+                if status[cid] != WAITING:
+                    continue  # served by another group or already counted as abandoned
+                if deadline[cid] < now:
+                    self._abandon(cid)
+                    continue
+                return cid
+        return -1
+
+    def _abandon(self, cid: int) -> None:
+        self.status[cid] = ABANDONED
+        self.finished.append(cid)
+
+    def _on_deadline(self, ev: simpy.Event) -> None:
+        cid = ev.value
+        if self.status[cid] != WAITING:
+            return
+        self._abandon(cid)
+        self._retry(cid, self.env.now + self._retrial_delay.next())
+
+    def _retry(self, cid: int, t: float) -> None:
+        t_open = self._next_open(t)
+        dropped = t_open > t and self.cfg.closed_calls == "drop"
+        if t_open == INF:
+            return  # no opening left in the horizon: the caller gives up for now
+        if not dropped:
+            t = t_open
+        new = self.n_calls
+        acct = self.account[cid]
+        self.t_arrive.append(t)
+        self.account.append(acct)
+        self.reason.append(self.reason[cid])
+        self.klass.append(self.klass[cid])
+        self.talk.append(self.talk[cid])
+        self.acw.append(self.acw[cid])
+        self.patience.append(self._retrial_patience(acct))
+        self.retry_intent.append(self._retrial_intent.next() < self._retrial_p)
+        self.resolved.append(self.resolved[cid])
+        self.attempt.append(self.attempt[cid] + 1)
+        self.origin.append(self.origin[cid])
+        self.deadline.append(INF)
+        self.t_answer.append(np.nan)
+        self.group.append(-1)
+        self.callback.append(False)
+        if dropped:
+            self.status.append(DROPPED)
+            self.finished.append(new)
+            return
+        self.status.append(PENDING)
+        Timeout(self.env, t - self.env.now, new).callbacks.append(self._on_retrial)
+
+    def _on_retrial(self, ev: simpy.Event) -> None:
+        self._arrive(ev.value, self.env.now)
+
+    def _on_overflow(self, ev: simpy.Event) -> None:
+        cid = ev.value
+        if self.status[cid] != WAITING:
+            return
+        now = self.env.now
+        for g2 in self._routes[self.reason[cid]][1:]:
+            if self.free[g2] > 0:
+                self.free[g2] -= 1
+                self._start(cid, g2, now)
+                return
+        for g2 in self._routes[self.reason[cid]][1:]:
+            self.queues[g2][self.klass[cid]].append(cid)
+
+    # ---- reading state mid-run ---------------------------------------------------------
+
+    def settle(self) -> None:
+        """Record every queued caller whose deadline has passed as abandoned."""
+        now = self.env.now
+        status, deadline = self.status, self.deadline
+        for per_class in self.queues:
+            for k, dq in enumerate(per_class):
+                keep: deque[int] = deque()
+                for cid in dq:
+                    if status[cid] != WAITING:
+                        continue
+                    if deadline[cid] < now:
+                        self._abandon(cid)
+                    else:
+                        keep.append(cid)
+                per_class[k] = keep
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The call records as arrays (call id = row)."""
+        return {
+            "t_arrive": np.asarray(self.t_arrive, dtype=float),
+            "account": np.asarray(self.account, dtype=np.int64),
+            "reason": np.asarray(self.reason, dtype=np.int16),
+            "klass": np.asarray(self.klass, dtype=np.int16),
+            "talk": np.asarray(self.talk, dtype=float),
+            "acw": np.asarray(self.acw, dtype=float),
+            "patience": np.asarray(self.patience, dtype=float),
+            "resolved": np.asarray(self.resolved, dtype=bool),
+            "attempt": np.asarray(self.attempt, dtype=np.int16),
+            "origin": np.asarray(self.origin, dtype=np.int16),
+            "status": np.asarray(self.status, dtype=np.int16),
+            "deadline": np.asarray(self.deadline, dtype=float),
+            "t_answer": np.asarray(self.t_answer, dtype=float),
+            "group": np.asarray(self.group, dtype=np.int16),
+            "callback": np.asarray(self.callback, dtype=bool),
+        }

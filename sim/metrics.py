@@ -1,0 +1,450 @@
+"""Results tables and every KPI formula, defined once.
+
+A replication returns raw arrays (model.RawRun); this module shapes them into tidy
+pandas tables at fixed grains -- one row per call attempt, per interval, per month, per
+customer -- and computes the KPIs. The CLI, the app, the experiment runner and the tests
+all read numbers from here, so a definition changes in one place only.
+
+Definitions (T = ``contact_center.service_level.threshold_s``):
+
+- A call *attempt* reaches the queue unless it was settled in the IVR or dropped while
+  the center was closed. Its *outcome* is answered, abandoned, or still in the system at
+  the end of the horizon (waiting, in service); the last are excluded from rates.
+- **service level** = attempts answered within T / (answered + abandoned attempts).
+  Abandoned calls count against the service level whatever their wait (the strict
+  convention; Erlang A's ``P(answered within T)`` is the same quantity).
+- **ASA** = mean wait of answered attempts.
+- **abandonment rate** = abandoned / (answered + abandoned).
+- **AHT** = mean of talk time (verification, review, work) + after-call work, answered.
+- **occupancy** = agent-seconds busy with calls / agent-seconds on duty.
+- **first-contact resolution (FCR)** = answered attempts that resolved the issue /
+  answered attempts.
+- **monthly churn** = accounts that left at a bill date / accounts facing a bill date
+  (the empirical monthly hazard).
+- **retention** = accounts of the initial base still active at the end / initial base.
+- **revenue** = billed (correct amount + billing errors) − discounts − refunded errors.
+- **net** = revenue − agent cost − telephony cost − lost lifetime value of churned
+  accounts (monthly charge × ``economics.lifetime_months``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.callcenter import ABANDONED, ANSWERED, DROPPED, IN_SERVICE, IVR, PENDING, WAITING
+from sim.scenario import REASONS
+
+if TYPE_CHECKING:
+    from sim.model import RawRun
+    from sim.scenario import Scenario
+
+OUTCOMES = {
+    PENDING: "pending",
+    WAITING: "waiting",
+    IN_SERVICE: "in_service",
+    ANSWERED: "answered",
+    ABANDONED: "abandoned",
+    IVR: "ivr",
+    DROPPED: "dropped",
+}
+
+
+@dataclass(frozen=True)
+class KPI:
+    label: str
+    unit: str
+    definition: str
+
+
+KPI_DEFINITIONS: dict[str, KPI] = {
+    "service_level": KPI("Service level", "share", "answered within T / (answered + abandoned)"),
+    "asa_s": KPI("Average speed of answer", "s", "mean wait of answered attempts"),
+    "abandonment_rate": KPI("Abandonment", "share", "abandoned / (answered + abandoned)"),
+    "occupancy": KPI("Agent occupancy", "share", "busy agent-seconds / on-duty agent-seconds"),
+    "aht_s": KPI("Average handling time", "s", "mean talk + after-call work, answered"),
+    "fcr": KPI("First-contact resolution", "share", "resolved answered / answered attempts"),
+    "calls_offered": KPI("Calls offered", "calls", "attempts that reached the queue"),
+    "calls_answered": KPI("Calls answered", "calls", "attempts answered by an agent"),
+    "monthly_churn": KPI("Monthly churn", "share", "churned / accounts facing a bill date"),
+    "retention": KPI("Retention", "share", "initial accounts still active at the end"),
+    "churned": KPI("Accounts churned", "accounts", "accounts that left during the horizon"),
+    "revenue": KPI("Revenue", "money", "billed − discounts − refunded errors"),
+    "discount_cost": KPI("Discount cost", "money", "discounts deducted on bills"),
+    "agent_cost": KPI("Agent cost", "money", "scheduled agent-hours × hourly cost"),
+    "telephony_cost": KPI("Telephony cost", "money", "(wait + talk) minutes × rate"),
+    "lost_value": KPI("Lost lifetime value", "money", "churned charge × lifetime months"),
+    "net": KPI("Net result", "money", "revenue − agent − telephony − lost value"),
+}
+
+
+def rate(numerator: float, denominator: float) -> float:
+    """A share that is NaN, not a crash, when nothing was counted."""
+    return float(numerator) / float(denominator) if denominator else float("nan")
+
+
+def step_integral(times: np.ndarray, levels: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """∫_0^x of a right-continuous step function (levels[k] from times[k] on)."""
+    times = np.asarray(times, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    area = np.concatenate([[0.0], np.cumsum(levels[:-1] * np.diff(times))])
+    k = np.clip(np.searchsorted(times, x, side="right") - 1, 0, None)
+    return area[k] + levels[k] * (x - times[k])
+
+
+def busy_integral(start: np.ndarray, end: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Total busy time of intervals [start, end) that falls before each x."""
+    s = np.sort(start)
+    e = np.sort(end)
+    cs = np.concatenate([[0.0], np.cumsum(s)])
+    ce = np.concatenate([[0.0], np.cumsum(e)])
+    ns = np.searchsorted(s, x, side="right")
+    ne = np.searchsorted(e, x, side="right")
+    return (ns * x - cs[ns]) - (ne * x - ce[ne])
+
+
+class Results:
+    """Tables and KPIs of one replication, with the scenario, seed and version used."""
+
+    def __init__(self, raw: RawRun) -> None:
+        self.raw = raw
+        self.scenario: Scenario = raw.scenario
+        self.seed = raw.seed
+        self.version = raw.version
+
+    # ---- per call ---------------------------------------------------------------------
+
+    @cached_property
+    def calls(self) -> pd.DataFrame:
+        """One row per call attempt (retrials and repeats are rows of their own)."""
+        c = self.raw.calls
+        horizon = self.raw.clock.horizon_s
+        status = c["status"]
+        answered = status == ANSWERED
+        abandoned = status == ABANDONED
+        t_end = np.where(answered, c["t_answer"] + c["talk"], np.nan)
+        t_end = np.where(abandoned, c["deadline"], t_end)
+        wait = np.where(answered, c["t_answer"] - c["t_arrive"], np.nan)
+        wait = np.where(abandoned, c["deadline"] - c["t_arrive"], wait)
+        wait = np.where(status == WAITING, horizon - c["t_arrive"], wait)
+        wait = np.where(np.isin(status, (IN_SERVICE,)), c["t_answer"] - c["t_arrive"], wait)
+        groups = np.array([*self.raw.group_names, ""], dtype=object)
+        seg = self.raw.customers["segment"][c["account"]]
+        start = pd.Timestamp(self.scenario.calendar.start)
+        df = pd.DataFrame(
+            {
+                "call_id": np.arange(status.size),
+                "account": c["account"],
+                "segment": pd.Categorical.from_codes(seg, list(self.raw.segment_names)),
+                "reason": pd.Categorical.from_codes(c["reason"], list(REASONS)),
+                "origin": pd.Categorical.from_codes(c["origin"], ["bill", "repeat"]),
+                "attempt": c["attempt"],
+                "arrival": start + pd.to_timedelta(c["t_arrive"], unit="s"),
+                "t_arrive_s": c["t_arrive"],
+                "t_answer_s": c["t_answer"],
+                "t_end_s": t_end,
+                "wait_s": wait,
+                "talk_s": np.where(answered | (status == IN_SERVICE), c["talk"], np.nan),
+                "acw_s": np.where(answered | (status == IN_SERVICE), c["acw"], np.nan),
+                "patience_s": c["patience"],
+                "outcome": pd.Categorical(
+                    [OUTCOMES[int(s)] for s in np.unique(status)],
+                    categories=list(OUTCOMES.values()),
+                )[np.searchsorted(np.unique(status), status)]
+                if status.size
+                else pd.Categorical([], categories=list(OUTCOMES.values())),
+                "group": pd.Categorical(groups[c["group"]], categories=list(self.raw.group_names)),
+                "priority": c["klass"],
+                "callback": c["callback"],
+                "resolved": c["resolved"] & (answered | (status == IVR)),
+                "discount_pct": self.raw.discount_granted,
+            }
+        )
+        return df
+
+    # ---- per interval ---------------------------------------------------------------------
+
+    def intervals(self, minutes: int | None = None) -> pd.DataFrame:
+        """Queue statistics per interval of arrival (default: the scenario's interval)."""
+        sc = self.scenario
+        minutes = minutes or sc.contact_center.interval_minutes
+        edges = self.raw.clock.interval_edges(minutes)
+        c = self.raw.calls
+        T = sc.contact_center.service_level.threshold_s
+        status = c["status"]
+        queued = ~np.isin(status, (IVR, DROPPED, PENDING))
+        answered = status == ANSWERED
+        abandoned = status == ABANDONED
+        wait = c["t_answer"] - c["t_arrive"]
+        bins = np.clip(np.searchsorted(edges, c["t_arrive"], side="right") - 1, 0, edges.size - 2)
+        nb = edges.size - 1
+
+        def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            w = None if weights is None else weights[mask]
+            return np.bincount(bins[mask], weights=w, minlength=nb)
+
+        offered = count(queued)
+        n_ans = count(answered)
+        n_ab = count(abandoned)
+        within = count(answered & (wait <= T))
+        wait_sum = count(answered, np.nan_to_num(wait))
+        handle = c["talk"] + c["acw"]
+        handle_sum = count(answered, handle)
+        served = answered | (status == IN_SERVICE)
+        b_start = c["t_answer"][served]
+        b_end = np.minimum(b_start + handle[served], self.raw.clock.horizon_s)
+        busy = np.diff(busy_integral(b_start, b_end, edges))
+        on_duty = np.zeros(nb)
+        scheduled = np.zeros(nb)
+        for (ts, lv), (ts2, lv2) in zip(
+            self.raw.staffing.on_duty, self.raw.staffing.scheduled, strict=True
+        ):
+            on_duty += np.diff(step_integral(ts, lv, edges))
+            scheduled += np.diff(step_integral(ts2, lv2, edges))
+        span = np.diff(edges)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df = pd.DataFrame(
+                {
+                    "interval_start": pd.Timestamp(sc.calendar.start)
+                    + pd.to_timedelta(edges[:-1], unit="s"),
+                    "t_s": edges[:-1],
+                    "offered": offered.astype(np.int64),
+                    "answered": n_ans.astype(np.int64),
+                    "abandoned": n_ab.astype(np.int64),
+                    "answered_within_threshold": within.astype(np.int64),
+                    "service_level": within / (n_ans + n_ab),
+                    "asa_s": wait_sum / n_ans,
+                    "aht_s": handle_sum / n_ans,
+                    "busy_agent_s": busy,
+                    "agent_s_on_duty": on_duty,
+                    "occupancy": busy / on_duty,
+                    "agents_on_duty": on_duty / span,
+                    "agents_scheduled": scheduled / span,
+                }
+            )
+        return df
+
+    # ---- per month ------------------------------------------------------------------------
+
+    @cached_property
+    def monthly(self) -> pd.DataFrame:
+        """Bills, calls, churn and money per calendar month of the horizon."""
+        sc = self.scenario
+        led = self.raw.ledger
+        months = sc.calendar.months
+        m_idx = np.arange(months)
+
+        def per_month(rows: list[tuple], col: int) -> np.ndarray:
+            out = np.zeros(months)
+            for r in rows:
+                out[min(r[0], months - 1)] += r[col]
+            return out
+
+        bills = per_month(led.bills, 1)
+        correct = per_month(led.bills, 2)
+        errors_amt = per_month(led.bills, 3)
+        discount = per_month(led.bills, 4)
+        errors = per_month(led.bills, 5)
+        shocks = per_month(led.bills, 6)
+        credits = per_month(led.credits, 1)
+        churned = per_month(led.churn, 1)
+        lost_value = per_month(led.churn, 3)
+        acquired = per_month(led.acquired, 1)
+        granted = per_month(led.discounts, 1)
+
+        edges = self.raw.month_starts_s
+        c = self.raw.calls
+        status = c["status"]
+        mon = np.clip(np.searchsorted(edges, c["t_arrive"], side="right") - 1, 0, months - 1)
+        answered = status == ANSWERED
+        abandoned = status == ABANDONED
+        T = sc.contact_center.service_level.threshold_s
+        wait = np.nan_to_num(c["t_answer"] - c["t_arrive"])
+        queued = ~np.isin(status, (IVR, DROPPED, PENDING))
+        offered = np.bincount(mon[queued], minlength=months)
+        n_ans = np.bincount(mon[answered], minlength=months)
+        n_ab = np.bincount(mon[abandoned], minlength=months)
+        within = np.bincount(mon[answered & (wait <= T)], minlength=months)
+        phone_s = np.where(answered, wait + c["talk"], 0.0)
+        phone_s = phone_s + np.where(abandoned, c["deadline"] - c["t_arrive"], 0.0)
+        telephony = (
+            np.bincount(mon, weights=phone_s, minlength=months) / 60
+        ) * sc.economics.telephony_per_minute
+
+        agent_cost = np.zeros(months)
+        for g, (ts, lv) in zip(sc.contact_center.groups, self.raw.staffing.scheduled, strict=True):
+            rate_h = (
+                g.cost_per_hour if g.cost_per_hour is not None else sc.economics.agent_cost_per_hour
+            )
+            agent_cost += np.diff(step_integral(ts, lv, edges)) / 3600 * rate_h
+
+        billed = correct + errors_amt
+        revenue = billed - discount - credits
+        net = revenue - agent_cost - telephony - lost_value
+        start_dates = [
+            pd.Timestamp(sc.calendar.start) + pd.to_timedelta(e, unit="s") for e in edges[:-1]
+        ]
+        facing = np.zeros(months)
+        for r in led.bills:
+            facing[min(r[0], months - 1)] += r[1]
+        facing += churned
+        cust = self.raw.customers
+        active_end = np.array(
+            [
+                int(np.sum((cust["joined_s"] < edges[m + 1]) & ~(cust["churned_s"] < edges[m + 1])))
+                for m in m_idx
+            ]
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pd.DataFrame(
+                {
+                    "month": m_idx,
+                    "month_start": start_dates,
+                    "bills": bills.astype(np.int64),
+                    "bill_errors": errors.astype(np.int64),
+                    "bill_shocks": shocks.astype(np.int64),
+                    "calls_offered": offered,
+                    "calls_answered": n_ans,
+                    "calls_abandoned": n_ab,
+                    "service_level": within / (n_ans + n_ab),
+                    "acquired": acquired.astype(np.int64),
+                    "churned": churned.astype(np.int64),
+                    "churn_rate": churned / facing,
+                    "active_end": active_end,
+                    "discounts_granted": granted.astype(np.int64),
+                    "billed": billed,
+                    "discount_cost": discount,
+                    "error_credits": credits,
+                    "revenue": revenue,
+                    "agent_cost": agent_cost,
+                    "telephony_cost": telephony,
+                    "lost_value": lost_value,
+                    "net": net,
+                }
+            )
+
+    # ---- per customer ---------------------------------------------------------------------
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        """Final state and counters of every account that existed during the horizon."""
+        cols = dict(self.raw.customers)
+        seg = cols.pop("segment")
+        cols["segment"] = pd.Categorical.from_codes(seg, list(self.raw.segment_names))
+        cols["cycle_day"] = np.array(self.scenario.billing.cycle_days)[cols.pop("cycle")]
+        return pd.DataFrame(cols)
+
+    # ---- KPIs -----------------------------------------------------------------------------
+
+    def kpis(self) -> dict[str, float]:
+        """The headline numbers; formulas in the module docstring and KPI_DEFINITIONS."""
+        c = self.raw.calls
+        sc = self.scenario
+        status = c["status"]
+        answered = status == ANSWERED
+        abandoned = status == ABANDONED
+        T = sc.contact_center.service_level.threshold_s
+        wait = c["t_answer"] - c["t_arrive"]
+        n_ans, n_ab = int(answered.sum()), int(abandoned.sum())
+        iv = self.intervals()
+        m = self.monthly
+        cust = self.raw.customers
+        initial = self.raw.initial_accounts
+        retained = int(np.sum(cust["active"][:initial]))
+        facing = float(m["bills"].sum() + m["churned"].sum())
+        return {
+            "service_level": rate(np.sum(answered & (wait <= T)), n_ans + n_ab),
+            "asa_s": float(wait[answered].mean()) if n_ans else float("nan"),
+            "abandonment_rate": rate(n_ab, n_ans + n_ab),
+            "occupancy": rate(
+                iv["busy_agent_s"].sum(),
+                (
+                    iv["agents_on_duty"]
+                    * np.diff(self.raw.clock.interval_edges(sc.contact_center.interval_minutes))
+                ).sum(),
+            ),
+            "aht_s": float((c["talk"] + c["acw"])[answered].mean()) if n_ans else float("nan"),
+            "fcr": rate(np.sum(answered & c["resolved"]), n_ans),
+            "calls_offered": float(np.sum(~np.isin(status, (IVR, DROPPED, PENDING)))),
+            "calls_answered": float(n_ans),
+            "monthly_churn": rate(m["churned"].sum(), facing),
+            "retention": rate(retained, initial),
+            "churned": float(m["churned"].sum()),
+            "revenue": float(m["revenue"].sum()),
+            "discount_cost": float(m["discount_cost"].sum()),
+            "agent_cost": float(m["agent_cost"].sum()),
+            "telephony_cost": float(m["telephony_cost"].sum()),
+            "lost_value": float(m["lost_value"].sum()),
+            "net": float(m["net"].sum()),
+        }
+
+    def kpi_table(self) -> pd.DataFrame:
+        """KPIs as a tidy table with labels and units."""
+        k = self.kpis()
+        return pd.DataFrame(
+            [
+                {
+                    "kpi": name,
+                    "label": KPI_DEFINITIONS[name].label,
+                    "unit": KPI_DEFINITIONS[name].unit,
+                    "value": v,
+                }
+                for name, v in k.items()
+            ]
+        )
+
+    def metadata(self) -> dict[str, object]:
+        """What produced these results: enough to reproduce them."""
+        return {
+            "scenario": self.scenario.name,
+            "fingerprint": self.scenario.fingerprint(),
+            "seed": self.seed,
+            "version": self.version,
+        }
+
+    def write(self, out_dir: str | Path, formats: tuple[str, ...] = ("csv", "parquet")) -> Path:
+        """Write every table, the KPIs and the resolved scenario to ``out_dir``.
+
+        Files are written into a temporary folder beside ``out_dir`` and moved into place
+        at the end, so an interrupted write leaves no half-written results.
+        """
+        out = Path(out_dir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            tables = {
+                "calls": self.calls,
+                "intervals": self.intervals(),
+                "monthly": self.monthly,
+                "customers": self.customers,
+                "kpis": self.kpi_table(),
+            }
+            for name, df in tables.items():
+                if "csv" in formats:
+                    df.to_csv(tmp / f"{name}.csv", index=False)
+                if "parquet" in formats:
+                    df.to_parquet(tmp / f"{name}.parquet", index=False)
+            (tmp / "scenario.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
+            (tmp / "run.json").write_text(json.dumps(self.metadata(), indent=2), encoding="utf-8")
+            if out.exists():
+                old = out.with_name(f".{out.name}.old")
+                if old.exists():
+                    shutil.rmtree(old)
+                os.replace(out, old)
+                os.replace(tmp, out)
+                shutil.rmtree(old)
+            else:
+                os.replace(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out

@@ -1,0 +1,455 @@
+"""One replication: wire population, billing, contact center and retention; return Results.
+
+The run advances day by day. At each midnight the contact center's state is settled,
+the calls that ended since the last midnight are turned into experiences, discounts,
+error refunds, plan changes and repeat calls (all vectorised), and the cycle groups
+whose bill date it is churn and are billed, which adds the next wave of calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from sim import __version__
+from sim.billing import bill_run, contacts_from_bills, error_rate_on
+from sim.callcenter import (
+    ABANDONED,
+    ANSWERED,
+    IVR,
+    PENDING,
+    CallBatch,
+    CenterConfig,
+    ContactCenter,
+    DrawBuffer,
+)
+from sim.clock import DAY_S, Clock
+from sim.customers import EXPERIENCES, Population
+from sim.policies import (
+    CallContext,
+    DiscountBook,
+    DiscountPolicy,
+    PriorityPolicy,
+    build_discount,
+    build_priority,
+    grant_discounts,
+)
+from sim.retention import churn_at_bill, churn_risk, effect_weights
+from sim.rng import Streams
+from sim.scenario import REASONS, Scenario, parse_clock, parse_days
+from sim.staffing import StaffingPlan, staffing_plan
+
+ORIGINS: tuple[str, ...] = ("bill", "repeat")
+"""Why a call was placed: after a bill, or again because the issue stayed open."""
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class Ledger:
+    """Money and population events, appended during the run, tabled in metrics.py."""
+
+    bills: list[tuple[int, int, float, float, float, int, int]] = field(default_factory=list)
+    """(month, bills, correct, error, discount, errors, shocks) per bill run."""
+    credits: list[tuple[int, float, int]] = field(default_factory=list)
+    """(month, refunded error amount, refunds) per day."""
+    churn: list[tuple[int, int, float, float]] = field(default_factory=list)
+    """(month, churned, lost monthly charge, lost lifetime value) per bill run."""
+    acquired: list[tuple[int, int]] = field(default_factory=list)
+    discounts: list[tuple[int, int, float]] = field(default_factory=list)
+    """(month, discounts granted, committed value) per day."""
+
+
+@dataclass
+class RawRun:
+    """Everything a replication produced, before it is shaped into tables."""
+
+    scenario: Scenario
+    seed: int
+    version: str
+    clock: Clock
+    calls: dict[str, np.ndarray]
+    customers: dict[str, np.ndarray]
+    staffing: StaffingPlan
+    ledger: Ledger
+    month_starts_s: np.ndarray
+    initial_accounts: int
+    group_names: tuple[str, ...]
+    segment_names: tuple[str, ...]
+    discount_granted: np.ndarray
+    """Percent granted per call (0 for most)."""
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | None = None,
+    *,
+    discount_policy: DiscountPolicy | None = None,
+    priority_policy: PriorityPolicy | None = None,
+    progress: ProgressFn | None = None,
+):  # -> Results (imported lazily to keep metrics free of model imports)
+    """Run one replication of ``scenario``; ``seed`` defaults to the scenario's seed.
+
+    ``discount_policy`` and ``priority_policy`` replace the scenario's named policies
+    with a researcher's own objects (see sim.policies for the protocols).
+    """
+    from sim.metrics import Results
+
+    raw = run(scenario, seed, discount_policy, priority_policy, progress)
+    return Results(raw)
+
+
+def _month_starts(start: dt.date, months: int) -> list[dt.date]:
+    out = []
+    for m in range(months + 1):
+        y, mm = divmod(start.month - 1 + m, 12)
+        out.append(dt.date(start.year + y, mm + 1, 1) if m else start)
+    return out
+
+
+class _Run:
+    """State of one replication while it runs (not part of the public API)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        discount_policy: DiscountPolicy | None,
+        priority_policy: PriorityPolicy | None,
+    ) -> None:
+        self.sc = scenario
+        self.seed = seed
+        self.streams = Streams(seed)
+        self.clock = Clock(scenario)
+        self.pop = Population(scenario, self.streams["population"])
+        cc = scenario.contact_center
+        self.groups = [g.name for g in cc.groups]
+        self.discount = discount_policy or build_discount(
+            scenario.policies.discount.name, scenario.policies.discount.params
+        )
+        self.priority = priority_policy or build_priority(
+            scenario.policies.priority.name, scenario.policies.priority.params
+        )
+        auth = scenario.policies.discount.authority_pct
+        self.authority = np.array([auth.get(g, 100.0) for g in self.groups], dtype=float)
+        self.book = DiscountBook(scenario.policies.discount.budget_per_month)
+        self.beta = effect_weights(scenario)
+        self.ledger = Ledger()
+        self.env = simpy.Environment()
+        routes = []
+        for r in REASONS:
+            eligible = [i for i, g in enumerate(cc.groups) if r in g.skills]
+            routes.append(eligible)
+        callers = cc.callers
+        s = self.streams
+        self.center = ContactCenter(
+            self.env,
+            CenterConfig(
+                n_groups=len(cc.groups),
+                routes=routes,
+                n_classes=max(1, int(getattr(self.priority, "n_classes", 1))),
+                overflow_after_s=cc.routing.overflow_after_s,
+                callback_wait_s=callers.callback.offer_when_wait_s,
+                callback_accept=callers.callback.accept,
+                closed_calls=scenario.calendar.closed_calls,
+            ),
+            retrial_delay=DrawBuffer(lambda n: callers.retrial.delay_s.sample(s["retrials"], n)),
+            retrial_patience=self._retrial_patience,
+            retrial_intent=DrawBuffer(lambda n: s["retrials"].random(n)),
+            retrial_probability=callers.retrial.probability,
+            callback_uniform=DrawBuffer(lambda n: s["callbacks"].random(n)),
+            next_open=self.clock.next_open,
+        )
+        self._patience_buffers = [
+            DrawBuffer(lambda n, d=seg.patience_s: d.sample(s["retrials"], n))
+            for seg in scenario.customers.segments
+        ]
+        self.staffing = staffing_plan(scenario, self.clock)
+        for g in range(len(self.groups)):
+            times, agents = self.staffing.on_duty[g]
+            self.center.schedule_staffing(g, times, agents)
+        self.month_dates = _month_starts(scenario.calendar.start, scenario.calendar.months)
+        self.month_starts_s = np.array(
+            [self.clock.day_start_s(d) for d in self.month_dates], dtype=float
+        )
+        self.month_starts_s[-1] = self.clock.horizon_s
+        self.discount_granted: dict[int, float] = {}
+        self._seen = 0
+        self._bill_runs = 0
+        self._cycle_members: list[np.ndarray] | None = None
+
+    # ---- helpers ------------------------------------------------------------------
+
+    def month_of(self, t: float) -> int:
+        return int(np.searchsorted(self.month_starts_s, t, side="right") - 1)
+
+    def _retrial_patience(self, account: int) -> float:
+        return self._patience_buffers[int(self.pop.segment[account])].next()
+
+    def _context(self, acct: np.ndarray, reason: np.ndarray, t: float, **extra) -> CallContext:
+        pop = self.pop
+        n = acct.size
+        return CallContext(
+            reason=reason,
+            segment=pop.segment[acct],
+            charge=pop.charge[acct],
+            tenure_months=pop.tenure_months(acct, t),
+            churn_risk=churn_risk(pop, acct, self.beta),
+            error_amount=pop.pending_error[acct],
+            resolved=extra.get("resolved", np.zeros(n, dtype=bool)),
+            group=extra.get("group", np.full(n, -1)),
+            segment_names=tuple(pop.segment_names),
+            group_names=tuple(self.groups),
+        )
+
+    def new_calls(
+        self,
+        acct: np.ndarray,
+        reason: np.ndarray,
+        t: np.ndarray,
+        origin: int,
+        rng: np.random.Generator,
+        now: float,
+    ) -> None:
+        """Turn contacts into calls: handling time, patience, IVR, resolution, class."""
+        n = acct.size
+        if n == 0:
+            return
+        cc = self.sc.contact_center
+        h = cc.handling
+        talk = h.verification_s.sample(rng, n) + h.review_s.sample(rng, n)
+        failed = rng.random(n) < h.verification_fail_rate
+        talk += np.where(failed, h.verification_fail_extra_s.sample(rng, n), 0.0)
+        work = np.zeros(n)
+        for code, name in enumerate(REASONS):
+            rows = np.flatnonzero(reason == code)
+            work[rows] = h.work_s[name].sample(rng, rows.size)
+        talk += work
+        acw = h.after_call_s.sample(rng, n)
+        patience = np.empty(n)
+        seg = self.pop.segment[acct]
+        for i, s in enumerate(self.sc.customers.segments):
+            rows = np.flatnonzero(seg == i)
+            patience[rows] = s.patience_s.sample(rng, rows.size)
+        fcr = np.array([cc.resolution.first_contact[r] for r in REASONS])
+        resolved = rng.random(n) < fcr[reason]
+        retry_intent = rng.random(n) < cc.callers.retrial.probability
+        ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
+        ivr = rng.random(n) < ivr_share[reason]
+        klass = np.asarray(self.priority.priority_class(self._context(acct, reason, now)))
+        klass = np.clip(klass, 0, self.center.cfg.n_classes - 1).astype(np.int64)
+        order = np.argsort(t, kind="stable")
+        batch = CallBatch(
+            t_arrive=t[order],
+            account=acct[order],
+            reason=reason[order],
+            klass=klass[order],
+            talk=talk[order],
+            acw=acw[order],
+            patience=patience[order],
+            retry_intent=retry_intent[order],
+            resolved=(resolved | ivr)[order],
+            attempt=np.zeros(n, dtype=np.int64),
+            origin=np.full(n, origin, dtype=np.int64),
+        )
+        status = np.where(ivr[order], IVR, PENDING)
+        np.add.at(self.pop.calls, acct, 1)
+        self.center.add_calls(batch, status)
+
+    # ---- the daily cycle ---------------------------------------------------------------
+
+    def after_calls(self, day: int) -> None:
+        """Consequences of every call whose outcome became known since the last look."""
+        c = self.center
+        ids = np.asarray(c.finished[self._seen :], dtype=np.int64)
+        self._seen = len(c.finished)
+        if ids.size == 0:
+            return
+        now = self.env.now
+        month = min(self.month_of(now - 1), self.sc.calendar.months - 1)
+        status = np.asarray(c.status, dtype=np.int64)[ids]
+        acct = np.asarray(c.account, dtype=np.int64)[ids]
+        reason = np.asarray(c.reason, dtype=np.int64)[ids]
+        resolved = np.asarray(c.resolved, dtype=bool)[ids]
+        pop, exp = self.pop, self.pop.experience
+        E = {k: i for i, k in enumerate(EXPERIENCES)}
+        answered = status == ANSWERED
+        ivr = status == IVR
+        wait = np.asarray(c.t_answer, dtype=float)[ids] - np.asarray(c.t_arrive, dtype=float)[ids]
+        long_wait = answered & (wait > self.sc.retention.long_wait_s)
+        np.add.at(exp[:, E["long_wait"]], acct[long_wait], 1)
+        retry = np.asarray(c.retry_intent, dtype=bool)[ids]
+        final_abandon = (status == ABANDONED) & ~retry
+        np.add.at(exp[:, E["abandoned"]], acct[final_abandon], 1)
+        done = answered | ivr
+        ok = done & resolved
+        np.add.at(exp[:, E["resolved"]], acct[ok], 1)
+        open_issue = (done & ~resolved) | final_abandon
+        np.add.at(exp[:, E["unresolved"]], acct[answered & ~resolved], 1)
+
+        # A resolved billing error is refunded; a resolved plan change lowers the charge.
+        fix = ok & (reason == REASONS.index("billing_error"))
+        fixed_accts = np.unique(acct[fix])
+        refund = pop.pending_error[fixed_accts]
+        has = refund > 0
+        if has.any():
+            self.ledger.credits.append((month, float(refund.sum()), int(has.sum())))
+        pop.pending_error[fixed_accts] = 0.0
+        plan = np.unique(acct[ok & (reason == REASONS.index("plan_change"))])
+        pop.charge[plan] *= 1 - self.sc.billing.plan_change_reduction
+        pop.plan_changes[plan] += 1
+
+        # Discounts decided by the agent who answered, within authority and budget.
+        if answered.any():
+            a_ids = ids[answered]
+            a_acct = acct[answered]
+            groups = np.asarray(c.group, dtype=np.int64)[a_ids]
+            ctx = self._context(
+                a_acct, reason[answered], now, resolved=resolved[answered], group=groups
+            )
+            offered = np.asarray(self.discount.discount_pct(ctx), dtype=float)
+            if offered.shape != (a_ids.size,):
+                raise ValueError(
+                    f"discount policy returned shape {offered.shape}, expected ({a_ids.size},)"
+                )
+            if offered.any():
+                order = np.argsort(np.asarray(c.t_answer, dtype=float)[a_ids], kind="stable")
+                rng = self.streams["discounts"]
+                d = self.sc.policies.discount
+                accepted = rng.random(order.size) < d.accept_probability
+                pct = grant_discounts(
+                    offered[order],
+                    groups[order],
+                    self.authority,
+                    accepted,
+                    pop.charge[a_acct[order]],
+                    d.duration_months,
+                    month,
+                    self.book,
+                )
+                got = pct > 0
+                if got.any():
+                    g_acct = a_acct[order][got]
+                    pop.discount_pct[g_acct] = pct[got]
+                    pop.discount_bills_left[g_acct] = d.duration_months
+                    np.add.at(exp[:, E["discount"]], g_acct, 1)
+                    for cid, p in zip(a_ids[order][got].tolist(), pct[got].tolist(), strict=True):
+                        self.discount_granted[cid] = p
+                    value = float((pop.charge[g_acct] * pct[got] / 100).sum())
+                    self.ledger.discounts.append((month, int(got.sum()), value * d.duration_months))
+
+        # Issues left open bring the customer back some days later.
+        res = self.sc.contact_center.resolution
+        rng = self.streams["repeats"]
+        again = open_issue & (rng.random(ids.size) < res.repeat_probability)
+        if again.any():
+            r_acct, r_reason = acct[again], reason[again].astype(np.int16)
+            u_day, u_time = rng.random(r_acct.size), rng.random(r_acct.size)
+            t = self.clock.contact_times(day, res.repeat_after_days, u_day, u_time)
+            keep = ~np.isnan(t) & pop.active[r_acct]
+            self.new_calls(r_acct[keep], r_reason[keep], t[keep], 1, rng, now)
+
+    def bill_day(self, day: int) -> None:
+        date = self.clock.dates[day]
+        cycles = self.sc.billing.cycle_days
+        if date.day not in cycles:
+            return
+        cyc = cycles.index(date.day)
+        now = day * DAY_S
+        month = self.month_of(now)
+        pop = self.pop
+        members = np.flatnonzero(pop.cycle[: pop.n] == cyc)
+        billed_before = members[pop.active[members]]
+        gone = churn_at_bill(pop, billed_before, now, self.sc, self.streams["churn"])
+        lifetime = self.sc.economics.lifetime_months
+        lost = float(pop.charge[gone].sum())
+        self.ledger.churn.append((month, int(gone.size), lost, lost * lifetime))
+        self._bill_runs += 1
+        rate = error_rate_on(self.sc, date.day, date.toordinal())
+        rng = self.streams.child("billing", self._bill_runs)
+        bills, draws = bill_run(pop, members, month, rate, self.sc, rng)
+        self.ledger.bills.append(
+            (
+                month,
+                int(bills.account.size),
+                float(bills.correct.sum()),
+                float(bills.error.sum()),
+                float(bills.discount.sum()),
+                int((bills.error > 0).sum()),
+                int((bills.flag == 1).sum()),
+            )
+        )
+        con = contacts_from_bills(bills, draws, pop, day, self.clock, self.sc)
+        handling = self.streams.child("handling", self._bill_runs)
+        self.new_calls(con.account, con.reason, con.t, 0, handling, now)
+
+    def acquire(self, day: int) -> None:
+        date = self.clock.dates[day]
+        if day == 0 or date.day != 1:
+            return
+        rng = self.streams["acquisition"]
+        n = int(rng.poisson(self.sc.customers.acquisition_per_month))
+        self.pop.add(n, day * DAY_S, rng)
+        self.ledger.acquired.append((self.month_of(day * DAY_S), n))
+
+    def run(self, progress: ProgressFn | None) -> RawRun:
+        initial = self.pop.n
+        n_days = self.clock.n_days
+        for day in range(n_days):
+            t = day * DAY_S
+            if t > self.env.now:
+                self.env.run(until=t)
+            self.center.settle()
+            self.after_calls(day)
+            self.acquire(day)
+            self.bill_day(day)
+            if progress is not None and (day % 7 == 0 or day == n_days - 1):
+                progress(day / n_days, f"day {day + 1} of {n_days}")
+        self.env.run(until=self.clock.horizon_s)
+        self.center.settle()
+        self.after_calls(n_days)
+        if progress is not None:
+            progress(1.0, "done")
+        calls = self.center.columns()
+        granted = np.zeros(calls["t_arrive"].size)
+        if self.discount_granted:
+            keys = np.fromiter(self.discount_granted.keys(), dtype=np.int64)
+            granted[keys] = np.fromiter(self.discount_granted.values(), dtype=float)
+        return RawRun(
+            scenario=self.sc,
+            seed=self.seed,
+            version=__version__,
+            clock=self.clock,
+            calls=calls,
+            customers=self.pop.table(),
+            staffing=self.staffing,
+            ledger=self.ledger,
+            month_starts_s=self.month_starts_s,
+            initial_accounts=initial,
+            group_names=tuple(self.groups),
+            segment_names=tuple(self.pop.segment_names),
+            discount_granted=granted,
+        )
+
+
+def run(
+    scenario: Scenario,
+    seed: int | None = None,
+    discount_policy: DiscountPolicy | None = None,
+    priority_policy: PriorityPolicy | None = None,
+    progress: ProgressFn | None = None,
+) -> RawRun:
+    """The replication itself, returning raw arrays (``simulate`` wraps them as Results)."""
+    if discount_policy is not None and not isinstance(discount_policy, DiscountPolicy):
+        raise TypeError("discount_policy needs a method discount_pct(ctx) -> array")
+    if priority_policy is not None and not isinstance(priority_policy, PriorityPolicy):
+        raise TypeError("priority_policy needs n_classes and priority_class(ctx) -> array")
+    s = scenario.seed if seed is None else int(seed)
+    return _Run(scenario, s, discount_policy, priority_policy).run(progress)
+
+
+__all__ = ["ORIGINS", "RawRun", "parse_clock", "parse_days", "run", "simulate"]
