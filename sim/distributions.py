@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.special import gamma as gamma_fn
+from scipy.special import gammainc, ndtr
 
 DistName = Literal["constant", "exponential", "lognormal", "gamma", "weibull", "uniform"]
 
@@ -88,36 +89,35 @@ class Dist(BaseModel):
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """P(X <= x); used to spread contacts over calendar days exactly."""
-        from scipy import stats
-
         x = np.asarray(x, dtype=float)
         m = self.expected
+        point = (x >= m).astype(float)
+        xp = np.maximum(x, 0.0)
         match self.dist:
             case "constant":
-                return (x >= m).astype(float)
+                return point
             case "exponential":
-                return (
-                    np.where(x < 0, 0.0, 1 - np.exp(-np.maximum(x, 0) / m))
-                    if m > 0
-                    else ((x >= 0).astype(float))
-                )
+                return 1 - np.exp(-xp / m) if m > 0 else point
             case "lognormal":
                 if m == 0 or self.sd == 0:
-                    return (x >= m).astype(float)
+                    return point
                 sigma = math.sqrt(math.log1p((float(self.sd) / m) ** 2))  # type: ignore[arg-type]
-                return stats.lognorm.cdf(x, sigma, scale=m * math.exp(-sigma * sigma / 2))
+                mu = math.log(m) - sigma * sigma / 2
+                with np.errstate(divide="ignore"):
+                    return np.where(x > 0, ndtr((np.log(xp) - mu) / sigma), 0.0)
             case "gamma":
                 if m == 0 or self.sd == 0:
-                    return (x >= m).astype(float)
+                    return point
                 k = (m / float(self.sd)) ** 2  # type: ignore[arg-type]
-                return stats.gamma.cdf(x, k, scale=m / k)
+                return gammainc(k, xp * k / m)
             case "weibull":
                 k = float(self.shape)  # type: ignore[arg-type]
-                return stats.weibull_min.cdf(x, k, scale=m / gamma_fn(1 + 1 / k))
+                return 1 - np.exp(-((xp / (m / gamma_fn(1 + 1 / k))) ** k))
             case _:
-                if self.high == self.low:
-                    return (x >= self.low).astype(float)
-                return stats.uniform.cdf(x, self.low, self.high - self.low)  # type: ignore[operator]
+                lo, hi = float(self.low), float(self.high)  # type: ignore[arg-type]
+                if hi == lo:
+                    return (x >= lo).astype(float)
+                return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
     def sample(self, rng: np.random.Generator, size: int, scale: float = 1.0) -> np.ndarray:
         """Draw ``size`` values; ``scale`` multiplies every value (e.g. a segment's mean)."""

@@ -111,6 +111,16 @@ def _month_starts(start: dt.date, months: int) -> list[dt.date]:
     return out
 
 
+def _picker(ids: np.ndarray):
+    """Gather ``lst[ids]`` from a Python list in O(len(ids)), not O(len(lst))."""
+    id_list = ids.tolist()
+
+    def pick(lst: list, dtype: type) -> np.ndarray:
+        return np.fromiter((lst[i] for i in id_list), dtype=dtype, count=len(id_list))
+
+    return pick
+
+
 class _Run:
     """State of one replication while it runs (not part of the public API)."""
 
@@ -271,18 +281,20 @@ class _Run:
             return
         now = self.env.now
         month = min(self.month_of(now - 1), self.sc.calendar.months - 1)
-        status = np.asarray(c.status, dtype=np.int64)[ids]
-        acct = np.asarray(c.account, dtype=np.int64)[ids]
-        reason = np.asarray(c.reason, dtype=np.int64)[ids]
-        resolved = np.asarray(c.resolved, dtype=bool)[ids]
+        pick = _picker(ids)
+        status = pick(c.status, np.int64)
+        acct = pick(c.account, np.int64)
+        reason = pick(c.reason, np.int64)
+        resolved = pick(c.resolved, bool)
+        t_answer = pick(c.t_answer, float)
         pop, exp = self.pop, self.pop.experience
         E = {k: i for i, k in enumerate(EXPERIENCES)}
         answered = status == ANSWERED
         ivr = status == IVR
-        wait = np.asarray(c.t_answer, dtype=float)[ids] - np.asarray(c.t_arrive, dtype=float)[ids]
+        wait = t_answer - pick(c.t_arrive, float)
         long_wait = answered & (wait > self.sc.retention.long_wait_s)
         np.add.at(exp[:, E["long_wait"]], acct[long_wait], 1)
-        retry = np.asarray(c.retry_intent, dtype=bool)[ids]
+        retry = pick(c.retry_intent, bool)
         final_abandon = (status == ABANDONED) & ~retry
         np.add.at(exp[:, E["abandoned"]], acct[final_abandon], 1)
         done = answered | ivr
@@ -307,7 +319,7 @@ class _Run:
         if answered.any():
             a_ids = ids[answered]
             a_acct = acct[answered]
-            groups = np.asarray(c.group, dtype=np.int64)[a_ids]
+            groups = pick(c.group, np.int64)[answered]
             ctx = self._context(
                 a_acct, reason[answered], now, resolved=resolved[answered], group=groups
             )
@@ -317,7 +329,7 @@ class _Run:
                     f"discount policy returned shape {offered.shape}, expected ({a_ids.size},)"
                 )
             if offered.any():
-                order = np.argsort(np.asarray(c.t_answer, dtype=float)[a_ids], kind="stable")
+                order = np.argsort(t_answer[answered], kind="stable")
                 rng = self.streams["discounts"]
                 d = self.sc.policies.discount
                 accepted = rng.random(order.size) < d.accept_probability
