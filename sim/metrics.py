@@ -137,7 +137,6 @@ class Results:
         wait = np.where(abandoned, c["deadline"] - c["t_arrive"], wait)
         wait = np.where(status == WAITING, horizon - c["t_arrive"], wait)
         wait = np.where(np.isin(status, (IN_SERVICE,)), c["t_answer"] - c["t_arrive"], wait)
-        groups = np.array([*self.raw.group_names, ""], dtype=object)
         seg = self.raw.customers["segment"][c["account"]]
         start = pd.Timestamp(self.scenario.calendar.start)
         df = pd.DataFrame(
@@ -162,7 +161,7 @@ class Results:
                 )[np.searchsorted(np.unique(status), status)]
                 if status.size
                 else pd.Categorical([], categories=list(OUTCOMES.values())),
-                "group": pd.Categorical(groups[c["group"]], categories=list(self.raw.group_names)),
+                "group": pd.Categorical.from_codes(c["group"], list(self.raw.group_names)),
                 "priority": c["klass"],
                 "callback": c["callback"],
                 "resolved": c["resolved"] & (answered | (status == IVR)),
@@ -226,7 +225,7 @@ class Results:
                     "aht_s": handle_sum / n_ans,
                     "busy_agent_s": busy,
                     "agent_s_on_duty": on_duty,
-                    "occupancy": busy / on_duty,
+                    "occupancy": np.where(on_duty > 0, busy / on_duty, np.nan),
                     "agents_on_duty": on_duty / span,
                     "agents_scheduled": scheduled / span,
                 }

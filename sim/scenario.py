@@ -302,16 +302,6 @@ class Billing(Strict):
             raise ValueError(f"cycle days must be unique (got {v})")
         return sorted(v)
 
-    @model_validator(mode="after")
-    def _incident_cycles(self) -> Billing:
-        if self.incident is not None:
-            unknown = [c for c in self.incident.cycles if c not in self.cycle_days]
-            if unknown:
-                raise ValueError(
-                    f"incident.cycles {unknown} are not billing cycle days {self.cycle_days}"
-                )
-        return self
-
 
 class Shift(Strict):
     start: str = "08:00"
@@ -567,6 +557,12 @@ class Scenario(Strict):
             )
         if self.billing.incident is not None:
             inc = self.billing.incident
+            cycle_days = self.billing.cycle_days
+            unknown = [c for c in inc.cycles if c not in cycle_days]
+            if unknown:
+                raise ValueError(
+                    f"billing.incident.cycles: {unknown} are not billing cycle days {cycle_days}"
+                )
             if inc.end < cal.start or inc.start >= cal.end:
                 raise ValueError(
                     f"billing.incident: {inc.start}..{inc.end} lies outside the horizon "

@@ -31,6 +31,9 @@ class QueueStats:
     p_wait: float
     occupancy: float
     wall_s: float = 0.0
+    mean_wait_all_s: float = math.nan
+    """E[W] over answered and abandoned calls (an abandoner's wait is its patience):
+    the quantity Erlang A's ``asa_s`` gives; ``asa_s`` above counts answered waits only."""
 
 
 def stationary_queue(
@@ -97,6 +100,8 @@ def stationary_queue(
     ab = st == ABANDONED
     wait = (c["t_answer"] - c["t_arrive"])[keep]
     done = int(ans.sum() + ab.sum())
+    # time in queue of every settled call; an abandoner waited until its deadline
+    queued_s = np.where(ans, wait, 0.0) + np.where(ab, (c["deadline"] - c["t_arrive"])[keep], 0.0)
     busy = np.minimum(c["t_answer"] + c["talk"], horizon) - np.maximum(c["t_answer"], warmup_s)
     busy_s = float(np.nansum(np.clip(busy, 0, None)))
     return QueueStats(
@@ -109,4 +114,5 @@ def stationary_queue(
         p_wait=float(np.sum(ab | (ans & (wait > 0))) / done) if done else math.nan,
         occupancy=busy_s / (agents * (horizon - warmup_s)) if agents else math.nan,
         wall_s=wall,
+        mean_wait_all_s=float(queued_s.sum() / done) if done else math.nan,
     )
