@@ -8,7 +8,8 @@ Each size runs in a fresh subprocess so its peak RSS (``ru_maxrss`` of the child
 ``/usr/bin/time -v`` reports as "Maximum resident set size") is its own.
 
 Run: ``.venv/bin/python benchmarks/population.py [--sizes 100000 1000000 3000000]``
-or one size under time: ``/usr/bin/time -v .venv/bin/python benchmarks/population.py --one 1000000``.
+or one size under time:
+``/usr/bin/time -v .venv/bin/python benchmarks/population.py --one 1000000``.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def main() -> int:
         )
         if r["accounts"] == 1_000_000:
             ok = r["wall_s"] <= TARGET_WALL_S and r["peak_rss_mb"] <= TARGET_RSS_MB
-    print(f"target at 1 000 000 accounts: <= {TARGET_WALL_S} s, <= {TARGET_RSS_MB} MB: {'pass' if ok else 'FAIL'}")
+    verdict = "pass" if ok else "FAIL"
+    print(f"target at 1 000 000 accounts: <= {TARGET_WALL_S} s, <= {TARGET_RSS_MB} MB: {verdict}")
     return 0 if ok else 1
 
 
