@@ -30,6 +30,7 @@ from simpy.events import Timeout
 
 # Call status codes (the calls table carries them as names, see metrics.OUTCOMES).
 PENDING, WAITING, IN_SERVICE, ANSWERED, ABANDONED, IVR, DROPPED = range(7)
+TRANSFER_ORIGIN = 2  # index into model.ORIGINS
 INF = float("inf")
 
 
@@ -67,6 +68,11 @@ class CenterConfig:
     callback_wait_s: float | None = None
     callback_accept: float = 0.0
     closed_calls: str = "wait"
+    fcr: Sequence[Sequence[float]] = ()
+    """First-contact resolution probability per group and reason code."""
+    escalate_to: int = -1
+    """Group that takes unresolved calls of other groups as a transfer (-1: none)."""
+    escalate_p: float = 0.0
 
 
 class CallBatch:
@@ -76,19 +82,41 @@ class CallBatch:
         "account",
         "acw",
         "attempt",
+        "escalate_u",
         "klass",
         "origin",
         "patience",
         "reason",
+        "resolve_u",
         "resolved",
         "retry_intent",
         "t_arrive",
         "talk",
+        "talk2",
+        "target",
     )
 
+    _OPTIONAL = ("escalate_u", "resolve_u", "resolved", "retry_intent", "talk2", "target")
+
     def __init__(self, **cols: np.ndarray) -> None:
+        """Required: t_arrive, account, reason, klass, talk, acw, patience, attempt,
+        origin. Optional columns default to: never retries, resolved on contact (a
+        resolve draw of 0), never escalated, routed by reason, same talk on transfer."""
+        unknown = set(cols) - set(self.__slots__)
+        if unknown:
+            raise TypeError(f"unknown call columns {sorted(unknown)}")
+        n = np.asarray(cols["t_arrive"]).size
+        defaults = {
+            "escalate_u": np.ones(n),
+            "resolve_u": np.zeros(n),
+            "resolved": np.zeros(n, dtype=bool),
+            "retry_intent": np.zeros(n, dtype=bool),
+            "talk2": cols.get("talk", np.zeros(n)),
+            "target": np.full(n, -1),
+        }
         for name in self.__slots__:
-            setattr(self, name, cols[name])
+            value = cols[name] if name in cols or name not in self._OPTIONAL else defaults[name]
+            setattr(self, name, np.asarray(value))
 
 
 class ContactCenter:
@@ -114,6 +142,7 @@ class ContactCenter:
         self._cb_uniform = callback_uniform
         self._next_open = next_open
         self._routes = [list(r) for r in config.routes]
+        self._fcr = [list(row) for row in config.fcr] or [[1.0] * 5] * config.n_groups
         g = config.n_groups
         self.free = [0] * g
         self.staffed = [0] * g
@@ -141,6 +170,10 @@ class ContactCenter:
         self.t_answer = array("d")
         self.group = array("h")
         self.callback = array("b")
+        self.resolve_u = array("f")  # resolved iff below the answering group's FCR
+        self.escalate_u = array("f")
+        self.talk2 = array("d")  # talk time of a transferred leg (no second verification)
+        self.target = array("h")  # a group the call must go to (-1: route by reason)
         self.finished = array("q")  # call ids in the order their outcome became known
         # arrival feed
         self._pend_t: list[float] = []
@@ -182,6 +215,10 @@ class ContactCenter:
         _append(self.t_answer, np.full(n, np.nan))
         _append(self.group, np.full(n, -1))
         _append(self.callback, np.zeros(n))
+        _append(self.resolve_u, batch.resolve_u)
+        _append(self.escalate_u, batch.escalate_u)
+        _append(self.talk2, batch.talk2)
+        _append(self.target, batch.target)
         settled = np.flatnonzero(status != PENDING)
         _append(self.finished, ids[settled])
         live = status == PENDING
@@ -264,7 +301,8 @@ class ContactCenter:
     # ---- the hot path ---------------------------------------------------------------------
 
     def _arrive(self, cid: int, now: float) -> None:
-        groups = self._routes[self.reason[cid]]
+        target = self.target[cid]
+        groups = self._routes[self.reason[cid]] if target < 0 else (target,)
         g = groups[0]
         if self.free[g] > 0:
             self.free[g] -= 1
@@ -293,6 +331,7 @@ class ContactCenter:
         self.t_answer[cid] = now
         self.group[cid] = g
         self.last_wait[g] = now - self.t_arrive[cid]
+        self.resolved[cid] = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
         Timeout(self.env, self.talk[cid] + self.acw[cid], cid).callbacks.append(self._on_done)
 
     def _on_done(self, ev: simpy.Event) -> None:
@@ -300,6 +339,15 @@ class ContactCenter:
         g = self.group[cid]
         self.status[cid] = ANSWERED
         self.finished.append(cid)
+        cfg = self.cfg
+        if (
+            cfg.escalate_to >= 0
+            and g != cfg.escalate_to
+            and not self.resolved[cid]
+            and cfg.escalate_to in self._routes[self.reason[cid]]
+            and self.escalate_u[cid] < cfg.escalate_p
+        ):
+            self._transfer(cid, g, cfg.escalate_to)
         if self.owed[g]:
             self.owed[g] -= 1
             return
@@ -341,29 +389,49 @@ class ContactCenter:
             return  # no opening left in the horizon: the caller gives up for now
         if not dropped:
             t = t_open
+        new = self._copy_call(cid, t, self.attempt[cid] + 1, self.talk[cid], self.target[cid])
+        if dropped:
+            self.status[new] = DROPPED
+            self.finished.append(new)
+            return
+        Timeout(self.env, t - self.env.now, new).callbacks.append(self._on_retrial)
+
+    def _transfer(self, cid: int, g_from: int, g: int) -> None:
+        """Escalate an unresolved call: the caller is put through to group ``g``'s queue
+        when the first agent has wrapped up (after-call work included)."""
+        now = self.env.now
+        new = self._copy_call(cid, now, self.attempt[cid], self.talk2[cid], g)
+        self.origin[new] = TRANSFER_ORIGIN
+        # Given that the first group failed (u >= f), (u - f) / (1 - f) is a fresh uniform.
+        f = self._fcr[g_from][self.reason[cid]]
+        self.resolve_u[new] = (self.resolve_u[cid] - f) / (1.0 - f) if f < 1 else 0.0
+        self._arrive(new, now)
+
+    def _copy_call(self, cid: int, t: float, attempt: int, talk: float, target: int) -> int:
+        """A further attempt of the same issue; returns its call id (status PENDING)."""
         new = self.n_calls
         acct = self.account[cid]
         self.t_arrive.append(t)
         self.account.append(acct)
         self.reason.append(self.reason[cid])
         self.klass.append(self.klass[cid])
-        self.talk.append(self.talk[cid])
+        self.talk.append(talk)
         self.acw.append(self.acw[cid])
         self.patience.append(self._retrial_patience(acct))
         self.retry_intent.append(self._retrial_intent.next() < self._retrial_p)
-        self.resolved.append(self.resolved[cid])
-        self.attempt.append(self.attempt[cid] + 1)
+        self.resolved.append(False)
+        self.attempt.append(attempt)
         self.origin.append(self.origin[cid])
+        self.status.append(PENDING)
         self.deadline.append(INF)
         self.t_answer.append(np.nan)
         self.group.append(-1)
         self.callback.append(False)
-        if dropped:
-            self.status.append(DROPPED)
-            self.finished.append(new)
-            return
-        self.status.append(PENDING)
-        Timeout(self.env, t - self.env.now, new).callbacks.append(self._on_retrial)
+        self.resolve_u.append(self.resolve_u[cid])
+        self.escalate_u.append(1.0)
+        self.talk2.append(self.talk2[cid])
+        self.target.append(target)
+        return new
 
     def _on_retrial(self, ev: simpy.Event) -> None:
         self._arrive(ev.value, self.env.now)
@@ -418,7 +486,7 @@ class ContactCenter:
         return out
 
 
-_DTYPES = {"d": np.float64, "q": np.int64, "b": np.int8, "h": np.int16}
+_DTYPES = {"d": np.float64, "f": np.float32, "q": np.int64, "b": np.int8, "h": np.int16}
 _COLUMNS = (
     "t_arrive",
     "account",
@@ -436,6 +504,9 @@ _COLUMNS = (
     "t_answer",
     "group",
     "callback",
+    "resolve_u",
+    "talk2",
+    "target",
 )
 
 

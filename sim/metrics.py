@@ -44,6 +44,10 @@ import pandas as pd
 from sim.callcenter import ABANDONED, ANSWERED, DROPPED, IN_SERVICE, IVR, PENDING, WAITING
 from sim.scenario import REASONS
 
+ORIGINS: tuple[str, ...] = ("bill", "repeat", "transfer", "forecast")
+"""Why a call was placed: after a bill; again because the issue stayed open; escalated
+by an agent to another group; from the scenario's explicit volume forecast."""
+
 if TYPE_CHECKING:
     from sim.model import RawRun
     from sim.scenario import Scenario
@@ -145,7 +149,7 @@ class Results:
                 "account": c["account"],
                 "segment": pd.Categorical.from_codes(seg, list(self.raw.segment_names)),
                 "reason": pd.Categorical.from_codes(c["reason"], list(REASONS)),
-                "origin": pd.Categorical.from_codes(c["origin"], ["bill", "repeat"]),
+                "origin": pd.Categorical.from_codes(c["origin"], list(ORIGINS)),
                 "attempt": c["attempt"],
                 "arrival": start + pd.to_timedelta(c["t_arrive"], unit="s"),
                 "t_arrive_s": c["t_arrive"],

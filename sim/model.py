@@ -29,6 +29,7 @@ from sim.callcenter import (
 )
 from sim.clock import DAY_S, Clock
 from sim.customers import EXPERIENCES, Population
+from sim.metrics import ORIGINS
 from sim.policies import (
     CallContext,
     DiscountBook,
@@ -42,9 +43,6 @@ from sim.retention import churn_at_bill, churn_risk, effect_weights
 from sim.rng import Streams
 from sim.scenario import REASONS, Scenario, parse_clock, parse_days
 from sim.staffing import StaffingPlan, staffing_plan
-
-ORIGINS: tuple[str, ...] = ("bill", "repeat")
-"""Why a call was placed: after a bill, or again because the issue stayed open."""
 
 ProgressFn = Callable[[float, str], None]
 
@@ -165,6 +163,16 @@ class _Run:
                 callback_wait_s=callers.callback.offer_when_wait_s,
                 callback_accept=callers.callback.accept,
                 closed_calls=scenario.calendar.closed_calls,
+                fcr=[
+                    [g.first_contact.get(r, cc.resolution.first_contact[r]) for r in REASONS]
+                    for g in cc.groups
+                ],
+                escalate_to=(
+                    self.groups.index(cc.resolution.escalation.to_group)
+                    if cc.resolution.escalation
+                    else -1
+                ),
+                escalate_p=cc.resolution.escalation.probability if cc.resolution.escalation else 0,
             ),
             retrial_delay=DrawBuffer(lambda n: callers.retrial.delay_s.sample(s["retrials"], n)),
             retrial_patience=self._retrial_patience,
@@ -238,14 +246,19 @@ class _Run:
             rows = np.flatnonzero(reason == code)
             work[rows] = h.work_s[name].sample(rng, rows.size)
         talk += work
+        # A transferred leg: the specialist reviews the account and does the work again.
+        talk2 = h.review_s.sample(rng, n)
+        for code, name in enumerate(REASONS):
+            rows = np.flatnonzero(reason == code)
+            talk2[rows] += h.work_s[name].sample(rng, rows.size)
         acw = h.after_call_s.sample(rng, n)
         patience = np.empty(n)
         seg = self.pop.segment[acct]
         for i, s in enumerate(self.sc.customers.segments):
             rows = np.flatnonzero(seg == i)
             patience[rows] = s.patience_s.sample(rng, rows.size)
-        fcr = np.array([cc.resolution.first_contact[r] for r in REASONS])
-        resolved = rng.random(n) < fcr[reason]
+        resolve_u = rng.random(n)
+        escalate_u = rng.random(n)
         retry_intent = rng.random(n) < cc.callers.retrial.probability
         ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
         ivr = rng.random(n) < ivr_share[reason]
@@ -261,7 +274,11 @@ class _Run:
             acw=acw[order],
             patience=patience[order],
             retry_intent=retry_intent[order],
-            resolved=(resolved | ivr)[order],
+            resolved=ivr[order],
+            resolve_u=resolve_u[order],
+            escalate_u=escalate_u[order],
+            talk2=talk2[order],
+            target=np.full(n, -1, dtype=np.int64),
             attempt=np.zeros(n, dtype=np.int64),
             origin=np.full(n, origin, dtype=np.int64),
         )
@@ -398,6 +415,33 @@ class _Run:
         handling = self.streams.child("handling", self._bill_runs)
         self.new_calls(con.account, con.reason, con.t, 0, handling, now)
 
+    def forecast_day(self, day: int) -> None:
+        """Arrivals of the scenario's explicit volume forecast for this day."""
+        fc = self.sc.contact_center.forecast
+        if fc is None or not fc.intervals:
+            return
+        if not hasattr(self, "_fc_t"):
+            start = dt.datetime.combine(self.sc.calendar.start, dt.time())
+            self._fc_t = np.array([(r.start - start).total_seconds() for r in fc.intervals])
+            self._fc_n = np.array([r.calls for r in fc.intervals])
+        lo, hi = day * DAY_S, (day + 1) * DAY_S
+        rows = np.flatnonzero((self._fc_t >= lo) & (self._fc_t < hi))
+        if rows.size == 0:
+            return
+        rng = self.streams.child("forecast", day)
+        width = self.sc.contact_center.interval_minutes * 60.0
+        counts = rng.poisson(self._fc_n[rows])
+        t = np.repeat(self._fc_t[rows], counts) + rng.random(counts.sum()) * width
+        t = np.minimum(t, self.clock.horizon_s - 1e-6)
+        active = np.flatnonzero(self.pop.active[: self.pop.n])
+        if active.size == 0 or t.size == 0:
+            return
+        acct = active[rng.integers(0, active.size, t.size)]
+        codes = np.array([REASONS.index(r) for r in fc.reasons])
+        probs = np.array(list(fc.reasons.values()), dtype=float)
+        reason = codes[rng.choice(codes.size, size=t.size, p=probs / probs.sum())].astype(np.int16)
+        self.new_calls(acct, reason, t, ORIGINS.index("forecast"), rng, self.env.now)
+
     def acquire(self, day: int) -> None:
         date = self.clock.dates[day]
         if day == 0 or date.day != 1:
@@ -418,6 +462,7 @@ class _Run:
             self.after_calls(day)
             self.acquire(day)
             self.bill_day(day)
+            self.forecast_day(day)
             if progress is not None and (day % 7 == 0 or day == n_days - 1):
                 progress(day / n_days, f"day {day + 1} of {n_days}")
         self.env.run(until=self.clock.horizon_s)

@@ -334,6 +334,17 @@ class Group(Strict):
     """Paid time off the phones (breaks, training, absence)."""
     cost_per_hour: float | None = Field(default=None, ge=0)
     """Loaded hourly cost; economics.agent_cost_per_hour when not given."""
+    first_contact: dict[Reason, float] = Field(default_factory=dict)
+    """This group's first-contact resolution by reason, where it differs from
+    contact_center.resolution.first_contact (specialists resolve more)."""
+
+    @field_validator("first_contact")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: p for k, p in v.items() if not 0 <= p <= 1}
+        if bad:
+            raise ValueError(f"rates must be within 0..1 (got {bad})")
+        return v
 
     @model_validator(mode="after")
     def _one_staffing(self) -> Group:
@@ -413,7 +424,15 @@ def _default_fcr() -> dict[str, float]:
     }
 
 
+class Escalation(Strict):
+    """Unresolved calls of other groups are transferred to ``to_group``."""
+
+    to_group: str
+    probability: float = Field(0.5, ge=0, le=1)
+
+
 class Resolution(Strict):
+    escalation: Escalation | None = None
     first_contact: dict[Reason, float] = Field(default_factory=_default_fcr)
     repeat_probability: float = Field(0.7, ge=0, le=1)
     """Chance that a customer whose issue stayed unresolved calls again."""
@@ -435,6 +454,30 @@ def _default_groups() -> list[Group]:
     return [Group(name="billing", skills=list(REASONS), agents=40, shrinkage=0.3)]
 
 
+class ForecastRow(Strict):
+    start: dt.datetime
+    calls: float = Field(ge=0)
+    """Expected calls arriving in [start, start + interval_minutes)."""
+
+
+class Forecast(Strict):
+    """Volume forecast made outside the tool: Poisson arrivals at the given expected
+    count per interval, on top of the bill-driven calls (set billing.contact
+    probabilities to 0 to use the forecast alone). Callers are drawn from the active
+    accounts, so their experience still moves churn."""
+
+    reasons: dict[Reason, float] = Field(default_factory=lambda: {"question": 1.0})
+    intervals: list[ForecastRow] = Field(default_factory=list)
+
+    @field_validator("reasons")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        total = sum(v.values())
+        if any(p < 0 for p in v.values()) or not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"reason shares must be >= 0 and sum to 1 (got {total:.6g})")
+        return v
+
+
 class ContactCenter(Strict):
     interval_minutes: int = 30
     service_level: ServiceLevel = ServiceLevel()
@@ -443,6 +486,7 @@ class ContactCenter(Strict):
     handling: Handling = Handling()
     callers: Callers = Callers()
     resolution: Resolution = Resolution()
+    forecast: Forecast | None = None
 
     @field_validator("interval_minutes")
     @classmethod
@@ -458,6 +502,10 @@ class ContactCenter(Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"group names must be unique (got {names})")
         covered = {s for g in v for s in g.skills}
+        for i, g in enumerate(v):
+            unknown = [r for r in g.first_contact if r not in g.skills]
+            if unknown:
+                raise ValueError(f"[{i}].first_contact: {unknown} not among its skills")
         missing = [r for r in REASONS if r not in covered]
         if missing:
             raise ValueError(f"no group has the skill for {missing}")
@@ -549,12 +597,28 @@ class Scenario(Strict):
                         f"hours on all its days ({sh.days} {sh.start}+{sh.hours}h)"
                     )
         group_names = {g.name for g in cc.groups}
+        esc = cc.resolution.escalation
+        if esc is not None and esc.to_group not in group_names:
+            raise ValueError(
+                f"contact_center.resolution.escalation.to_group: unknown group "
+                f"'{esc.to_group}' (groups are {sorted(group_names)})"
+            )
         unknown = [k for k in self.policies.discount.authority_pct if k not in group_names]
         if unknown:
             raise ValueError(
                 f"policies.discount.authority_pct: unknown group {unknown} "
                 f"(groups are {sorted(group_names)})"
             )
+        fc = cc.forecast
+        if fc is not None:
+            lo = dt.datetime.combine(cal.start, dt.time())
+            hi = dt.datetime.combine(cal.end, dt.time())
+            for i, row in enumerate(fc.intervals):
+                if not lo <= row.start < hi:
+                    raise ValueError(
+                        f"contact_center.forecast.intervals[{i}].start: {row.start} lies "
+                        f"outside the horizon {cal.start}..{cal.end}"
+                    )
         if self.billing.incident is not None:
             inc = self.billing.incident
             cycle_days = self.billing.cycle_days

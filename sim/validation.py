@@ -84,7 +84,11 @@ def stationary_queue(
             acw=np.zeros(n),
             patience=patience,
             retry_intent=np.zeros(n, dtype=bool),
-            resolved=np.ones(n, dtype=bool),
+            resolved=np.zeros(n, dtype=bool),
+            resolve_u=np.zeros(n),
+            escalate_u=np.ones(n),
+            talk2=talk,
+            target=np.full(n, -1),
             attempt=zeros,
             origin=zeros,
         )
