@@ -304,6 +304,12 @@ class ContactCenter:
         target = self.target[cid]
         groups = self._routes[self.reason[cid]] if target < 0 else (target,)
         g = groups[0]
+        if not self.staffed[g] and self.cfg.overflow_after_s is not None:
+            # Overflow routing is on and nobody is on duty here: waiting is pointless.
+            for g2 in groups[1:]:
+                if self.staffed[g2]:
+                    g = g2
+                    break
         if self.free[g] > 0:
             self.free[g] -= 1
             self._start(cid, g, now)

@@ -391,8 +391,11 @@ class _Run:
         month = self.month_of(now)
         pop = self.pop
         members = np.flatnonzero(pop.cycle[: pop.n] == cyc)
-        billed_before = members[pop.active[members]]
-        gone = churn_at_bill(pop, billed_before, now, self.sc, self.streams["churn"])
+        # One uniform per cycle member, active or not, from a stream of this bill run
+        # alone: an account's churn draw never depends on how many others left.
+        u = self.streams.child("churn", self._bill_runs + 1).random(members.size)
+        live = pop.active[members]
+        gone = churn_at_bill(pop, members[live], now, self.sc, u[live])
         lifetime = self.sc.economics.lifetime_months
         lost = float(pop.charge[gone].sum())
         self.ledger.churn.append((month, int(gone.size), lost, lost * lifetime))

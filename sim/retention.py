@@ -34,9 +34,10 @@ def churn_at_bill(
     idx: np.ndarray,
     t: float,
     scenario: Scenario,
-    rng: np.random.Generator,
+    u: np.ndarray,
 ) -> np.ndarray:
-    """Decide churn for the accounts billed now; returns those who left.
+    """Decide churn for the accounts billed now (``u``: one uniform each); returns those
+    who left.
 
     A bill error still uncorrected at the next bill counts as an experience first; the
     survivors' experience then fades by one month.
@@ -45,7 +46,7 @@ def churn_at_bill(
     pop.experience[idx[uncorrected], EXPERIENCES.index("error_uncorrected")] += 1
     pop.pending_error[idx] = 0.0
     risk = churn_risk(pop, idx, effect_weights(scenario))
-    leaves = rng.random(idx.size) < risk
+    leaves = u < risk
     gone = idx[leaves]
     pop.active[gone] = False
     pop.churned_s[gone] = t

@@ -121,8 +121,7 @@ def test_with_changes_accepts_whole_subtrees(baseline: Scenario) -> None:
         ({"customers.colour": 1}, "customers.colour: unknown field"),
         (
             {"contact_center.groups[5].agents": 1},
-            "contact_center.groups[5]: no such field "
-            "(in change 'contact_center.groups[5].agents')",
+            "contact_center.groups[5]: no such field (in change 'contact_center.groups[5].agents')",
         ),
         (
             {"contact_center.groups[0].agents": 3},
@@ -241,8 +240,7 @@ BAD_FIELDS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
             ["billing", "incident"],
             {"cycles": [8], "start": "2028-01-01", "end": "2028-02-01", "error_rate": 0.3},
         ),
-        "billing.incident: 2028-01-01..2028-02-01 lies outside the horizon "
-        "2027-01-04..2027-04-04",
+        "billing.incident: 2028-01-01..2028-02-01 lies outside the horizon 2027-01-04..2027-04-04",
     ),
     (
         "unknown_discount_policy",
@@ -288,7 +286,9 @@ BAD_FIELDS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         "distribution_extra_parameter",
-        _set(["customers", "segments", 1, "patience_s"], {"dist": "exponential", "mean": 1, "sd": 2}),
+        _set(
+            ["customers", "segments", 1, "patience_s"], {"dist": "exponential", "mean": 1, "sd": 2}
+        ),
         "customers.segments[1].patience_s: exponential does not take sd",
     ),
     (
@@ -414,7 +414,9 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("name: x\nseed: 1\n  bad: 2\n", encoding="utf-8")
     err = _load_error(path)
-    assert err.problems == ["not valid YAML at line 3, column 6: mapping values are not allowed here"]
+    assert err.problems == [
+        "not valid YAML at line 3, column 6: mapping values are not allowed here"
+    ]
     assert str(err).startswith("broken.yaml: not valid YAML at line 3")
 
 
