@@ -395,7 +395,8 @@ class ContactCenter:
             return  # no opening left in the horizon: the caller gives up for now
         if not dropped:
             t = t_open
-        new = self._copy_call(cid, t, self.attempt[cid] + 1, self.talk[cid], self.target[cid])
+        # A retrial is a new call: it is routed by reason again, even after a transfer.
+        new = self._copy_call(cid, t, self.attempt[cid] + 1, self.talk[cid], -1)
         if dropped:
             self.status[new] = DROPPED
             self.finished.append(new)
@@ -434,7 +435,7 @@ class ContactCenter:
         self.group.append(-1)
         self.callback.append(False)
         self.resolve_u.append(self.resolve_u[cid])
-        self.escalate_u.append(1.0)
+        self.escalate_u.append(self.escalate_u[cid])
         self.talk2.append(self.talk2[cid])
         self.target.append(target)
         return new
