@@ -94,6 +94,14 @@ def parse_hours(text: str) -> tuple[float, float] | None:
     return a, b
 
 
+def _within_unit_interval(v: dict[str, float], what: str) -> dict[str, float]:
+    """Reject probabilities outside 0..1 in a dict keyed by reason."""
+    bad = {k: p for k, p in v.items() if not 0 <= p <= 1}
+    if bad:
+        raise ValueError(f"{what} must be within 0..1 (got {bad})")
+    return v
+
+
 class Strict(BaseModel):
     """Base of every scenario node: unknown keys rejected, values frozen."""
 
@@ -341,10 +349,7 @@ class Group(Strict):
     @field_validator("first_contact")
     @classmethod
     def _rates(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: p for k, p in v.items() if not 0 <= p <= 1}
-        if bad:
-            raise ValueError(f"rates must be within 0..1 (got {bad})")
-        return v
+        return _within_unit_interval(v, "rates")
 
     @model_validator(mode="after")
     def _one_staffing(self) -> Group:
@@ -408,10 +413,7 @@ class Callers(Strict):
     @field_validator("ivr_self_service")
     @classmethod
     def _shares(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: p for k, p in v.items() if not 0 <= p <= 1}
-        if bad:
-            raise ValueError(f"shares must be within 0..1 (got {bad})")
-        return v
+        return _within_unit_interval(v, "shares")
 
 
 def _default_fcr() -> dict[str, float]:
@@ -444,10 +446,7 @@ class Resolution(Strict):
         missing = [r for r in REASONS if r not in v]
         if missing:
             raise ValueError(f"resolution rate missing for {missing}")
-        bad = {k: p for k, p in v.items() if not 0 <= p <= 1}
-        if bad:
-            raise ValueError(f"rates must be within 0..1 (got {bad})")
-        return v
+        return _within_unit_interval(v, "rates")
 
 
 def _default_groups() -> list[Group]:
