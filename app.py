@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from sim import KPI_DEFINITIONS, Scenario, ScenarioError, load_scenario, simulate, ui
+from sim.metrics import MONEY_COLUMNS
 from sim.policies import DISCOUNTS
 
 HERE = Path(__file__).resolve().parent
@@ -141,17 +142,7 @@ def show_results(results, current: bool) -> None:
             )
 
     st.subheader("By month")
-    money_cols = [
-        "billed",
-        "discount_cost",
-        "error_credits",
-        "revenue",
-        "agent_cost",
-        "telephony_cost",
-        "lost_value",
-        "net",
-    ]
-    config = {c: st.column_config.NumberColumn(format="localized") for c in money_cols}
+    config = {c: st.column_config.NumberColumn(format="localized") for c in MONEY_COLUMNS}
     config.update(
         {
             c: st.column_config.NumberColumn(format="percent")

@@ -101,7 +101,7 @@ class Population:
         self.churned_s[sl] = np.nan
         # Last month's bill, so the first bill can already be a shock.
         sd = self.scenario.billing.usage_variation_sd
-        self.last_bill[sl] = charge * _usage(rng, count, sd) if initial else charge
+        self.last_bill[sl] = charge * usage_multiplier(rng, count, sd) if initial else charge
         self.n += count
 
     def tenure_months(self, idx: np.ndarray, t: float) -> np.ndarray:
@@ -119,12 +119,9 @@ class Population:
         return cols
 
 
-def _usage(rng: np.random.Generator, size: int, sd: float) -> np.ndarray:
+def usage_multiplier(rng: np.random.Generator, size: int, sd: float) -> np.ndarray:
     """Usage multiplier with mean 1 and the given standard deviation (lognormal)."""
     if sd == 0:
         return np.ones(size)
     sigma = np.sqrt(np.log1p(sd * sd))
     return rng.lognormal(-sigma * sigma / 2, sigma, size)
-
-
-usage_multiplier = _usage

@@ -63,6 +63,19 @@ OUTCOMES = {
 }
 
 
+MONEY_COLUMNS: tuple[str, ...] = (
+    "billed",
+    "discount_cost",
+    "error_credits",
+    "revenue",
+    "agent_cost",
+    "telephony_cost",
+    "lost_value",
+    "net",
+)
+"""Money columns of the monthly table, in the order the money flows."""
+
+
 @dataclass(frozen=True)
 class KPI:
     label: str
@@ -140,7 +153,7 @@ class Results:
         wait = np.where(answered, c["t_answer"] - c["t_arrive"], np.nan)
         wait = np.where(abandoned, c["deadline"] - c["t_arrive"], wait)
         wait = np.where(status == WAITING, horizon - c["t_arrive"], wait)
-        wait = np.where(np.isin(status, (IN_SERVICE,)), c["t_answer"] - c["t_arrive"], wait)
+        wait = np.where(status == IN_SERVICE, c["t_answer"] - c["t_arrive"], wait)
         seg = self.raw.customers["segment"][c["account"]]
         start = pd.Timestamp(self.scenario.calendar.start)
         df = pd.DataFrame(

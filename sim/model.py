@@ -41,7 +41,7 @@ from sim.policies import (
 )
 from sim.retention import churn_at_bill, churn_risk, effect_weights
 from sim.rng import Streams
-from sim.scenario import REASONS, Scenario, parse_clock, parse_days
+from sim.scenario import REASONS, Scenario
 from sim.staffing import StaffingPlan, staffing_plan
 
 ProgressFn = Callable[[float, str], None]
@@ -423,18 +423,17 @@ class _Run:
         fc = self.sc.contact_center.forecast
         if fc is None or not fc.intervals:
             return
-        if not hasattr(self, "_fc_t"):
-            start = dt.datetime.combine(self.sc.calendar.start, dt.time())
-            self._fc_t = np.array([(r.start - start).total_seconds() for r in fc.intervals])
-            self._fc_n = np.array([r.calls for r in fc.intervals])
+        start = dt.datetime.combine(self.sc.calendar.start, dt.time())
+        fc_t = np.array([(r.start - start).total_seconds() for r in fc.intervals])
+        fc_n = np.array([r.calls for r in fc.intervals])
         lo, hi = day * DAY_S, (day + 1) * DAY_S
-        rows = np.flatnonzero((self._fc_t >= lo) & (self._fc_t < hi))
+        rows = np.flatnonzero((fc_t >= lo) & (fc_t < hi))
         if rows.size == 0:
             return
         rng = self.streams.child("forecast", day)
         width = self.sc.contact_center.interval_minutes * 60.0
-        counts = rng.poisson(self._fc_n[rows])
-        t = np.repeat(self._fc_t[rows], counts) + rng.random(counts.sum()) * width
+        counts = rng.poisson(fc_n[rows])
+        t = np.repeat(fc_t[rows], counts) + rng.random(counts.sum()) * width
         t = np.minimum(t, self.clock.horizon_s - 1e-6)
         active = np.flatnonzero(self.pop.active[: self.pop.n])
         if active.size == 0 or t.size == 0:
@@ -509,6 +508,3 @@ def run(
         raise TypeError("priority_policy needs n_classes and priority_class(ctx) -> array")
     s = scenario.seed if seed is None else int(seed)
     return _Run(scenario, s, discount_policy, priority_policy).run(progress)
-
-
-__all__ = ["ORIGINS", "RawRun", "parse_clock", "parse_days", "run", "simulate"]
