@@ -30,7 +30,18 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import KPI_DEFINITIONS, Results, Scenario, ScenarioError, __version__, load_scenario
+from sim.experiment import (
+    EXECUTORS,
+    ExperimentResult,
+    RunSummary,
+    Variant,
+    experiment_id,
+    load_sweep,
+    run_experiment,
+    run_tables,
+)
 from sim.model import ProgressFn, simulate
+from sim.store import Store, StoreError
 
 PROG = "billsim"
 USAGE_ERROR = 2
@@ -205,6 +216,246 @@ def _progress(enabled: bool, title: str) -> Iterator[ProgressFn | None]:
         yield update
 
 
+# ---- shared options -----------------------------------------------------------------------
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="Results store (SQLite) that keeps every run; default $BILLSIM_STORE or "
+        "~/.local/share/billsim/runs.sqlite.",
+        show_default=False,
+    ),
+]
+NoStoreOption = Annotated[
+    bool, typer.Option("--no-store", help="Do not keep the runs in the results store.")
+]
+ReportOption = Annotated[
+    bool,
+    typer.Option("--report", help="Also write figures (PNG) and report.html to DIR/report."),
+]
+ReplicationsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--replications", "-r", metavar="N", help="Replications per variant.", show_default=False
+    ),
+]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        metavar="serial|process|dask",
+        help="Where jobs run: in this process, a local process pool, or a Dask cluster.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="N",
+        help="Processes or local Dask workers (default: all cores).",
+        show_default=False,
+    ),
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ADDRESS",
+        help="Scheduler of an existing Dask cluster, e.g. tcp://host:8786 (implies "
+        "--executor dask); without it --executor dask starts a local cluster.",
+        show_default=False,
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="DIR",
+        help="Folder for summary, per-run tables, resolved scenarios and experiment.json "
+        "(replaced if it holds earlier results).",
+        show_default=False,
+    ),
+]
+
+
+def _open_store(path: Path | None, disabled: bool) -> Store | None:
+    if disabled:
+        if path is not None:
+            _fail("--store and --no-store cannot be used together")
+        return None
+    try:
+        return Store(path)
+    except StoreError as exc:
+        _fail(exc)
+
+
+def _executor(executor: str, workers: int | None, dask: str | None) -> str:
+    ex = executor.strip().lower()
+    if dask is not None:
+        if ex not in ("dask", "process"):
+            _fail(f"--dask {dask} needs --executor dask (got {executor})")
+        if not dask.startswith(("tcp://", "tls://", "inproc://", "ucx://")) and ":" not in dask:
+            _fail(f"--dask: '{dask}' is not a scheduler address like tcp://host:8786")
+        ex = "dask"
+    if ex not in EXECUTORS:
+        _fail(f"unknown executor '{executor}' (use {', '.join(EXECUTORS)})")
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be >= 1 (got {workers})")
+    return ex
+
+
+def _check_experiment_out(out: Path | None) -> Path | None:
+    """Like _check_out_dir, but earlier experiment folders (experiment.json) may be replaced."""
+    if out is None:
+        return None
+    target = Path(os.path.abspath(out))
+    if target.is_dir() and (target / "experiment.json").is_file():
+        return target
+    return _check_out_dir(out)
+
+
+def _run_experiment_cli(
+    variants: list[Variant],
+    replications: int,
+    *,
+    name: str,
+    baseline: str | None,
+    tables: tuple[str, ...],
+    executor: str,
+    workers: int | None,
+    dask: str | None,
+    db: Store | None,
+    quiet: bool,
+) -> ExperimentResult:
+    total = len(variants) * replications
+    with _progress(not quiet, f"{name}: {total} runs") as callback:
+        try:
+            return run_experiment(
+                variants,
+                replications,
+                executor=executor,
+                workers=workers,
+                dask=dask,
+                tables=tables,
+                progress=callback,
+                store=db,
+                name=name,
+                baseline=baseline,
+            )
+        except (ConnectionError, StoreError, ValueError) as exc:
+            _fail(exc)
+
+
+def _ci_text(mean: float, lo: float, hi: float, unit: str, currency: str) -> str:
+    text = format_value(mean, unit, currency)
+    if lo == lo and hi == hi:  # not NaN
+        half = (hi - lo) / 2
+        text += f" ± {format_value(half, unit, currency)}"
+    return text
+
+
+HEADLINE_KPIS = (
+    "service_level",
+    "asa_s",
+    "abandonment_rate",
+    "occupancy",
+    "retention",
+    "monthly_churn",
+    "discount_cost",
+    "agent_cost",
+    "net",
+)
+
+
+def _print_summary(result: ExperimentResult, all_kpis: bool = False) -> None:
+    """Variants as columns, KPIs as rows: mean ± 95 % CI half-width, paired Δ if 2+."""
+    summary = result.summary()
+    if summary.empty:
+        return
+    currency = result.variants[0].scenario.economics.currency
+    paired = result.paired() if len(result.variants) > 1 else None
+    base = result.baseline or result.variant_names[0]
+    kpis = list(dict.fromkeys(summary["kpi"]))
+    if not all_kpis:
+        kpis = [k for k in kpis if k in HEADLINE_KPIS]
+    index = summary.set_index(["variant", "kpi"])
+    pindex = paired.set_index(["variant", "kpi"]) if paired is not None else None
+
+    def cell(v: str, kpi: str, with_diff: bool) -> str:
+        unit = KPI_DEFINITIONS[kpi].unit if kpi in KPI_DEFINITIONS else ""
+        if (v, kpi) not in index.index:
+            return "n/a"
+        row = index.loc[(v, kpi)]
+        text = _ci_text(row["mean"], row["ci_low"], row["ci_high"], unit, currency)
+        if with_diff and pindex is not None and v != base and (v, kpi) in pindex.index:
+            d = pindex.loc[(v, kpi)]
+            sign = "+" if d["mean_diff"] >= 0 else ""
+            star = " *" if d["significant"] else ""
+            text += f"\nΔ {sign}{format_value(d['mean_diff'], unit, currency)}{star}"
+        return text
+
+    def label(kpi: str) -> str:
+        return KPI_DEFINITIONS[kpi].label if kpi in KPI_DEFINITIONS else kpi
+
+    title = f"{result.name}: mean ± 95 % CI half-width over replications"
+    table = Table(title=title)
+    if len(result.variants) <= 3:  # variants as columns, KPIs as rows
+        table.add_column("KPI")
+        for v in result.variant_names:
+            tag = " (baseline)" if paired is not None and v == base else ""
+            table.add_column(v + tag, justify="right")
+        for kpi in kpis:
+            table.add_row(label(kpi), *(cell(v, kpi, True) for v in result.variant_names))
+    else:  # many variants: one row each, a few KPIs as columns
+        few = [k for k in ("service_level", "abandonment_rate", "retention", "net") if k in kpis]
+        table.add_column("Variant")
+        for kpi in few:
+            table.add_column(label(kpi), justify="right")
+        for v in result.variant_names:
+            tag = " (baseline)" if paired is not None and v == base else ""
+            table.add_row(v + tag, *(cell(v, kpi, True) for kpi in few))
+    console = _stdout()
+    console.print(table)
+    if paired is not None:
+        console.print(
+            Text(f"Δ = paired difference to '{base}' (same seeds); * = 95 % CI excludes 0")
+        )
+
+
+def _finish_experiment(
+    result: ExperimentResult,
+    target: Path | None,
+    formats: tuple[str, ...],
+    report: bool,
+    db: Store | None,
+) -> None:
+    _print_summary(result)
+    if db is not None:
+        done = f", {result.resumed} taken from earlier runs" if result.resumed else ""
+        typer.echo(f"kept as run {result.experiment_id} in {db.path}{done}")
+    if target is not None:
+        try:
+            written = result.write(target, formats)
+            if report:
+                from sim.report import write_report
+
+                write_report(
+                    written / "report",
+                    result,
+                    title=result.name,
+                    kpi_summary=result.summary(),
+                )
+        except OSError as exc:
+            _fail(f"cannot write results to {target}: {exc.strerror or exc}")
+        typer.echo(f"wrote results to {written}")
+    for fail in result.failures:
+        _report(fail)
+    if result.failures:
+        typer.echo(
+            f"{PROG}: {len(result.failures)} of {len(result.runs) + len(result.failures)} "
+            "runs failed; the others are kept. Run the same command again to retry them.",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 # ---- commands ---------------------------------------------------------------------------
 
 
@@ -251,16 +502,24 @@ def run(
         ),
     ] = "both",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
+    report: ReportOption = False,
 ) -> None:
     """Simulate a scenario, print its KPIs and optionally write the result tables."""
     formats = _parse_format(fmt)
     if seed is not None and seed < 0:
         _fail(f"--seed must be >= 0 (got {seed})")
     scenario = _load(file)
+    if seed is not None:
+        scenario = scenario.with_changes(seed=seed)
     target = _check_out_dir(out) if out is not None else None
+    if report and target is None:
+        _fail("--report needs --out DIR (the report is written to DIR/report)")
+    db = _open_store(store, no_store)
 
     with _progress(not quiet, f"Simulating {scenario.name}") as callback:
-        results = simulate(scenario, seed=seed, progress=callback)
+        results = simulate(scenario, progress=callback)
 
     console = _stdout()
     console.print(
@@ -278,10 +537,39 @@ def run(
         table.add_row(label, value)
     console.print(table)
 
+    if db is not None:
+        run_id = _save_single(db, results)
+        typer.echo(f"kept as run {run_id} in {db.path}")
     if target is not None:
         written = _write(results, target, formats)
+        if report:
+            from sim.report import write_report
+
+            write_report(written / "report", results, title=scenario.name)
         names = sorted(p.name for p in written.iterdir())
         typer.echo(f"wrote {len(names)} files to {written}: {', '.join(names)}")
+
+
+def _save_single(db: Store, results: Results) -> str:
+    """Keep a single run in the store like a one-replication experiment."""
+    from sim.experiment import TABLES
+
+    variant = Variant(results.scenario.name, results.scenario)
+    exp = ExperimentResult(
+        variants=[variant],
+        replications=1,
+        runs={
+            (variant.name, 0): RunSummary(
+                variant.name, 0, results.seed, results.kpis(), run_tables(results, TABLES), 0.0
+            )
+        },
+        experiment_id=experiment_id([variant], TABLES),
+        name=results.scenario.name,
+    )
+    try:
+        return db.save(exp)
+    except StoreError as exc:
+        _fail(exc)
 
 
 @app.command()
@@ -303,6 +591,161 @@ def validate(
             typer.echo(f"ok: {path} ({describe(scenario)})")
     if bad:
         raise typer.Exit(USAGE_ERROR)
+
+
+@app.command()
+def compare(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="BASELINE OTHER...",
+            help="Scenario files; the first is the baseline of the paired differences.",
+            show_default=False,
+        ),
+    ],
+    replications: ReplicationsOption = None,
+    executor: ExecutorOption = "process",
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
+    out: OutOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="csv|parquet|both", help="Table format.")
+    ] = "both",
+    report: ReportOption = False,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Compare scenarios over replications with common random numbers (paired Δ, 95 % CI).
+
+    Every scenario runs with the baseline's seed, so replication r of each sees the
+    same customers, bills and first calls, and the differences measure the change alone.
+    """
+    formats = _parse_format(fmt)
+    if len(files) < 2:
+        _fail("compare needs a baseline and at least one other scenario file")
+    n = 5 if replications is None else replications
+    if n < 2:
+        _fail(f"--replications must be >= 2 for confidence intervals (got {n})")
+    ex = _executor(executor, workers, dask)
+    scenarios = [_load(f) for f in files]
+    seed = scenarios[0].seed
+    names: list[str] = []
+    variants = []
+    for path, sc in zip(files, scenarios, strict=True):
+        name = sc.name if sc.name not in names else f"{sc.name} ({path.stem})"
+        if name in names:
+            _fail(f"{path}: the same scenario is given twice")
+        names.append(name)
+        variants.append(Variant(name, sc.with_changes(seed=seed)))
+    target = _check_experiment_out(out)
+    if report and target is None:
+        _fail("--report needs --out DIR (the report is written to DIR/report)")
+    db = _open_store(store, no_store)
+    result = _run_experiment_cli(
+        variants,
+        n,
+        name=f"compare {' vs '.join(names)}",
+        baseline=names[0],
+        tables=("monthly", "segments", "intervals", "waits") if report else ("monthly", "segments"),
+        executor=ex,
+        workers=workers,
+        dask=dask,
+        db=db,
+        quiet=quiet,
+    )
+    _finish_experiment(result, target, formats, report, db)
+
+
+@app.command()
+def sweep(
+    file: Annotated[
+        Path, typer.Argument(metavar="SWEEP", help="Sweep YAML file.", show_default=False)
+    ],
+    replications: ReplicationsOption = None,
+    executor: ExecutorOption = "process",
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
+    out: OutOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="csv|parquet|both", help="Table format.")
+    ] = "both",
+    report: ReportOption = False,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a parameter sweep (a grid and/or named variants) from a sweep file.
+
+    Finished runs are kept in the results store as they complete; running the same
+    sweep again after an interruption or a failure runs only what is missing.
+    """
+    formats = _parse_format(fmt)
+    try:
+        spec = load_sweep(file)
+    except ScenarioError as exc:
+        _fail(exc)
+    n = spec.replications if replications is None else replications
+    if n < 1:
+        _fail(f"--replications must be >= 1 (got {n})")
+    ex = _executor(executor, workers, dask)
+    target = _check_experiment_out(out)
+    if report and target is None:
+        _fail("--report needs --out DIR (the report is written to DIR/report)")
+    db = _open_store(store, no_store)
+    tables = spec.tables
+    if report:
+        tables = tuple(dict.fromkeys((*tables, "monthly", "intervals", "waits")))
+    result = _run_experiment_cli(
+        spec.variants,
+        n,
+        name=spec.name,
+        baseline=spec.baseline,
+        tables=tables,
+        executor=ex,
+        workers=workers,
+        dask=dask,
+        db=db,
+        quiet=quiet,
+    )
+    _finish_experiment(result, target, formats, report, db)
+
+
+@app.command()
+def runs(
+    store: StoreOption = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="Show the N newest runs.")] = 20,
+) -> None:
+    """List the runs kept in the results store (newest first)."""
+    db = _open_store(store, False)
+    table = db.list_runs().head(limit)
+    if table.empty:
+        typer.echo(f"no runs in {db.path}")
+        return
+    out = Table(title=str(db.path))
+    for col in (
+        "run_id",
+        "name",
+        "updated",
+        "status",
+        "variants",
+        "replications",
+        "runs_done",
+        "runs_failed",
+    ):
+        out.add_column(col, justify="right" if col in ("variants", "replications") else "left")
+    for _, row in table.iterrows():
+        out.add_row(
+            row["run_id"],
+            row["name"],
+            row["updated"],
+            row["status"],
+            str(row["variants"]),
+            str(row["replications"]),
+            str(row["runs_done"]),
+            str(row["runs_failed"]),
+        )
+    _stdout().print(out)
 
 
 @app.command()

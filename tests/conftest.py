@@ -33,3 +33,9 @@ def baseline() -> Scenario:
 def small_scenario(baseline: Scenario) -> Scenario:
     """The baseline with 4 000 accounts over two months: ~800 calls, a fraction of a second."""
     return baseline.with_changes(SMALL_CHANGES)
+
+
+@pytest.fixture(autouse=True)
+def _private_results_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Runs made by tests go to a throw-away store, never the user's own."""
+    monkeypatch.setenv("BILLSIM_STORE", str(tmp_path_factory.mktemp("store") / "runs.sqlite"))
