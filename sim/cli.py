@@ -723,27 +723,20 @@ def runs(
         typer.echo(f"no runs in {db.path}")
         return
     out = Table(title=str(db.path))
-    for col in (
-        "run_id",
-        "name",
-        "updated",
-        "status",
-        "variants",
-        "replications",
-        "runs_done",
-        "runs_failed",
-    ):
-        out.add_column(col, justify="right" if col in ("variants", "replications") else "left")
+    out.add_column("run", no_wrap=True)
+    out.add_column("name")
+    out.add_column("updated (UTC)")
+    out.add_column("status")
+    out.add_column("variants × reps", justify="right")
+    out.add_column("done / failed", justify="right")
     for _, row in table.iterrows():
         out.add_row(
             row["run_id"],
             row["name"],
-            row["updated"],
+            row["updated"][:16].replace("T", " "),
             row["status"],
-            str(row["variants"]),
-            str(row["replications"]),
-            str(row["runs_done"]),
-            str(row["runs_failed"]),
+            f"{row['variants']} × {row['replications']}",
+            f"{row['runs_done']} / {row['runs_failed']}",
         )
     _stdout().print(out)
 

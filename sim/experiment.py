@@ -794,6 +794,11 @@ def load_sweep(path: str | Path) -> Sweep:
     except ScenarioError as exc:
         raise ScenarioError([f"scenario: {'; '.join(exc.problems)}"], source) from None
     grid = {k: (v.values() if isinstance(v, _Range) else v) for k, v in spec.grid.items()}
+    for key, values in grid.items():  # name the grid entry when a path or value is wrong
+        try:
+            base.with_changes({key: values[0]})
+        except ScenarioError as exc:
+            raise ScenarioError([f"grid: {p}" for p in exc.problems], source) from None
     try:
         variants = sweep_variants(base, grid, [(v.name, v.changes) for v in spec.variants])
     except ScenarioError as exc:

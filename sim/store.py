@@ -266,7 +266,8 @@ class Store:
                 (exp_id,),
             ).fetchall()
             kpis = con.execute(
-                "SELECT variant, replication, kpi, value FROM kpis WHERE experiment_id=?",
+                "SELECT variant, replication, kpi, value FROM kpis WHERE experiment_id=? "
+                "ORDER BY rowid",
                 (exp_id,),
             ).fetchall()
             blobs = con.execute(
