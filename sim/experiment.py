@@ -324,7 +324,7 @@ class _Runner:
             n_workers=self.workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
         )
         client = Client(cluster)
         self._close.append(cluster.close)

@@ -175,6 +175,49 @@ def test_process_pool_gives_identical_results(two_variants, serial_result):
     pd.testing.assert_frame_equal(pooled.table("waits"), serial_result.table("waits"))
 
 
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    """A two-worker cluster standing for a remote one: the runner only gets its address."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+@pytest.mark.slow
+def test_dask_cluster_by_address_gives_identical_results(
+    two_variants, serial_result, dask_scheduler
+):
+    dasked = run_experiment(two_variants, 4, executor="dask", dask=dask_scheduler,
+                            tables=("monthly", "waits"))  # fmt: skip
+    assert not dasked.failures
+    pd.testing.assert_frame_equal(dasked.kpis, serial_result.kpis)
+    pd.testing.assert_frame_equal(dasked.table("waits"), serial_result.table("waits"))
+
+
+@pytest.mark.slow
+def test_dask_cli_sweep_on_a_cluster(tmp_path, tiny, dask_scheduler):
+    from typer.testing import CliRunner
+
+    from sim import cli
+
+    (tmp_path / "base.yaml").write_text(tiny.to_yaml(), encoding="utf-8")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("scenario: base.yaml\nreplications: 2\ngrid: {seed: [1, 2]}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli.app, ["sweep", str(sweep), "--dask", dask_scheduler, "--no-store", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert len(kpis) == 4
+    direct = simulate(tiny.with_changes(seed=2), replication_seed(2, 1)).kpis()
+    row = kpis[(kpis.variant == "seed=2") & (kpis.replication == 1)].iloc[0]
+    assert row["service_level"] == pytest.approx(direct["service_level"])
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_gives_identical_results(two_variants, serial_result):
     pytest.importorskip("distributed")
