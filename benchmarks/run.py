@@ -10,6 +10,7 @@ HERE = Path(__file__).resolve().parent
 WORKLOADS = [
     [sys.executable, str(HERE / "contact_center.py")],
     [sys.executable, str(HERE / "population.py"), "--sizes", "100000", "1000000"],
+    [sys.executable, str(HERE / "experiment.py")],
 ]
 
 

@@ -11,9 +11,10 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.1.0+src"
 
 from sim.distributions import Dist
+from sim.experiment import ExperimentResult, Variant, run_experiment
 from sim.metrics import KPI_DEFINITIONS, Results
 from sim.model import simulate
-from sim.policies import CallContext, DiscountPolicy, PriorityPolicy
+from sim.policies import CallContext, DiscountPolicy, PriorityPolicy, StaffingPolicy
 from sim.scenario import (
     REASONS,
     Scenario,
@@ -29,12 +30,16 @@ __all__ = [
     "CallContext",
     "DiscountPolicy",
     "Dist",
+    "ExperimentResult",
     "PriorityPolicy",
     "Results",
     "Scenario",
     "ScenarioError",
+    "StaffingPolicy",
+    "Variant",
     "__version__",
     "load_scenario",
+    "run_experiment",
     "scenario_from_dict",
     "scenario_from_yaml",
     "simulate",

@@ -42,6 +42,9 @@ class Population:
         "pending_error": np.float64,
         "plan_changes": np.int16,
         "calls": np.int32,
+        "discount_cost": np.float64,
+        "discount_committed": np.float64,
+        "revenue": np.float64,
     }
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:

@@ -17,6 +17,12 @@ Definitions (T = ``contact_center.service_level.threshold_s``):
 - **abandonment rate** = abandoned / (answered + abandoned).
 - **AHT** = mean of talk time (verification, review, work) + after-call work, answered.
 - **occupancy** = agent-seconds busy with calls / agent-seconds on duty.
+- **mean queue** (per interval) = caller-seconds spent waiting inside the interval /
+  interval length; a wait ends at answer, at the abandonment deadline, or at the end of
+  the horizon; callers on virtual hold (callback) count as waiting.
+- **agents needed** (per interval) = Erlang C agents for offered / interval length ×
+  AHT at the service-level target and T (pooled over all groups); an interval with
+  calls but none answered uses the scenario's expected handling time of its calls.
 - **first-contact resolution (FCR)** = answered attempts that resolved the issue /
   answered attempts.
 - **monthly churn** = accounts that left at a bill date / accounts facing a bill date
@@ -30,9 +36,6 @@ Definitions (T = ``contact_center.service_level.threshold_s``):
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +45,8 @@ import numpy as np
 import pandas as pd
 
 from sim.callcenter import ABANDONED, ANSWERED, DROPPED, IN_SERVICE, IVR, PENDING, WAITING
+from sim.erlang import staff_erlang_c
+from sim.files import atomic_dir
 from sim.scenario import REASONS
 
 ORIGINS: tuple[str, ...] = ("bill", "repeat", "transfer", "forecast")
@@ -127,6 +132,31 @@ def busy_integral(start: np.ndarray, end: np.ndarray, x: np.ndarray) -> np.ndarr
     ns = np.searchsorted(s, x, side="right")
     ne = np.searchsorted(e, x, side="right")
     return (ns * x - cs[ns]) - (ne * x - ce[ne])
+
+
+def erlang_c_needed(
+    offered: np.ndarray, span_s: np.ndarray, aht_s: np.ndarray, target: float, threshold_s: float
+) -> np.ndarray:
+    """Erlang C agents for each interval's offered rate × AHT (NaN where AHT is unknown).
+
+    Many intervals share (calls, span, AHT) -- every closed interval does -- so each
+    distinct triple is staffed once; a run of 4 000+ intervals stays fast.
+    """
+    offered = np.asarray(offered, dtype=float)
+    span_s = np.asarray(span_s, dtype=float)
+    aht_s = np.asarray(aht_s, dtype=float)
+    out = np.where(offered > 0, np.nan, 0.0)
+    ok = (offered > 0) & (span_s > 0) & np.isfinite(aht_s) & (aht_s > 0)
+    if not ok.any():
+        return out
+    keys = np.column_stack([offered[ok], span_s[ok], aht_s[ok]])
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    staffed = np.array(
+        [staff_erlang_c(n / span, aht, target, threshold_s) for n, span, aht in unique],
+        dtype=float,
+    )
+    out[ok] = staffed[inverse.ravel()]
+    return out
 
 
 class Results:
@@ -227,6 +257,30 @@ class Results:
             on_duty += np.diff(step_integral(ts, lv, edges))
             scheduled += np.diff(step_integral(ts2, lv2, edges))
         span = np.diff(edges)
+        # Waiting time inside each interval: from arrival to answer, to the abandonment
+        # deadline, or (still waiting) to the end of the horizon.
+        horizon = self.raw.clock.horizon_s
+        w_end = np.where(status == ABANDONED, c["deadline"], c["t_answer"])
+        w_end = np.where(status == WAITING, horizon, w_end)
+        w_start = c["t_arrive"][queued]
+        w_end = np.clip(w_end[queued], w_start, horizon)
+        queue_s = np.maximum(np.diff(busy_integral(w_start, w_end, edges)), 0.0)  # float noise
+        # Erlang C staffing for the interval's load; with no answered call to measure an
+        # AHT, the scenario's expected handling time of the calls offered stands in.
+        h = sc.contact_center.handling
+        base_handle = (
+            h.verification_s.expected
+            + h.verification_fail_rate * h.verification_fail_extra_s.expected
+            + h.review_s.expected
+            + h.after_call_s.expected
+        )
+        reason_handle = np.array([base_handle + h.work_s[r].expected for r in REASONS])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected_aht = count(queued, reason_handle[c["reason"]]) / offered
+            staff_aht = np.where(n_ans > 0, handle_sum / np.maximum(n_ans, 1), expected_aht)
+        needed = erlang_c_needed(
+            offered, span, staff_aht, sc.contact_center.service_level.target, T
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             df = pd.DataFrame(
                 {
@@ -245,6 +299,8 @@ class Results:
                     "occupancy": np.where(on_duty > 0, busy / on_duty, np.nan),
                     "agents_on_duty": on_duty / span,
                     "agents_scheduled": scheduled / span,
+                    "mean_queue": queue_s / span,
+                    "agents_needed": needed,
                 }
             )
         return df
@@ -433,10 +489,7 @@ class Results:
         Files are written into a temporary folder beside ``out_dir`` and moved into place
         at the end, so an interrupted write leaves no half-written results.
         """
-        out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        with atomic_dir(out_dir) as tmp:
             tables = {
                 "calls": self.calls,
                 "intervals": self.intervals(),
@@ -451,16 +504,58 @@ class Results:
                     df.to_parquet(tmp / f"{name}.parquet", index=False)
             (tmp / "scenario.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
             (tmp / "run.json").write_text(json.dumps(self.metadata(), indent=2), encoding="utf-8")
-            if out.exists():
-                old = out.with_name(f".{out.name}.old")
-                if old.exists():
-                    shutil.rmtree(old)
-                os.replace(out, old)
-                os.replace(tmp, out)
-                shutil.rmtree(old)
-            else:
-                os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+        return Path(out_dir)
+
+    # ---- per customer segment -------------------------------------------------------------
+
+    def segments(self) -> pd.DataFrame:
+        """Per customer segment: base, retention, churn, discounts and revenue.
+
+        - ``accounts_start``: accounts of the initial base; ``retained_end``: those still
+          active at the end; ``retention`` = retained_end / accounts_start.
+        - ``acquired``, ``churned`` (any account that left), ``active_end``.
+        - ``discounts_granted``: calls in which a discount was granted.
+        - ``discount_cost``: discounts deducted on bills in the horizon (as ``monthly``);
+          ``discount_committed``: monthly value × duration of every discount granted, the
+          full price of the decision even where its bills fall after the horizon.
+        - ``revenue``: billed − discounts − refunded errors (as ``monthly``).
+        - ``charge_active_end``: monthly charge of the accounts active at the end;
+          ``value_active_end`` = that × ``economics.lifetime_months``.
+        """
+        cust = self.raw.customers
+        names = list(self.raw.segment_names)
+        k = len(names)
+        seg = cust["segment"].astype(np.int64)
+        initial = np.arange(seg.size) < self.raw.initial_accounts
+        active = cust["active"].astype(bool)
+        churned = ~np.isnan(cust["churned_s"])
+
+        def per(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            w = None if weights is None else weights[mask]
+            return np.bincount(seg[mask], weights=w, minlength=k)
+
+        granted = self.raw.discount_granted > 0
+        call_seg = seg[self.raw.calls["account"][granted]]
+        zeros = np.zeros(seg.size)
+        every = np.ones(seg.size, dtype=bool)
+        start = per(initial)
+        retained = per(initial & active)
+        charge_end = per(active, cust["charge"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pd.DataFrame(
+                {
+                    "segment": pd.Categorical(names, categories=names),
+                    "accounts_start": start.astype(np.int64),
+                    "retained_end": retained.astype(np.int64),
+                    "retention": retained / start,
+                    "acquired": per(~initial).astype(np.int64),
+                    "churned": per(churned).astype(np.int64),
+                    "active_end": per(active).astype(np.int64),
+                    "discounts_granted": np.bincount(call_seg, minlength=k).astype(np.int64),
+                    "discount_cost": per(every, cust.get("discount_cost", zeros)),
+                    "discount_committed": per(every, cust.get("discount_committed", zeros)),
+                    "revenue": per(every, cust.get("revenue", zeros)),
+                    "charge_active_end": charge_end,
+                    "value_active_end": charge_end * self.scenario.economics.lifetime_months,
+                }
+            )

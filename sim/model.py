@@ -4,6 +4,12 @@ The run advances day by day. At each midnight the contact center's state is sett
 the calls that ended since the last midnight are turned into experiences, discounts,
 error refunds, plan changes and repeat calls (all vectorised), and the cycle groups
 whose bill date it is churn and are billed, which adds the next wave of calls.
+
+A discount is *offered* when a call is created (its handling time enters the call's
+talk time, so offering discounts costs agent capacity in the queue) and *granted* at
+the next midnight if the call was answered: within the answering group's authority (or
+the escalation group's, see ``policies.discount.escalate_to``), the customer's
+acceptance (stream "discounts") and the monthly budget.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from sim.policies import (
     DiscountBook,
     DiscountPolicy,
     PriorityPolicy,
+    StaffingPolicy,
     build_discount,
     build_priority,
     grant_discounts,
@@ -88,16 +95,18 @@ def simulate(
     *,
     discount_policy: DiscountPolicy | None = None,
     priority_policy: PriorityPolicy | None = None,
+    staffing_policy: StaffingPolicy | None = None,
     progress: ProgressFn | None = None,
 ):  # -> Results (imported lazily to keep metrics free of model imports)
     """Run one replication of ``scenario``; ``seed`` defaults to the scenario's seed.
 
-    ``discount_policy`` and ``priority_policy`` replace the scenario's named policies
-    with a researcher's own objects (see sim.policies for the protocols).
+    ``discount_policy``, ``priority_policy`` and ``staffing_policy`` replace the
+    scenario's named policies with a researcher's own objects (see sim.policies for
+    the protocols).
     """
     from sim.metrics import Results
 
-    raw = run(scenario, seed, discount_policy, priority_policy, progress)
+    raw = run(scenario, seed, discount_policy, priority_policy, progress, staffing_policy)
     return Results(raw)
 
 
@@ -127,6 +136,7 @@ class _Run:
         seed: int,
         discount_policy: DiscountPolicy | None,
         priority_policy: PriorityPolicy | None,
+        staffing_policy: StaffingPolicy | None = None,
     ) -> None:
         self.sc = scenario
         self.seed = seed
@@ -143,6 +153,8 @@ class _Run:
         )
         auth = scenario.policies.discount.authority_pct
         self.authority = np.array([auth.get(g, 100.0) for g in self.groups], dtype=float)
+        esc = scenario.policies.discount.escalate_to
+        self.escalated_authority = None if esc is None else self.authority[self.groups.index(esc)]
         self.book = DiscountBook(scenario.policies.discount.budget_per_month)
         self.beta = effect_weights(scenario)
         self.ledger = Ledger()
@@ -151,6 +163,11 @@ class _Run:
         for r in REASONS:
             eligible = [i for i, g in enumerate(cc.groups) if r in g.skills]
             routes.append(eligible)
+        self.primary = np.array([r[0] for r in routes], dtype=np.int64)
+        # Offer per call id, made when the call is created (NaN: a retrial or transfer
+        # copy made by the contact center, which inherits its account's latest offer).
+        self.call_offer = np.full(1024, np.nan)
+        self.acct_offer = np.zeros(self.pop.capacity)
         callers = cc.callers
         s = self.streams
         self.center = ContactCenter(
@@ -185,7 +202,7 @@ class _Run:
             DrawBuffer(lambda n, d=seg.patience_s: d.sample(s["retrials"], n))
             for seg in scenario.customers.segments
         ]
-        self.staffing = staffing_plan(scenario, self.clock)
+        self.staffing = staffing_plan(scenario, self.clock, staffing_policy)
         for g in range(len(self.groups)):
             times, agents = self.staffing.on_duty[g]
             self.center.schedule_staffing(g, times, agents)
@@ -262,7 +279,10 @@ class _Run:
         retry_intent = rng.random(n) < cc.callers.retrial.probability
         ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
         ivr = rng.random(n) < ivr_share[reason]
-        klass = np.asarray(self.priority.priority_class(self._context(acct, reason, now)))
+        ctx = self._context(acct, reason, now, group=self.primary[reason])
+        offered = self._offer(ctx)
+        talk += self._offer_handling(offered, self.primary[reason])
+        klass = np.asarray(self.priority.priority_class(ctx))
         klass = np.clip(klass, 0, self.center.cfg.n_classes - 1).astype(np.int64)
         order = np.argsort(t, kind="stable")
         batch = CallBatch(
@@ -284,7 +304,51 @@ class _Run:
         )
         status = np.where(ivr[order], IVR, PENDING)
         np.add.at(self.pop.calls, acct, 1)
+        self._record_offers(acct[order], offered[order])
         self.center.add_calls(batch, status)
+
+    # ---- discount offers -----------------------------------------------------------------
+
+    def _offer(self, ctx: CallContext) -> np.ndarray:
+        """The policy's offer for each call, decided when the call is created (so the
+        time it takes can enter the call's talk time)."""
+        offered = np.asarray(self.discount.discount_pct(ctx), dtype=float)
+        if offered.shape != (len(ctx),):
+            raise ValueError(
+                f"discount policy returned shape {offered.shape}, expected ({len(ctx)},)"
+            )
+        return np.clip(np.nan_to_num(offered), 0.0, 100.0)
+
+    def _offer_handling(self, offered: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Extra talk time: offering a discount, plus an escalation when the offer is
+        above the (primary) group's authority and ``escalate_to`` is set."""
+        d = self.sc.policies.discount
+        extra = np.where(offered > 0, d.handling_s, 0.0)
+        if self.escalated_authority is not None:
+            extra += np.where(offered > self.authority[group], d.escalation_s, 0.0)
+        return extra
+
+    def _record_offers(self, acct: np.ndarray, offered: np.ndarray) -> None:
+        first = self.center.n_calls
+        need = first + offered.size
+        if need > self.call_offer.size:
+            grown = np.full(max(need, 2 * self.call_offer.size), np.nan)
+            grown[: self.call_offer.size] = self.call_offer
+            self.call_offer = grown
+        self.call_offer[first:need] = offered
+        if self.pop.capacity > self.acct_offer.size:
+            grown = np.zeros(self.pop.capacity)
+            grown[: self.acct_offer.size] = self.acct_offer
+            self.acct_offer = grown
+        self.acct_offer[acct] = offered
+
+    def _offers_for(self, ids: np.ndarray, acct: np.ndarray) -> np.ndarray:
+        offered = np.full(ids.size, np.nan)
+        known = ids < self.call_offer.size
+        offered[known] = self.call_offer[ids[known]]
+        copy = np.isnan(offered)
+        offered[copy] = self.acct_offer[acct[copy]]
+        return offered
 
     # ---- the daily cycle ---------------------------------------------------------------
 
@@ -326,6 +390,7 @@ class _Run:
         has = refund > 0
         if has.any():
             self.ledger.credits.append((month, float(refund.sum()), int(has.sum())))
+        pop.revenue[fixed_accts] -= refund
         pop.pending_error[fixed_accts] = 0.0
         plan = np.unique(acct[ok & (reason == REASONS.index("plan_change"))])
         pop.charge[plan] *= 1 - self.sc.billing.plan_change_reduction
@@ -336,14 +401,7 @@ class _Run:
             a_ids = ids[answered]
             a_acct = acct[answered]
             groups = pick("group", np.int64)[answered]
-            ctx = self._context(
-                a_acct, reason[answered], now, resolved=resolved[answered], group=groups
-            )
-            offered = np.asarray(self.discount.discount_pct(ctx), dtype=float)
-            if offered.shape != (a_ids.size,):
-                raise ValueError(
-                    f"discount policy returned shape {offered.shape}, expected ({a_ids.size},)"
-                )
+            offered = self._offers_for(a_ids, a_acct)
             if offered.any():
                 order = np.argsort(t_answer[answered], kind="stable")
                 rng = self.streams["discounts"]
@@ -358,6 +416,7 @@ class _Run:
                     d.duration_months,
                     month,
                     self.book,
+                    escalated_authority=self.escalated_authority,
                 )
                 got = pct > 0
                 if got.any():
@@ -367,6 +426,8 @@ class _Run:
                     np.add.at(exp[:, E["discount"]], g_acct, 1)
                     for cid, p in zip(a_ids[order][got].tolist(), pct[got].tolist(), strict=True):
                         self.discount_granted[cid] = p
+                    committed = pop.charge[g_acct] * pct[got] / 100 * d.duration_months
+                    np.add.at(pop.discount_committed, g_acct, committed)
                     value = float((pop.charge[g_acct] * pct[got] / 100).sum())
                     self.ledger.discounts.append((month, int(got.sum()), value * d.duration_months))
 
@@ -403,6 +464,8 @@ class _Run:
         rate = error_rate_on(self.sc, date.day, date.toordinal())
         rng = self.streams.child("billing", self._bill_runs)
         bills, draws = bill_run(pop, members, month, rate, self.sc, rng)
+        pop.discount_cost[bills.account] += bills.discount
+        pop.revenue[bills.account] += bills.amount
         self.ledger.bills.append(
             (
                 month,
@@ -500,11 +563,14 @@ def run(
     discount_policy: DiscountPolicy | None = None,
     priority_policy: PriorityPolicy | None = None,
     progress: ProgressFn | None = None,
+    staffing_policy: StaffingPolicy | None = None,
 ) -> RawRun:
     """The replication itself, returning raw arrays (``simulate`` wraps them as Results)."""
     if discount_policy is not None and not isinstance(discount_policy, DiscountPolicy):
         raise TypeError("discount_policy needs a method discount_pct(ctx) -> array")
     if priority_policy is not None and not isinstance(priority_policy, PriorityPolicy):
         raise TypeError("priority_policy needs n_classes and priority_class(ctx) -> array")
+    if staffing_policy is not None and not isinstance(staffing_policy, StaffingPolicy):
+        raise TypeError("staffing_policy needs a method agents(load) -> array or None")
     s = scenario.seed if seed is None else int(seed)
-    return _Run(scenario, s, discount_policy, priority_policy).run(progress)
+    return _Run(scenario, s, discount_policy, priority_policy, staffing_policy).run(progress)

@@ -5,6 +5,13 @@ per call, so a policy costs one numpy expression per batch instead of a Python c
 caller. Built-ins are chosen by name in the scenario (``policies.discount.name``); a
 researcher passes an object with the same method to ``simulate()`` instead.
 
+- discount: ``discount_pct(ctx) -> percent per call``, decided when the call is created
+  (so that offering it, ``policies.discount.handling_s``, and escalating it,
+  ``escalation_s``, lengthen the call's talk time); granted after the call is answered.
+- priority: ``priority_class(ctx) -> queue class per call``.
+- staffing: ``agents(load) -> agents on duty per (group, interval)`` for the planner's
+  forecast (sim.forecast), or None to keep the scenario's shifts.
+
 Limits that belong to the operation rather than to the rule (authority per agent group,
 the monthly budget, the customer's acceptance) are applied here too, in one place
 (``grant_discounts``), so every rule gets them alike.
@@ -13,12 +20,17 @@ the monthly budget, the customer's acceptance) are applied here too, in one plac
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from sim.erlang import sqrt_staffing, staff_intervals
 from sim.scenario import REASONS
+
+if TYPE_CHECKING:
+    from sim.forecast import ForecastLoad
 
 
 @dataclass(frozen=True)
@@ -211,8 +223,179 @@ DISCOUNTS: dict[str, type] = {
     "error_credit": ErrorCredit,
 }
 PRIORITIES: dict[str, type] = {"fifo": Fifo, "value_first": ValueFirst, "risk_first": RiskFirst}
-STAFFING: tuple[str, ...] = ("fixed",)
-"""Staffing rules: 'fixed' uses the groups' head counts and shifts as written."""
+
+# ---- staffing -------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class StaffingPolicy(Protocol):
+    """Agents on duty per group and interval for a forecast load.
+
+    ``agents(load)`` returns whole agents *on the phones* (after shrinkage), shape
+    ``load.calls.shape`` = (groups, intervals), or ``None`` to keep the shifts written
+    in the scenario. ``sim.staffing`` turns the array into step functions (only during
+    open hours) and pays ``ceil(on_duty / (1 - shrinkage))`` scheduled agents.
+    """
+
+    def agents(self, load: ForecastLoad) -> np.ndarray | None: ...
+
+
+@dataclass(frozen=True)
+class FixedStaffing:
+    """The groups' head counts and shifts as written in the scenario (no forecast used)."""
+
+    def agents(self, load: ForecastLoad) -> np.ndarray | None:
+        return None
+
+
+_CALL_GRAIN = 0.02
+"""Expected calls per interval are rounded *up* to this grain before the Erlang search,
+so the thousands of intervals of a quarter share a few hundred computations."""
+
+
+def _per_group(load: ForecastLoad, staff) -> np.ndarray:
+    out = np.zeros(load.calls.shape, dtype=np.int64)
+    grain = _CALL_GRAIN / load.interval_s
+    for g in range(load.calls.shape[0]):
+        lam = np.ceil(load.rate_per_s[g] / grain - 1e-9) * grain
+        out[g] = staff(g, np.maximum(lam, 0.0))
+    return out
+
+
+def _open_floor(load: ForecastLoad, agents: np.ndarray, min_agents: int) -> np.ndarray:
+    """At least ``min_agents`` whenever open (somebody answers retrials and stragglers)."""
+    if min_agents <= 0:
+        return agents
+    return np.where(load.open_share[None, :] > 0, np.maximum(agents, min_agents), agents)
+
+
+def _check_target(target: float | None) -> None:
+    if target is not None and (not isinstance(target, int | float) or not 0 < target < 1):
+        raise ValueError(f"target must lie strictly between 0 and 1 (got {target})")
+
+
+@dataclass(frozen=True)
+class ErlangCStaffing:
+    """Fewest agents per interval whose Erlang C (M/M/c) service level reaches the target.
+
+    ``target``/``threshold_s`` default to ``contact_center.service_level``. Erlang C
+    ignores abandonment, so it over-staffs a little where callers hang up.
+    """
+
+    target: float | None = None
+    threshold_s: float | None = None
+    min_agents: int = 1
+
+    def __post_init__(self) -> None:
+        _check_target(self.target)
+
+    def agents(self, load: ForecastLoad) -> np.ndarray:
+        t = self.target or load.sl_target
+        thr = self.threshold_s or load.threshold_s
+
+        def staff(g: int, lam: np.ndarray) -> np.ndarray:
+            return staff_intervals(lam, float(load.aht_s[g]), t, thr, "erlang_c")
+
+        return _open_floor(load, _per_group(load, staff), self.min_agents)
+
+
+@dataclass(frozen=True)
+class ErlangAStaffing:
+    """Fewest agents per interval meeting the Erlang A (M/M/c+M) service level, with the
+    callers' mean patience (segments weighted by their share of calls), and an optional
+    cap on the abandonment probability."""
+
+    target: float | None = None
+    threshold_s: float | None = None
+    max_abandon: float | None = None
+    min_agents: int = 1
+
+    def __post_init__(self) -> None:
+        _check_target(self.target)
+        if self.max_abandon is not None and not 0 < self.max_abandon <= 1:
+            raise ValueError(f"max_abandon must lie in (0, 1] (got {self.max_abandon})")
+
+    def agents(self, load: ForecastLoad) -> np.ndarray:
+        t = self.target or load.sl_target
+        thr = self.threshold_s or load.threshold_s
+
+        def staff(g: int, lam: np.ndarray) -> np.ndarray:
+            return staff_intervals(
+                lam,
+                float(load.aht_s[g]),
+                t,
+                thr,
+                "erlang_a",
+                float(load.patience_s[g]),
+                max_abandon=self.max_abandon,
+            )
+
+        return _open_floor(load, _per_group(load, staff), self.min_agents)
+
+
+@dataclass(frozen=True)
+class SqrtStaffing:
+    """Square-root safety staffing ``ceil(a + beta·sqrt(a))`` per interval (Halfin-Whitt):
+    beta ≈ 0.5-1 for a quality-and-efficiency-driven operation, higher for quality."""
+
+    beta: float = 1.0
+    min_agents: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.beta, int | float) or not math.isfinite(self.beta):
+            raise ValueError(f"beta must be a finite number (got {self.beta})")
+
+    def agents(self, load: ForecastLoad) -> np.ndarray:
+        out = np.zeros(load.calls.shape, dtype=np.int64)
+        for g in range(out.shape[0]):
+            aht = float(load.aht_s[g])
+            out[g] = [sqrt_staffing(x, aht, self.beta) for x in load.rate_per_s[g].tolist()]
+        return _open_floor(load, out, self.min_agents)
+
+
+@dataclass(frozen=True)
+class IntervalStaffing:
+    """A given table: ``agents[group]`` = agents on duty per interval of the horizon
+    (e.g. the optimiser's answer, ``sim.optimise.StaffingResult.policy()``)."""
+
+    agents_by_group: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for g, row in self.agents_by_group.items():
+            if any((not float(a).is_integer()) or a < 0 for a in row):
+                raise ValueError(f"agents for '{g}' must be whole numbers >= 0")
+
+    def agents(self, load: ForecastLoad) -> np.ndarray:
+        n_g, n_i = load.calls.shape
+        out = np.zeros((n_g, n_i), dtype=np.int64)
+        unknown = [g for g in self.agents_by_group if g not in load.group_names]
+        if unknown:
+            raise ValueError(
+                f"policies.staffing.params: unknown group {unknown} "
+                f"(groups are {list(load.group_names)})"
+            )
+        for g, name in enumerate(load.group_names):
+            row = self.agents_by_group.get(name)
+            if row is None:
+                continue
+            if len(row) != n_i:
+                raise ValueError(
+                    f"policies.staffing.params: '{name}' has {len(row)} intervals, "
+                    f"the horizon has {n_i}"
+                )
+            out[g] = np.asarray(row, dtype=np.int64)
+        return out
+
+
+STAFFING: dict[str, type] = {
+    "fixed": FixedStaffing,
+    "erlang_c": ErlangCStaffing,
+    "erlang_a": ErlangAStaffing,
+    "sqrt": SqrtStaffing,
+    "table": IntervalStaffing,
+}
+"""Staffing rules: 'fixed' uses the groups' head counts and shifts as written; the
+others staff every interval for the forecast load (sim.forecast)."""
 
 
 def _build(kind: str, registry: dict[str, type], name: str, params: dict[str, Any]) -> Any:
@@ -242,14 +425,20 @@ def build_priority(name: str, params: dict[str, Any]) -> PriorityPolicy:
     return _build("priority", PRIORITIES, name, params)
 
 
-def check_policy_choices(policies: Any) -> None:
+def build_staffing(name: str, params: dict[str, Any]) -> StaffingPolicy:
+    return _build("staffing", STAFFING, name, params)
+
+
+def check_policy_choices(policies: Any, group_names: list[str] | None = None) -> None:
     """Build each named policy once so that a bad name or parameter fails validation."""
     build_discount(policies.discount.name, policies.discount.params)
     build_priority(policies.priority.name, policies.priority.params)
-    if policies.staffing.name not in STAFFING:
+    build_staffing(policies.staffing.name, policies.staffing.params)
+    esc = getattr(policies.discount, "escalate_to", None)
+    if esc is not None and group_names is not None and esc not in group_names:
         raise ValueError(
-            f"policies.staffing.name: unknown policy '{policies.staffing.name}' "
-            f"(valid: {', '.join(STAFFING)})"
+            f"policies.discount.escalate_to: unknown group '{esc}' "
+            f"(groups are {sorted(group_names)})"
         )
 
 
@@ -278,14 +467,22 @@ def grant_discounts(
     duration_months: int,
     month: int,
     book: DiscountBook,
+    escalated_authority: float | None = None,
 ) -> np.ndarray:
     """Percent actually granted per call, in call order.
 
-    An offer above the answering group's authority is capped at that authority; a
-    customer may decline; once this month's committed cost (monthly value × duration)
-    would exceed the budget, no further discount is granted this month.
+    An offer above the answering group's authority is capped at that authority, or,
+    when ``escalated_authority`` is given (``policies.discount.escalate_to``), escalated
+    and granted up to the larger of the two authorities (the escalation's extra talk
+    time was added when the call was created). A customer may decline; once this
+    month's committed cost (monthly value × duration) would exceed the budget, no
+    further discount is granted this month.
     """
-    pct = np.minimum(np.clip(offered_pct, 0, 100), authority_pct[group])
+    offered = np.clip(offered_pct, 0, 100)
+    auth = authority_pct[group]
+    if escalated_authority is not None:
+        auth = np.where(offered > auth, np.maximum(auth, escalated_authority), auth)
+    pct = np.minimum(offered, auth)
     pct = np.where(accepted, pct, 0.0)
     commitment = monthly_cost * pct / 100 * duration_months
     if book.budget_per_month is not None and pct.any():

@@ -523,6 +523,13 @@ class DiscountPolicyChoice(PolicyChoice):
     budget_per_month: float | None = Field(default=None, ge=0)
     duration_months: int = Field(3, ge=1, le=36)
     accept_probability: float = Field(1.0, ge=0, le=1)
+    handling_s: float = Field(0.0, ge=0)
+    """Extra talk time of a call in which a discount is offered (explaining, booking)."""
+    escalate_to: str | None = None
+    """Group whose authority applies, after an escalation, to an offer above the
+    answering group's authority; None caps the offer at the answering group's."""
+    escalation_s: float = Field(120.0, ge=0)
+    """Extra talk time of an escalated offer (the agent consults, the caller holds)."""
 
     @field_validator("authority_pct")
     @classmethod
@@ -559,6 +566,10 @@ class Retention(Strict):
 
 class Economics(Strict):
     currency: str = "EUR"
+    currency_symbol: str | None = None
+    """Written instead of the currency code in the app and reports (e.g. "€")."""
+    number_format: Literal["en", "de"] = "en"
+    """Decimal and thousands separators: "en" 1,234.56 · "de" 1.234,56."""
     agent_cost_per_hour: float = Field(32, ge=0)
     telephony_per_minute: float = Field(0.02, ge=0)
     lifetime_months: float = Field(36, ge=0)
@@ -633,7 +644,7 @@ class Scenario(Strict):
                 )
         from sim.policies import check_policy_choices
 
-        check_policy_choices(self.policies)
+        check_policy_choices(self.policies, [g.name for g in cc.groups])
         return self
 
     # ---- conversions -------------------------------------------------------------

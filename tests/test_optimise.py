@@ -1,0 +1,92 @@
+"""The staffing optimiser meets its target in simulation and cannot be pruned further.
+
+A tiny operation: one group, one busy Monday morning (explicit forecast, 8 half-hour
+intervals), open 09:00-13:00 on weekdays; the other days carry no calls and keep the
+floor of one agent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import Scenario, simulate
+from sim.optimise import meets_target, optimise_staffing, shift_coverage
+from sim.scenario import REASONS
+
+CALLS = [20, 30, 40, 40, 30, 30, 20, 10]
+REPS, MIN_CALLS = 3, 5.0
+
+
+@pytest.fixture(scope="module")
+def tiny(baseline: Scenario) -> Scenario:
+    rows = [
+        {"start": f"2027-01-04T{9 + i // 2:02d}:{30 * (i % 2):02d}:00", "calls": c}
+        for i, c in enumerate(CALLS)
+    ]
+    return baseline.with_changes(
+        {
+            "calendar.months": 1,
+            "calendar.open_hours": {"mon-fri": "09:00-13:00", "sat-sun": "closed"},
+            "calendar.holidays": [],
+            "customers.accounts": 300,
+            "customers.acquisition_per_month": 0,
+            "billing.contact.probability": {"error": 0, "shock": 0, "routine": 0},
+            "contact_center.groups": [
+                {"name": "tier1", "skills": list(REASONS), "agents": 5, "shrinkage": 0.3}
+            ],
+            "contact_center.routing.overflow_after_s": None,
+            "contact_center.callers.ivr_self_service": {},
+            "contact_center.resolution.repeat_probability": 0.0,
+            "contact_center.forecast": {"reasons": {"question": 1.0}, "intervals": rows},
+            "policies.discount.authority_pct": {},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def result(tiny: Scenario):
+    return optimise_staffing(tiny, replications=REPS, min_calls=MIN_CALLS)
+
+
+def test_optimiser_meets_its_target_in_simulation(tiny: Scenario, result) -> None:
+    assert result.feasible and result.pruned_fully
+    ok, ev = meets_target(tiny, result.agents, replications=REPS, min_calls=MIN_CALLS)
+    assert ok
+    assert ev.measured.sum() >= 6
+    assert result.min_interval_service_level >= tiny.contact_center.service_level.target
+    df = result.staffing
+    assert {"interval", "group", "agents", "service_level"} <= set(df.columns)
+    assert (df["agents"] >= 1).all()  # open intervals keep the floor
+    assert result.cost == pytest.approx(
+        float((np.ceil(result.agents / 0.7 - 1e-9) * 0.5 * (result.agents > 0)).sum() * 32)
+    )
+
+
+def test_no_single_agent_interval_can_be_removed(tiny: Scenario, result) -> None:
+    agents = result.agents
+    tried = 0
+    for g, i in zip(*np.nonzero(agents > 1), strict=True):
+        trial = agents.copy()
+        trial[g, i] -= 1
+        ok, _ = meets_target(tiny, trial, replications=REPS, min_calls=MIN_CALLS)
+        assert not ok, f"interval {i} still meets the target with one agent fewer"
+        tried += 1
+    assert tried >= 6
+
+
+def test_result_becomes_a_policy_and_a_scenario(tiny: Scenario, result) -> None:
+    via_policy = simulate(tiny, staffing_policy=result.policy())
+    via_scenario = simulate(result.to_scenario())
+    assert via_policy.kpis() == via_scenario.kpis()
+    on_duty = via_policy.intervals()["agents_on_duty"].to_numpy()
+    assert np.allclose(on_duty, result.agents[0])
+
+
+def test_shift_plan_covers_the_scheduled_head_count(tiny: Scenario, result) -> None:
+    edges = np.arange(result.agents.shape[1] + 1) * 1800.0
+    need = np.ceil(result.agents / 0.7 - 1e-9)
+    cover = shift_coverage(result.shifts, tiny, edges)
+    assert (cover >= need).all()
+    assert set(result.shifts["group"]) == {"tier1"}
+    assert (result.shifts["hours"] <= 8).all()
