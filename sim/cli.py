@@ -1,4 +1,4 @@
-"""The ``billsim`` command line: run a scenario, validate scenario files, show the version.
+"""The ``billsim`` command line: run, compare, sweep, staff, validate, list stored runs.
 
 The CLI is a thin shell around the public API (``load_scenario``, ``simulate``,
 ``Results``): it parses arguments, reports problems and formats numbers, nothing more.
@@ -10,6 +10,7 @@ Nothing is written before the simulation has succeeded, and ``Results.write`` mo
 finished folder into place at once.
 """
 
+import json
 import math
 import os
 from collections.abc import Iterator
@@ -709,6 +710,174 @@ def sweep(
         quiet=quiet,
     )
     _finish_experiment(result, target, formats, report, db)
+
+
+@app.command()
+def staff(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario YAML file.", show_default=False)
+    ],
+    target: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SL",
+            help="Service-level target 0..1 (default: the scenario's).",
+            show_default=False,
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="Answer-within threshold (default: the scenario's).",
+            show_default=False,
+        ),
+    ] = None,
+    months: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Optimise over the first N months only (it is costly).",
+            show_default=False,
+        ),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", metavar="N", help="Runs per evaluation.")
+    ] = 3,
+    min_calls: Annotated[
+        float,
+        typer.Option(
+            metavar="N",
+            help="Intervals with fewer calls per run are judged only "
+            "through their group's overall service level.",
+        ),
+    ] = 10.0,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune/--no-prune",
+            help="Remove agents one at a time while the target holds (slow on long horizons).",
+        ),
+    ] = True,
+    max_trials: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Stop pruning after N trial removals.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Folder for staffing, shifts, history, summary and the staffed scenario.yaml.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """The cheapest interval staffing that meets the service-level target in simulation.
+
+    Starts from Erlang A on the forecast, corrects by simulation (iterative staffing,
+    Feldman et al. 2008), prunes agent-intervals, and covers the result with shifts.
+    """
+    from sim.optimise import optimise_staffing
+
+    scenario = _load(file)
+    changes: dict[str, object] = {}
+    if target is not None:
+        changes["contact_center.service_level.target"] = target
+    if threshold is not None:
+        changes["contact_center.service_level.threshold_s"] = threshold
+    if months is not None:
+        changes["calendar.months"] = months
+    if replications < 1:
+        _fail(f"--replications must be >= 1 (got {replications})")
+    if min_calls < 0:
+        _fail(f"--min-calls must be >= 0 (got {min_calls})")
+    if changes:
+        try:
+            scenario = scenario.with_changes(changes)
+        except ScenarioError as exc:
+            _fail(exc)
+    target_dir = _check_out_dir(out) if out is not None else None
+    with _progress(not quiet, f"Staffing {scenario.name}") as callback:
+        try:
+            result = optimise_staffing(
+                scenario,
+                replications=replications,
+                min_calls=min_calls,
+                prune=prune,
+                max_trials=max_trials,
+                progress=callback,
+            )
+        except ValueError as exc:
+            _fail(exc)
+    currency = scenario.economics.currency
+    summary = result.summary()
+    table = Table(
+        title=f"{scenario.name}: staffing for SL {summary['target']:.0%} "
+        f"in {scenario.contact_center.service_level.threshold_s:g} s"
+    )
+    table.add_column("")
+    table.add_column("Value", justify="right")
+    table.add_row("Agent cost, Erlang A start", format_value(result.start_cost, "money", currency))
+    table.add_row("Agent cost, optimised", format_value(result.cost, "money", currency))
+    table.add_row("Service level achieved", format_value(result.service_level, "share"))
+    table.add_row(
+        "Lowest interval service level", format_value(result.min_interval_service_level, "share")
+    )
+    table.add_row("Target met", "yes" if result.feasible else "NO")
+    table.add_row(
+        "Locally minimal (no agent-interval can go)",
+        "yes" if result.pruned_fully else "not checked to the end",
+    )
+    table.add_row("Agent-intervals", f"{summary['agent_intervals']:,}")
+    table.add_row("Simulations", f"{result.simulations:,}")
+    console = _stdout()
+    console.print(table)
+    if not result.shifts.empty:
+        plan = (
+            result.shifts.groupby(["group", "start", "hours"], observed=True)
+            .agg(days=("date", "nunique"), agents=("agents", "sum"))
+            .reset_index()
+        )
+        shifts = Table(title="Shift plan (agents summed over the days)")
+        for col in plan.columns:
+            shifts.add_column(str(col), justify="right" if col != "group" else "left")
+        for _, row in plan.iterrows():
+            shifts.add_row(*(str(v) for v in row))
+        console.print(shifts)
+    if target_dir is not None:
+        from sim.files import atomic_dir
+
+        try:
+            with atomic_dir(target_dir) as tmp:
+                for name, df in result.tables().items():
+                    df.to_csv(tmp / f"{name}.csv", index=False)
+                (tmp / "scenario.yaml").write_text(result.to_scenario().to_yaml(), encoding="utf-8")
+                (tmp / "run.json").write_text(
+                    json.dumps(
+                        {
+                            "scenario": scenario.name,
+                            "version": __version__,
+                            **{k: _jsonable(v) for k, v in summary.items()},
+                        },
+                        indent=2,
+                    ),
+                    encoding="utf-8",
+                )
+        except OSError as exc:
+            _fail(f"cannot write results to {out}: {exc.strerror or exc}")
+        typer.echo(f"wrote staffing, shifts and the staffed scenario.yaml to {target_dir}")
+    if not result.feasible:
+        raise typer.Exit(1)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    try:
+        return float(value)  # numpy scalars
+    except (TypeError, ValueError):
+        return str(value)
 
 
 @app.command()

@@ -567,8 +567,9 @@ class ExperimentResult:
     def write(self, out_dir: str | Path, formats: Sequence[str] = ("csv", "parquet")) -> Path:
         """Write the tables, summaries, resolved scenarios and versions, atomically.
 
-        Layout: ``summary``, ``kpis`` (one row per run), ``paired`` (with two or more
-        variants) and every kept per-run table, each as CSV and/or Parquet;
+        Layout: ``summary``, ``kpis`` (one row per run), ``paired`` and ``retention``
+        (per segment, against the baseline; with two or more variants) and every kept
+        per-run table, each as CSV and/or Parquet;
         ``scenarios/<n>-<variant>.yaml``; ``experiment.json``.
         """
         tables: dict[str, pd.DataFrame] = {"summary": self.summary(), "kpis": self.kpis}
@@ -578,6 +579,11 @@ class ExperimentResult:
             df = self.table(name)
             if len(df.columns) > len(KEYS):
                 tables[name] = df
+        if len(self.variants) > 1 and "segments" in tables:
+            from sim.analytics import retention_table
+
+            base = self.baseline or self.variant_names[0]
+            tables["retention"] = retention_table(tables["segments"], baseline=base)
         with atomic_dir(out_dir) as tmp:
             for name, df in tables.items():
                 if "csv" in formats:

@@ -356,7 +356,7 @@ def test_compare_prints_paired_differences_and_writes_outputs(tmp_path, small_fi
     assert "baseline (baseline)" in result.stdout and "lean" in result.stdout
     assert "Δ" in result.stdout and "paired difference to 'baseline'" in result.stdout
     names = {p.name for p in out.iterdir()}
-    assert {"summary.csv", "kpis.csv", "paired.csv", "experiment.json", "scenarios"} <= names
+    assert {"summary.csv", "kpis.csv", "paired.csv", "retention.csv", "experiment.json"} <= names
     paired = pd.read_csv(out / "paired.csv")
     sl = paired[paired.kpi == "service_level"].iloc[0]
     assert sl["variant"] == "lean" and sl["mean_diff"] < 0  # fewer agents, worse service
@@ -450,3 +450,22 @@ def test_store_and_no_store_conflict(small_file, tmp_path):
         invoke("run", small_file, "--store", tmp_path / "s.sqlite", "--no-store"),
         "--store and --no-store",
     )
+
+
+def test_staff_finds_a_staffing_that_meets_the_target(tmp_path, small_file):
+    out = tmp_path / "staff"
+    result = invoke("staff", small_file, "--target", "0.7", "--no-prune", "-r", "2",
+                    "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Agent cost, optimised" in result.stdout and "Target met" in result.stdout
+    assert {p.name for p in out.iterdir()} >= {"staffing.csv", "shifts.csv", "scenario.yaml"}
+    staffed = sim.load_scenario(out / "scenario.yaml")
+    assert staffed.policies.staffing.name == "table"
+    assert staffed.contact_center.service_level.target == 0.7
+    kpis = sim.simulate(staffed).kpis()  # the written scenario reproduces the staffing
+    assert kpis["service_level"] >= 0.7 - 0.05
+
+
+def test_staff_rejects_bad_targets(small_file):
+    assert_one_error(invoke("staff", small_file, "--target", "1.5"), "service_level.target")
+    assert_one_error(invoke("staff", small_file, "-r", "0"), "--replications")
