@@ -11,7 +11,6 @@ finished folder into place at once.
 """
 
 import json
-import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -41,6 +40,7 @@ from sim.experiment import (
     run_experiment,
     run_tables,
 )
+from sim.formatting import format_value
 from sim.model import ProgressFn, simulate
 from sim.store import Store, StoreError
 
@@ -74,24 +74,6 @@ def _report(message: object) -> None:
 
 
 # ---- formatting -------------------------------------------------------------------------
-
-
-def format_value(value: float, unit: str, currency: str = "EUR") -> str:
-    """A KPI value with its unit: shares as %, seconds as "12.3 s", money with currency."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    v = float(value)
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if unit == "share":
-        return f"{v * 100:.1f} %"
-    if unit == "s":
-        return f"{v:,.1f} s"
-    if unit == "money":
-        return f"{v:,.2f} {currency}"
-    if unit in ("calls", "accounts"):
-        return f"{v:,.0f}" if v.is_integer() else f"{v:,.1f}"
-    return f"{v:,.4g} {unit}".rstrip()
 
 
 def kpi_rows(results: Results) -> list[tuple[str, str]]:

@@ -1,37 +1,66 @@
-"""The Streamlit page (app.py) driven headless with AppTest, and its helpers in sim.ui."""
+"""The Streamlit page (app.py) driven headless with AppTest, and its helpers.
+
+Helpers in sim.ui, sim.formatting and sim.i18n are tested directly; the page is tested
+through every path a manager takes: load, edit, upload, run, compare, past runs,
+language, and the error paths (bad upload, impossible levers), always asserting that no
+traceback reaches the page. Scenarios are kept small (a few thousand accounts, one or
+two months) so the whole file runs in well under a minute.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
-import sim
-from sim import KPI_DEFINITIONS, load_scenario, ui
+import sim.experiment
+from sim import KPI_DEFINITIONS, i18n, load_scenario, ui
+from sim.formatting import MoneyFormat, format_diff, format_interval, format_value
 from sim.policies import DISCOUNTS
+from sim.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 BASE = "baseline.yaml"
 ACCOUNTS = f"{BASE}|accounts"
+MONTHS = f"{BASE}|months"
+SEED = f"{BASE}|seed"
+REPS = f"{BASE}|replications"
 TIER1_EARLY = f"{BASE}|contact_center.groups[1].shifts[0].agents"
 POLICY = f"{BASE}|discount_policy"
+SMALL = {"customers.accounts": 3000, "customers.acquisition_per_month": 50, "calendar.months": 1}
+
+
+# ---- fixtures ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Record every simulate() the page makes (the page imports it from ``sim``)."""
+def sims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every replication the page simulates (the experiment runner calls ``simulate``)."""
     made: list[tuple[str, int]] = []
-    real = sim.simulate
+    real = sim.experiment.simulate
 
     def counting(scenario, seed=None, **kw):
         made.append((scenario.fingerprint(), seed))
-        return real(scenario, seed=seed, **kw)
+        return real(scenario, seed, **kw)
 
-    monkeypatch.setattr(sim, "simulate", counting)
+    monkeypatch.setattr(sim.experiment, "simulate", counting)
     return made
+
+
+@pytest.fixture(autouse=True)
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Past runs go to a fresh store per test, never the user's own."""
+    path = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("BILLSIM_STORE", str(path))
+    return path
 
 
 def fresh() -> AppTest:
@@ -40,70 +69,136 @@ def fresh() -> AppTest:
     return at
 
 
-def small_run(at: AppTest) -> AppTest:
+def small(at: AppTest, months: int = 1) -> AppTest:
+    """Shrink the levers to a scenario that runs in a fraction of a second."""
     at.number_input(key=ACCOUNTS).set_value(3000)
-    return at.button(key="run").click().run()
+    at.number_input(key=f"{BASE}|acquisition").set_value(50.0)
+    at.number_input(key=MONTHS).set_value(months)
+    return at
 
 
-def test_page_loads_with_levers(calls):
+def run(at: AppTest, name: str = "") -> AppTest:
+    at.text_input(key="strategy_name").set_value(name)
+    at.button(key="run").click().run()
+    assert not at.exception
+    return at
+
+
+def errors(at: AppTest) -> str:
+    return "\n".join(e.value for e in at.error)
+
+
+# ---- the page ---------------------------------------------------------------------------------
+
+
+def test_page_loads_with_levers_and_simulates_nothing(sims):
     at = fresh()
     assert at.selectbox(key="scenario_file").value == BASE
     base = load_scenario(ROOT / "scenarios" / BASE)
     n_shifts = sum(len(g.shifts or [None]) for g in base.contact_center.groups)
     keys = [n.key for n in at.number_input]
-    assert sum("agents" in k for k in keys) == n_shifts
+    assert sum("].agents" in k for k in keys) == n_shifts
     assert at.number_input(key=TIER1_EARLY).value == 7
     assert at.number_input(key=ACCOUNTS).value == base.customers.accounts
-    assert at.number_input(key=f"{BASE}|seed").value == base.seed
-    assert at.selectbox(key=POLICY).options == list(DISCOUNTS)
+    assert at.number_input(key=SEED).value == base.seed
+    assert at.number_input(key=REPS).value == 1
+    assert at.selectbox(key=POLICY).options == [i18n.policy_label(n) for n in DISCOUNTS]
     assert at.selectbox(key=POLICY).value == "none"
     assert not any("discount_pct" in k for k in keys)  # 'none' has no percentage
+    for seg in base.customers.segments:
+        assert at.number_input(key=f"{BASE}|share|{seg.name}").value == pytest.approx(
+            seg.share * 100
+        )
     assert not at.button(key="run").disabled
+    assert [t.label for t in at.tabs] == [
+        "Dashboard",
+        "Compare strategies",
+        "Past runs",
+        "Scenario file",
+    ]
     assert not at.metric and not at.error
-    assert calls == []  # loading the page simulates nothing
+    assert sims == []
 
 
-def test_run_shows_results_and_reruns_do_not_simulate(calls):
-    at = small_run(fresh())
-    assert not at.exception and not at.error
-    assert len(calls) == 1
+def test_run_shows_results_and_reruns_do_not_simulate(sims):
+    at = run(small(fresh()))
+    assert not at.error
+    assert len(sims) == 1
     labels = [m.label for m in at.metric]
     assert labels == [KPI_DEFINITIONS[k].label for k in ui.HEADLINE_KPIS]
     values = {m.label: m.value for m in at.metric}
-    assert values["Revenue"].startswith("EUR ")
-    assert values["Service level"].endswith("%")
-    assert len(at.get("vega_lite_chart")) == 2  # wait histogram, service level by hour
+    # money and numbers in the scenario's convention: baseline is German, in €
+    assert values["Revenue"].endswith(" €") and "." in values["Revenue"]
+    assert values["Service level"].endswith(" %") and "," in values["Service level"]
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 6  # heatmap, waits, abandonment, queue/agents, retention, waterfall
     monthly = at.dataframe[0].value
-    assert len(monthly) == 3 and "net" in monthly.columns
-    (key,) = at.session_state["runs"]
-    assert key.endswith(":20270104")
+    assert len(monthly) == 1 and "Net result" in monthly.columns
+    assert list(at.session_state["strategies"]) == ["Strategy 1"]
 
     at.run()  # a rerun without pressing Run
-    assert not at.exception
+    assert not at.exception and len(sims) == 1
     assert [m.value for m in at.metric] == list(values.values())
-    at.button(key="run").click().run()  # same settings: served from the cache
-    assert len(calls) == 1
-    assert [m.value for m in at.metric] == list(values.values())
+    run(at)  # same settings: served from the cache, kept under the same name
+    assert len(sims) == 1
+    assert list(at.session_state["strategies"]) == ["Strategy 1"]
 
-    at.number_input(key=f"{BASE}|seed").set_value(7).run()  # changed, not yet run
-    assert len(calls) == 1
-    assert at.info and "last run" in at.info[0].value
-    at.button(key="run").click().run()
-    assert len(calls) == 2 and calls[-1][1] == 7
-    assert not at.info
+    at.number_input(key=SEED).set_value(7).run()  # changed, not yet run
+    assert len(sims) == 1
+    assert any("last run" in i.value for i in at.info)
+    run(at)
+    assert len(sims) == 2 and sims[-1][1] == 7
+    assert not any("last run" in i.value for i in at.info)
 
 
-def test_negative_agents_show_an_error_not_a_traceback(calls):
+def test_replications_give_intervals_on_the_cards(sims):
+    at = small(fresh())
+    at.number_input(key=REPS).set_value(2)
+    run(at)
+    assert len(sims) == 2 and len({s for _, s in sims}) == 2  # two replication seeds
+    cis = [c.value for c in at.caption if c.value.startswith("95-%-KI") or "95 % CI" in c.value]
+    assert len(cis) >= 8  # every KPI that varies between replications
+
+
+def test_auto_staffing_hides_the_shift_levers_and_runs(sims):
+    at = small(fresh())
+    at.selectbox(key=f"{BASE}|staffing_mode").set_value("erlang_c").run()
+    assert not at.exception and not at.error
+    assert not any("].agents" in (n.key or "") for n in at.number_input)
+    at.number_input(key=f"{BASE}|sl_target").set_value(90.0)
+    run(at)
+    assert len(sims) == 1 and not at.error
+    sc = at.session_state["strategies"]["Strategy 1"].variants[0].scenario
+    assert sc.policies.staffing.name == "erlang_c"
+    assert sc.contact_center.service_level.target == pytest.approx(0.9)
+
+
+def test_discount_and_incident_levers_reach_the_scenario(sims):
+    at = small(fresh(), months=2)
+    at.selectbox(key=POLICY).set_value("flat").run()
+    at.number_input(key=f"{BASE}|discount_pct|flat").set_value(12.0)
+    at.number_input(key=f"{BASE}|error_rate").set_value(4.0)
+    at.checkbox(key=f"{BASE}|incident").check().run()
+    assert not at.error
+    run(at, "flat 12")
+    sc = at.session_state["strategies"]["flat 12"].variants[0].scenario
+    assert sc.policies.discount.name == "flat"
+    assert sc.policies.discount.params["pct"] == 12.0
+    assert sc.billing.error.rate == pytest.approx(0.04)
+    assert sc.billing.incident is not None and sc.billing.incident.error_rate == 0.2
+
+
+def test_negative_agents_are_explained_beside_staffing(sims):
     at = fresh()
     at.number_input(key=TIER1_EARLY).set_value(-2).run()
     assert not at.exception
-    assert at.error and "shifts[0].agents" in at.error[0].value
+    assert "shifts[0].agents" in errors(at)
     assert at.button(key="run").disabled  # nothing to run until the settings are valid
-    assert calls == [] and not at.metric
+    assert sims == [] and not at.metric
 
 
 @pytest.mark.parametrize(("policy", "param"), [("flat", "pct"), ("error_credit", "goodwill_pct")])
-def test_impossible_discount_shows_an_error(calls, policy, param):
+def test_impossible_discount_is_explained(sims, policy, param):
     at = fresh()
     at.selectbox(key=POLICY).set_value(policy).run()
     pct = at.number_input(key=f"{BASE}|discount_pct|{policy}")
@@ -111,21 +206,275 @@ def test_impossible_discount_shows_an_error(calls, policy, param):
     assert pct.value == ui.default_discount_pct(load_scenario(ROOT / "scenarios" / BASE), policy)
     pct.set_value(150).run()
     assert not at.exception
-    assert at.error and "0..100" in at.error[0].value
-    assert calls == []
+    assert "0..100" in errors(at)
+    assert at.button(key="run").disabled
+    assert sims == []
 
 
-# ---- helpers in sim.ui ----------------------------------------------------------------
+def test_segment_mix_not_adding_up_is_explained(sims):
+    at = fresh()
+    at.number_input(key=f"{BASE}|share|premium").set_value(25.0).run()
+    assert not at.exception
+    assert "add up to 120 %" in errors(at)
+    assert at.button(key="run").disabled
+    at.number_input(key=f"{BASE}|share|residential").set_value(60.0).run()
+    assert not at.error and not at.button(key="run").disabled
+
+
+def test_incident_outside_the_horizon_is_explained(sims):
+    at = fresh()
+    at.checkbox(key=f"{BASE}|incident").check().run()
+    at.date_input(key=f"{BASE}|incident_from").set_value(dt.date(2027, 6, 1))
+    at.date_input(key=f"{BASE}|incident_to").set_value(dt.date(2027, 6, 10)).run()
+    assert not at.exception
+    assert "billing.incident" in errors(at)
+    assert at.button(key="run").disabled
+
+
+class FakeUpload:
+    """What st.file_uploader returns (AppTest cannot drive the real widget)."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name = name
+        self._data = data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def upload(monkeypatch: pytest.MonkeyPatch, name: str, data: bytes) -> None:
+    original = DeltaGenerator.file_uploader
+
+    def fake(self, label, *args, **kwargs):
+        original(self, label, *args, **kwargs)
+        return FakeUpload(name, data)
+
+    monkeypatch.setattr(DeltaGenerator, "file_uploader", fake)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"name: [unclosed", "not valid YAML"),
+        (b"customers:\n  accounts: -5\n", "customers.accounts"),
+        (b"\xff\xfe\x00binary", "UTF-8"),
+        (b"colour: blue\n", "colour: unknown field"),
+    ],
+)
+def test_bad_upload_is_explained_and_the_file_kept(sims, monkeypatch, data, says):
+    upload(monkeypatch, "mine.yaml", data)
+    at = fresh()
+    text = errors(at)
+    assert "mine.yaml" in text or says in text
+    assert says in text
+    assert "showing baseline.yaml instead" in text
+    assert at.number_input(key=ACCOUNTS).value == 50000  # still the baseline's levers
+
+
+def test_good_upload_is_used(sims, monkeypatch):
+    base = load_scenario(ROOT / "scenarios" / BASE)
+    text = base.with_changes(SMALL, name="uploaded").to_yaml()
+    upload(monkeypatch, "mine.yaml", text.encode())
+    at = fresh()
+    assert not at.error
+    key = next(n.key for n in at.number_input if n.key.endswith("|accounts"))
+    assert key.startswith("upload:mine.yaml:")
+    assert at.number_input(key=key).value == 3000
+    at.button(key="run").click().run()
+    assert not at.exception and len(sims) == 1
+    assert "uploaded" in " ".join(c.value for c in at.caption)
+
+
+def test_edit_in_the_app_applies_and_bad_edits_are_explained(sims):
+    at = fresh()
+    editor = at.text_area(key=f"editor|{BASE}|0")
+    original = editor.value
+    assert original.startswith("# Baseline")
+    assert len(at.get("download_button")) == 2
+    editor.set_value("customers:\n  accounts: [").run()
+    at.button(key="apply_yaml").click().run()
+    assert not at.exception
+    assert "not valid YAML" in errors(at)
+    assert at.number_input(key=ACCOUNTS).value == 50000  # nothing applied
+
+    edited = original.replace("accounts: 50000", "accounts: 2500")
+    at.text_area(key=f"editor|{BASE}|0").set_value(edited).run()
+    at.button(key="apply_yaml").click().run()
+    assert not at.exception and not at.error
+    assert at.number_input(key=f"{BASE}#1|accounts").value == 2500  # levers start anew
+    assert any("Edited" in c.value for c in at.caption)
+    at.button(key="reset_yaml").click().run()
+    assert at.number_input(key=f"{BASE}#2|accounts").value == 50000
+    assert sims == []
+
+
+def test_compare_strategies_side_by_side(sims):
+    at = small(fresh())
+    at.number_input(key=REPS).set_value(2)
+    run(at, "as is")
+    at.number_input(key=TIER1_EARLY).set_value(2)
+    run(at, "fewer agents")
+    assert list(at.session_state["strategies"]) == ["as is", "fewer agents"]
+    assert len(sims) == 4
+    table = at.dataframe[1].value  # tab 2: the comparison
+    assert list(table.columns[:3]) == ["KPI", "as is", "fewer agents"]
+    diff = "fewer agents: Δ vs as is"
+    assert diff in table.columns
+    row = table.set_index("KPI").loc["Agent cost", diff]
+    assert row.startswith("-")  # fewer agents cost less
+    assert at.selectbox(key="compare_base").value == "as is"
+    n_charts = len(at.get("vega_lite_chart"))
+    assert n_charts >= 6 + 4  # dashboard + three overlays + frontier
+
+    at.multiselect(key="compare_pick|as is|fewer agents").set_value(["as is"]).run()
+    assert not at.exception
+    assert len(at.dataframe) == 1  # no comparison of one strategy
+
+
+def test_discount_sweep_adds_frontier_points(sims):
+    at = small(fresh())
+    run(at, "no discount")
+    at.selectbox(key="sweep_policy").set_value("flat")
+    at.text_input(key="sweep_pcts").set_value("5, 20")
+    at.button(key="sweep_run").click().run()
+    assert not at.exception and not at.error
+    assert list(at.session_state["strategies"]) == ["no discount", "flat 5 %", "flat 20 %"]
+    assert len(sims) == 3
+    at.text_input(key="sweep_pcts").set_value("five")
+    at.button(key="sweep_run").click().run()
+    assert "numbers like" in errors(at)
+
+
+def test_save_and_reopen_a_past_run_without_simulating(sims, store_path):
+    at = run(small(fresh()), "kept")
+    at.button(key="save_run").click().run()
+    assert not at.exception
+    assert store_path.exists()
+    assert any("Saved as run" in c.value for c in at.caption)
+
+    again = fresh()  # a new session: nothing in memory
+    before = len(sims)
+    assert again.selectbox(key="past_pick").options
+    again.button(key="past_open").click().run()
+    assert not again.exception
+    assert "kept" in again.session_state["strategies"]
+    assert len(sims) == before
+    assert any("Opened kept" in s.value for s in again.success)
+    assert again.metric[0].label == "Service level"
+
+
+def test_a_stored_sweep_without_some_tables_opens_without_traceback(sims, store_path, base):
+    """Runs stored by the CLI keep only monthly (and segment) tables, and many variants."""
+    from sim.experiment import Variant, run_experiment
+    from sim.store import Store
+
+    sc = base.with_changes(SMALL)
+    variants = [
+        Variant("as is", sc),
+        Variant("flat", sc.with_changes(ui.discount_changes(sc, "flat", 10.0))),
+    ]
+    run_experiment(variants, 1, executor="serial", store=Store(store_path), name="cli sweep")
+    before = len(sims)
+    at = fresh()
+    at.button(key="past_open").click().run()
+    assert not at.exception and not at.error
+    assert list(at.session_state["strategies"]) == ["cli sweep: as is", "cli sweep: flat"]
+    assert len(sims) == before
+    assert any("did not keep its intervals table" in i.value for i in at.info)
+    assert at.dataframe[0].value.shape[0] == 1  # the monthly table is there
+    assert "cli sweep: flat: Δ vs cli sweep: as is" in at.dataframe[1].value.columns
+
+
+def test_german_labels_and_back(sims):
+    at = fresh()
+    at.selectbox(key="lang").set_value("de").run()
+    assert not at.exception
+    assert at.title[0].value == "Simulator Rechnungs-Hotline"
+    assert at.tabs[0].label == "Übersicht"
+    assert at.button(key="run").label == "Starten"
+    assert at.selectbox(key=POLICY).value == "none"
+    run(small(at))
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["Servicelevel", "Mittlere Wartezeit", "Abbruchquote"]
+    monthly = at.dataframe[0].value
+    assert "Ergebnis" in monthly.columns and "Monat" in monthly.columns
+    at.selectbox(key="lang").set_value("en").run()
+    assert at.title[0].value == "Billing-support simulator"
+    assert at.metric[0].label == "Service level"
+
+
+# ---- helpers: formatting ------------------------------------------------------------------
+
+
+def test_format_value_keeps_the_cli_convention():
+    assert format_value(0.87, "share") == "87.0 %"
+    assert format_value(5.8, "s") == "5.8 s"
+    assert format_value(1234.56, "money") == "1,234.56 EUR"
+    assert format_value(1234.56, "money", "USD") == "1,234.56 USD"
+    assert format_value(math.nan, "share") == "n/a"
+    assert format_value(None, "s") == "n/a"
+    assert format_value(math.inf, "s") == "inf"
+    assert format_value(-math.inf, "money") == "-inf"
+    assert format_value(1234.0, "calls") == "1,234"
+    assert format_value(12.5, "accounts") == "12.5"
+
+
+def test_format_value_in_german_and_with_symbols():
+    de = MoneyFormat("EUR", "€", "de")
+    assert format_value(1234567.891, "money", de) == "1.234.567,89 €"
+    assert format_value(-1234.5, "money", de, money_decimals=0) == "-1.234 €"
+    assert format_value(0.8123, "share", de) == "81,2 %"
+    assert format_value(12345.67, "s", de) == "12.345,7 s"
+    en = MoneyFormat("USD", "$", "en")
+    assert format_value(-1234.5, "money", en) == "-$1,234.50"
+    assert format_interval(0.8, 0.9, "share", de) == "[80,0 %; 90,0 %]"
+    assert format_interval(0.8, 0.9, "share") == "[80.0 %, 90.0 %]"
+    assert format_interval(math.nan, 1, "share") == ""
+    assert format_diff(0.012, "share") == "+1.2 pp"
+    assert format_diff(-250, "money", de) == "-250 €"
+
+
+def test_money_format_comes_from_the_scenario(baseline):
+    fmt = MoneyFormat.from_scenario(baseline)
+    assert (fmt.currency, fmt.symbol, fmt.style, fmt.unit) == ("EUR", "€", "de", "€")
+    plain = baseline.with_changes(
+        {"economics.currency_symbol": None, "economics.number_format": "en"}
+    )
+    assert MoneyFormat.from_scenario(plain).unit == "EUR"
+    with pytest.raises(ScenarioError, match="number_format"):
+        baseline.with_changes({"economics.number_format": "fr"})
+
+
+# ---- helpers: labels -------------------------------------------------------------------------
+
+
+def test_every_label_has_both_languages_with_the_same_placeholders():
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    for key, (en, de) in i18n.STRINGS.items():
+        assert en and de, key
+        assert fields(en) == fields(de), key
+    assert set(i18n.KPI_STRINGS) == set(KPI_DEFINITIONS)
+    for kpi, d in KPI_DEFINITIONS.items():
+        assert i18n.kpi_label(kpi, "en") == d.label
+        assert i18n.kpi_definition(kpi, "en") == d.definition
+        assert i18n.kpi_label(kpi, "de") != d.label or kpi == "service_level"
+    for name in DISCOUNTS:
+        assert i18n.policy_label(name, "de") != name
+    for mode in ui.staffing_modes():
+        assert i18n.staffing_label(mode, "de") != mode
+    assert i18n.t("no such key") == "no such key"
+
+
+# ---- helpers: levers -----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def base():
     return load_scenario(ROOT / "scenarios" / BASE)
-
-
-@pytest.fixture(scope="module")
-def results(base):
-    return sim.simulate(base.with_changes({"customers.accounts": 3000}), seed=3)
 
 
 @pytest.mark.parametrize("name", list(DISCOUNTS))
@@ -160,26 +509,189 @@ def test_staffing_levers_cover_shifts_and_constant_groups(base):
     assert ui.staffing_levers(flat)[0][2:] == ("contact_center.groups[0].agents", 5)
 
 
-def test_format_kpi():
-    assert ui.format_kpi("service_level", 0.8123, "EUR") == "81.2%"
-    assert ui.format_kpi("asa_s", 12.345, "EUR") == "12.3 s"
-    assert ui.format_kpi("net", -1234567.8, "USD") == "USD -1,234,568"
-    assert ui.format_kpi("churned", 12.0, "EUR") == "12"
-    assert ui.format_kpi("asa_s", math.nan, "EUR") == "–"
+@pytest.mark.parametrize("mode", ["fixed", "erlang_c", "erlang_a", "sqrt"])
+def test_every_staffing_mode_maps_to_a_valid_scenario(base, mode):
+    assert mode in ui.staffing_modes()
+    sc = base.with_changes(ui.staffing_changes(base, mode, 0.85, 30, 0.5))
+    assert sc.policies.staffing.name == mode
+    assert sc.contact_center.service_level.target == 0.85
+    assert sc.contact_center.service_level.threshold_s == 30
+    if mode in ("erlang_c", "erlang_a"):
+        assert sc.policies.staffing.params["target"] == 0.85
+    if mode == "sqrt":
+        assert sc.policies.staffing.params == {"beta": 0.5}
+    back = sc.with_changes(ui.staffing_changes(sc, "fixed"))
+    assert back.policies.staffing.name == "fixed"
 
 
-def test_wait_histogram_counts_every_answered_call(results):
-    hist = ui.wait_histogram(results)
-    answered = int((results.calls["outcome"] == "answered").sum())
-    assert hist["calls"].sum() == answered > 0
-    assert hist["wait_from_s"].is_monotonic_increasing
+def test_segment_mix_must_add_up(base):
+    ch = ui.segment_mix_changes(base, {"residential": 70, "small_business": 20, "premium": 10})
+    sc = base.with_changes(ch)
+    assert [s.share for s in sc.customers.segments] == pytest.approx([0.7, 0.2, 0.1])
+    with pytest.raises(ValueError, match="add up to 90 %"):
+        ui.segment_mix_changes(base, {"residential": 70, "small_business": 10, "premium": 10})
 
 
-def test_service_level_by_hour_pools_to_the_kpi(results):
-    by_hour = ui.service_level_by_hour(results)
-    iv = results.intervals()
-    assert set(by_hour["hour"]) <= set(range(24))
-    weights = iv.groupby(iv["interval_start"].dt.hour)[["answered", "abandoned"]].sum().sum(axis=1)
-    pooled = (by_hour.set_index("hour")["service_level"] * weights).sum() / weights.sum()
-    assert pooled == pytest.approx(results.kpis()["service_level"])
-    assert (by_hour["target"] == 0.8).all()
+def test_incident_levers(base):
+    rate, start, end, cycles = ui.default_incident(base)
+    sc = base.with_changes(ui.incident_changes(True, rate, start, end, cycles))
+    inc = sc.billing.incident
+    assert inc is not None and inc.error_rate == 0.2 and inc.cycles == [1]
+    assert base.calendar.start < inc.start <= inc.end < sc.calendar.end
+    assert ui.default_incident(sc) == (0.2, inc.start, inc.end, [1])
+    assert sc.with_changes(ui.incident_changes(False)).billing.incident is None
+    with pytest.raises(ScenarioError, match=r"billing\.incident\.cycles"):
+        base.with_changes(ui.incident_changes(True, 0.2, start, end, [3]))
+
+
+def test_problems_are_shown_beside_their_levers(base):
+    assert ui.lever_group("contact_center.groups[1].shifts[0].agents: must be >= 0") == "staffing"
+    assert ui.lever_group("policies.staffing.params: unknown parameter") == "staffing"
+    assert ui.lever_group("policies.discount.params: pct must be 0..100") == "discounts"
+    assert ui.lever_group("billing.incident: lies outside the horizon") == "billing"
+    assert ui.lever_group("customers.segments: shares must sum to 1") == "customers"
+    assert ui.lever_group("calendar.months: must be >= 1") == "horizon"
+    assert set(ui.LEVER_GROUPS) == {"staffing", "discounts", "billing", "customers", "horizon"}
+
+
+def test_read_upload(base):
+    sc, text = ui.read_upload("x.yaml", base.to_yaml().encode())
+    assert sc == base and text.startswith("name:")
+    with pytest.raises(ScenarioError, match="UTF-8"):
+        ui.read_upload("x.yaml", b"\xff\xfe")
+    with pytest.raises(ScenarioError, match=r"x\.yaml: the file is empty"):
+        ui.read_upload("x.yaml", b"")
+
+
+# ---- helpers: results ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def strategies(base):
+    """Two strategies of a small scenario, two replications each (common seed)."""
+    small_sc = base.with_changes({**SMALL, "calendar.months": 2})  # discounts show on bills
+    rich = small_sc.with_changes(ui.discount_changes(small_sc, "flat", 20.0))
+    return {
+        "none": ui.run_strategy("none", small_sc, 2),
+        "flat 20": ui.run_strategy("flat 20", rich, 2),
+    }
+
+
+def test_cards_have_means_and_intervals(strategies):
+    res = strategies["none"]
+    money = MoneyFormat.from_scenario(res.variants[0].scenario)
+    cards = ui.kpi_cards(res, money)
+    assert [c.kpi for c in cards] == list(ui.HEADLINE_KPIS)
+    mean = res.summary().set_index("kpi").loc["net", "mean"]
+    net = next(c for c in cards if c.kpi == "net")
+    assert net.value == format_value(mean, "money", money, money_decimals=0)
+    assert net.interval.startswith("[") and net.interval.endswith("€]")
+    de = ui.kpi_cards(res, money, "de")
+    assert de[0].label == "Servicelevel"
+
+
+def test_combine_pairs_strategies_by_replication(strategies):
+    combined = ui.combine(strategies)
+    assert combined.variant_names == ["none", "flat 20"]
+    assert ui.same_seed(strategies)
+    paired = combined.paired("none").set_index("kpi")
+    assert paired.loc["discount_cost", "mean_diff"] > 0
+    assert paired.loc["discount_cost", "n"] == 2
+    money = MoneyFormat("EUR", "€", "de")
+    table = ui.compare_table(combined, "none", money)
+    assert list(table.columns) == ["KPI", "none", "flat 20", "flat 20: Δ vs none"]
+    assert len(table) == len(KPI_DEFINITIONS)
+    cost = table.set_index("KPI").loc["Discount cost", "flat 20: Δ vs none"]
+    assert cost.startswith("+") and "[" in cost
+
+
+def test_frontier_is_paired_against_the_baseline(strategies):
+    combined = ui.combine(strategies)
+    fr = ui.frontier(combined, "none")
+    assert list(fr["strategy"]) == ["none", "flat 20"]
+    assert fr.loc[0, ["discount_cost", "kept"]].tolist() == [0.0, 0.0]
+    p = combined.paired("none").set_index("kpi")
+    assert fr.loc[1, "discount_cost"] == pytest.approx(p.loc["discount_cost", "mean_diff"])
+    assert fr.loc[1, "kept"] == pytest.approx(-p.loc["churned", "mean_diff"])
+    assert fr.loc[1, "kept_low"] <= fr.loc[1, "kept"] <= fr.loc[1, "kept_high"]
+
+
+def test_chart_data_agrees_with_the_kpis(strategies):
+    res = strategies["none"]
+    kpi = res.summary().set_index("kpi")["mean"]
+    iv, waits, monthly = res.table("intervals"), res.table("waits"), res.table("monthly")
+
+    heat = ui.weekday_hour(iv, "service_level")
+    assert set(heat["weekday"]) <= set(range(7)) and set(heat["hour"]) <= set(range(24))
+    assert heat["value"].between(0, 1).all()
+    assert not ui.weekday_hour(iv, "asa_s").empty
+
+    dist = ui.wait_distribution(waits)
+    assert dist["share"].sum() == pytest.approx(1.0)
+    assert np.isfinite(dist["wait_to_s"]).all()
+    assert set(dist["outcome"]) == {"answered", "abandoned"}
+
+    ab = ui.abandonment_by_hour(iv)
+    sl = ui.service_level_by_hour(iv)
+    assert ab["value"].between(0, 1).all() and sl["value"].between(0, 1).all()
+    handled = iv.groupby(pd.to_datetime(iv["interval_start"]).dt.hour)[
+        ["answered", "abandoned"]
+    ].sum()
+    weights = handled.sum(axis=1).loc[sl["hour"]].to_numpy()
+    pooled = float((sl["value"].to_numpy() * weights).sum() / weights.sum())
+    per_rep = res.table("kpis").query("kpi == 'service_level'")["value"]
+    assert min(per_rep) - 1e-9 <= pooled <= max(per_rep) + 1e-9
+
+    qa = ui.queue_and_agents(iv)
+    assert set(qa["series"]) == {"agents_on_duty", "agents_needed", "mean_queue"}
+    span = pd.to_datetime(qa["interval_start"])
+    assert span.max() - span.min() < pd.Timedelta(days=7)
+    assert not ui.queue_and_agents(iv, None, "D").empty
+
+    wf = ui.money_waterfall(monthly)
+    assert wf["step"].iloc[-1] == "net"
+    assert wf["end"].iloc[-1] == pytest.approx(kpi["net"])
+    assert wf["amount"].iloc[:-1].sum() == pytest.approx(kpi["net"])
+
+    ret = ui.retention_by_month(monthly)
+    assert len(ret) == 2 and {"active_end", "churned", "churn_rate"} <= set(ret.columns)
+
+    shown = ui.monthly_display(monthly, MoneyFormat("EUR", "€", "de"), "de")
+    assert shown["Ergebnis"].iloc[0].endswith(" €")
+
+
+def test_overlays_have_one_line_per_strategy(strategies):
+    for frame in (
+        ui.overlay_monthly(strategies, "active_end"),
+        ui.overlay_service_level(strategies),
+        ui.overlay_waits(strategies),
+    ):
+        assert set(frame["strategy"]) == {"none", "flat 20"}
+    cdf = ui.overlay_waits(strategies)
+    for _, g in cdf.groupby("strategy"):
+        assert g["share"].is_monotonic_increasing and g["share"].iloc[-1] <= 1
+
+
+def test_rename_and_single_variant(strategies):
+    res = ui.rename(strategies["none"], "other")
+    assert res.variant_names == ["other"] and set(res.runs) == {("other", 0), ("other", 1)}
+    assert res.summary()["variant"].eq("other").all()
+    both = ui.combine(strategies)
+    one = ui.single_variant(both, "flat 20")
+    assert one.variant_names == ["flat 20"] and len(one.runs) == 2
+
+
+def test_discount_sweep(base):
+    points = ui.discount_sweep(base.with_changes(SMALL), "tenure_based", [5, 12.5])
+    assert [n for n, _ in points] == ["tenure_based 5 %", "tenure_based 12.5 %"]
+    assert points[1][1].policies.discount.params["max_pct"] == 12.5
+    with pytest.raises(ValueError, match="no percentage"):
+        ui.discount_sweep(base, "none", [5])
+
+
+def test_baseline_with_one_replication_answers_within_ten_seconds(base):
+    start = time.perf_counter()
+    res = ui.run_strategy("baseline", base, 1)
+    elapsed = time.perf_counter() - start
+    assert len(res.runs) == 1 and not res.failures
+    assert elapsed < 10, f"baseline took {elapsed:.1f} s"
