@@ -167,6 +167,7 @@ class Results:
         self.scenario: Scenario = raw.scenario
         self.seed = raw.seed
         self.version = raw.version
+        self._intervals: dict[int, pd.DataFrame] = {}
 
     # ---- per call ---------------------------------------------------------------------
 
@@ -221,8 +222,14 @@ class Results:
 
     def intervals(self, minutes: int | None = None) -> pd.DataFrame:
         """Queue statistics per interval of arrival (default: the scenario's interval)."""
+        minutes = minutes or self.scenario.contact_center.interval_minutes
+        cached = self._intervals.get(minutes)
+        if cached is None:  # kpis(), the experiment runner and the app all ask for it
+            cached = self._intervals[minutes] = self._compute_intervals(minutes)
+        return cached.copy()
+
+    def _compute_intervals(self, minutes: int) -> pd.DataFrame:
         sc = self.scenario
-        minutes = minutes or sc.contact_center.interval_minutes
         edges = self.raw.clock.interval_edges(minutes)
         c = self.raw.calls
         T = sc.contact_center.service_level.threshold_s
