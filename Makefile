@@ -24,6 +24,10 @@ app: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 --durations=15
 
+## The app in a real Chromium (needs Debian's /usr/bin/chromium: apt-get install chromium).
+browser-test: $(STAMP)
+	$(BIN)/python -m pytest -s -m browser tests/test_browser.py
+
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
