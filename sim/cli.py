@@ -802,6 +802,9 @@ def staff(
     table.add_column("Value", justify="right")
     table.add_row("Agent cost, Erlang A start", format_value(result.start_cost, "money", currency))
     table.add_row("Agent cost, optimised", format_value(result.cost, "money", currency))
+    table.add_row(
+        "Agent cost of the shift plan", format_value(result.shift_cost, "money", currency)
+    )
     table.add_row("Service level achieved", format_value(result.service_level, "share"))
     table.add_row(
         "Lowest interval service level", format_value(result.min_interval_service_level, "share")

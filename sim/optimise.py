@@ -111,7 +111,10 @@ class StaffingResult:
     staffing: pd.DataFrame
     shifts: pd.DataFrame
     cost: float
+    """Scheduled agents × open hours × hourly cost: the interval staffing's price."""
     start_cost: float
+    shift_cost: float
+    """What the shift plan pays: whole shifts cover more than the interval staffing."""
     service_level: float
     """Achieved over all measured and unmeasured attempts (pooled over runs)."""
     min_interval_service_level: float
@@ -146,6 +149,7 @@ class StaffingResult:
         return {
             "cost": self.cost,
             "erlang_start_cost": self.start_cost,
+            "shift_plan_cost": self.shift_cost,
             "service_level": self.service_level,
             "min_interval_service_level": self.min_interval_service_level,
             "target": self.scenario.contact_center.service_level.target,
@@ -364,6 +368,8 @@ def optimise_staffing(
                 break
 
     shifts = shift_plan(scenario, pb.scheduled(agents), load.edges_s, shift_hours, pb.clock)
+    group_rate = dict(zip(load.group_names, pb.rate, strict=True))
+    shift_cost = float((shifts["hours"] * shifts["agents"] * shifts["group"].map(group_rate)).sum())
     sl_cells = ev.service_level[ev.measured]
     names = load.group_names
     n_g, n_i = agents.shape
@@ -394,6 +400,7 @@ def optimise_staffing(
         shifts=shifts,
         cost=pb.cost(agents),
         start_cost=pb.cost(start),
+        shift_cost=shift_cost,
         service_level=ev.overall(),
         min_interval_service_level=float(sl_cells.min()) if sl_cells.size else float("nan"),
         feasible=ev.meets(pb.target),
@@ -430,7 +437,9 @@ def shift_plan(
 
     Greedy set cover per group and day: at the first interval still short of agents,
     start as many shifts as are missing, with the allowed length that covers the most
-    missing agent-intervals per paid interval (longer on ties), cut at closing time.
+    missing agent-intervals per paid interval (longer on ties). A shift that would run
+    past closing starts earlier so that it ends at closing (shorter only when the whole
+    day is shorter than the shift).
     Returns one row per (date, group, start, hours) with the number of agents.
     """
     clock = clock or Clock(scenario)
@@ -449,20 +458,24 @@ def shift_plan(
             open_lo, open_hi = clock.open_lo[d], clock.open_hi[d]
             if np.isnan(open_lo):
                 continue
-            last = math.ceil(open_hi / width)  # first interval after closing
+            first = int(open_lo // width)  # first open interval
+            last = min(math.ceil(open_hi / width), per_day)  # first interval after closing
             while (need > 0).any():
                 i = int(np.argmax(need > 0))
                 k = int(need[i])
-                best, best_score = lengths[0], -1.0
+                best, best_score, best_start = lengths[0], -1.0, i
                 for L in lengths:
-                    j = min(i + L, last, per_day)
-                    covered = float(np.minimum(np.maximum(need[i:j], 0), k).sum())
-                    score = covered / (k * L)
+                    # a shift that would run past closing starts earlier instead of being
+                    # cut short: people are hired for whole shifts
+                    span = min(L, last - first)
+                    a = max(first, min(i, last - span))
+                    covered = float(np.minimum(np.maximum(need[a : a + span], 0), k).sum())
+                    score = covered / (k * span)
                     if score > best_score + 1e-12 or (
-                        abs(score - best_score) <= 1e-12 and best < L
+                        abs(score - best_score) <= 1e-12 and best < span
                     ):
-                        best, best_score = L, score
-                j = min(i + best, last, per_day)
+                        best, best_score, best_start = span, score, a
+                i, j = best_start, best_start + best
                 need[i:j] -= k
                 start_s = i * width
                 rows.append(

@@ -90,3 +90,27 @@ def test_shift_plan_covers_the_scheduled_head_count(tiny: Scenario, result) -> N
     assert (cover >= need).all()
     assert set(result.shifts["group"]) == {"tier1"}
     assert (result.shifts["hours"] <= 8).all()
+
+
+def test_shifts_are_whole_and_end_by_closing(tiny: Scenario) -> None:
+    """A need late in the day is met by a whole shift ending at closing, not a stub."""
+    from sim.clock import Clock
+    from sim.optimise import shift_plan
+
+    clock = Clock(tiny)
+    n = len(clock.dates) * 48
+    edges = np.arange(n + 1) * 1800.0
+    need = np.zeros((1, n), dtype=np.int64)
+    monday = 0  # 2027-01-04, open 09:00-13:00 (intervals 18..25)
+    need[0, monday * 48 + 24 : monday * 48 + 26] = 2  # 12:00-13:00 only
+    shifts = shift_plan(tiny, need, edges, shift_hours=(4.0, 6.0, 8.0), clock=clock)
+    assert len(shifts) == 1
+    row = shifts.iloc[0]
+    # the open day is 4 h: the 4-hour shift starts at 09:00 and ends at closing
+    assert (row["start"], row["hours"], row["agents"]) == ("09:00", 4.0, 2)
+    assert (shift_coverage(shifts, tiny, edges) >= need).all()
+
+
+def test_shift_plan_costs_at_least_the_interval_staffing(result) -> None:
+    assert result.shift_cost >= result.cost - 1e-9
+    assert result.summary()["shift_plan_cost"] == result.shift_cost
