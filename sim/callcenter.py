@@ -339,21 +339,28 @@ class ContactCenter:
         self.last_wait[g] = now - self.t_arrive[cid]
         self.resolved[cid] = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
         Timeout(self.env, self.talk[cid] + self.acw[cid], cid).callbacks.append(self._on_done)
+        if self._escalates(cid, g):  # put through at the end of talk, before wrap-up
+            Timeout(self.env, self.talk[cid], cid).callbacks.append(self._on_talk_end)
+
+    def _escalates(self, cid: int, g: int) -> bool:
+        cfg = self.cfg
+        return (
+            cfg.escalate_to >= 0
+            and g != cfg.escalate_to
+            and not self.resolved[cid]
+            and cfg.escalate_to in self._routes[self.reason[cid]]
+            and self.escalate_u[cid] < cfg.escalate_p
+        )
+
+    def _on_talk_end(self, ev: simpy.Event) -> None:
+        cid = ev.value
+        self._transfer(cid, self.group[cid], self.cfg.escalate_to)
 
     def _on_done(self, ev: simpy.Event) -> None:
         cid = ev.value
         g = self.group[cid]
         self.status[cid] = ANSWERED
         self.finished.append(cid)
-        cfg = self.cfg
-        if (
-            cfg.escalate_to >= 0
-            and g != cfg.escalate_to
-            and not self.resolved[cid]
-            and cfg.escalate_to in self._routes[self.reason[cid]]
-            and self.escalate_u[cid] < cfg.escalate_p
-        ):
-            self._transfer(cid, g, cfg.escalate_to)
         if self.owed[g]:
             self.owed[g] -= 1
             return
@@ -405,7 +412,7 @@ class ContactCenter:
 
     def _transfer(self, cid: int, g_from: int, g: int) -> None:
         """Escalate an unresolved call: the caller is put through to group ``g``'s queue
-        when the first agent has wrapped up (after-call work included)."""
+        at the end of the first agent's talk; that agent then does the after-call work."""
         now = self.env.now
         new = self._copy_call(cid, now, self.attempt[cid], self.talk2[cid], g)
         self.origin[new] = TRANSFER_ORIGIN
