@@ -42,6 +42,7 @@ from sim.policies import (
     DiscountPolicy,
     PriorityPolicy,
     StaffingPolicy,
+    acceptance_probability,
     build_discount,
     build_priority,
     grant_discounts,
@@ -406,7 +407,11 @@ class _Run:
                 order = np.argsort(t_answer[answered], kind="stable")
                 rng = self.streams["discounts"]
                 d = self.sc.policies.discount
-                accepted = rng.random(order.size) < d.accept_probability
+                accept_u = rng.random(order.size)
+
+                def accepted(pct: np.ndarray, u: np.ndarray = accept_u) -> np.ndarray:
+                    return u < acceptance_probability(pct, d)
+
                 pct = grant_discounts(
                     offered[order],
                     groups[order],

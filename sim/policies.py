@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -462,7 +463,7 @@ def grant_discounts(
     offered_pct: np.ndarray,
     group: np.ndarray,
     authority_pct: np.ndarray,
-    accepted: np.ndarray,
+    accepted: np.ndarray | Callable[[np.ndarray], np.ndarray],
     monthly_cost: np.ndarray,
     duration_months: int,
     month: int,
@@ -474,15 +475,18 @@ def grant_discounts(
     An offer above the answering group's authority is capped at that authority, or,
     when ``escalated_authority`` is given (``policies.discount.escalate_to``), escalated
     and granted up to the larger of the two authorities (the escalation's extra talk
-    time was added when the call was created). A customer may decline; once this
-    month's committed cost (monthly value × duration) would exceed the budget, no
-    further discount is granted this month.
+    time was added when the call was created). A customer may decline (``accepted``:
+    booleans, or a function of the percent after the authority cap, so that acceptance
+    can depend on what is actually offered); once this month's committed cost (monthly
+    value × duration) would exceed the budget, no further discount is granted this month.
     """
     offered = np.clip(offered_pct, 0, 100)
     auth = authority_pct[group]
     if escalated_authority is not None:
         auth = np.where(offered > auth, np.maximum(auth, escalated_authority), auth)
     pct = np.minimum(offered, auth)
+    if callable(accepted):
+        accepted = accepted(pct)
     pct = np.where(accepted, pct, 0.0)
     commitment = monthly_cost * pct / 100 * duration_months
     if book.budget_per_month is not None and pct.any():
@@ -491,3 +495,18 @@ def grant_discounts(
         commitment = np.where(within, commitment, 0.0)
     book.spent[month] = book.spent.get(month, 0.0) + float(commitment.sum())
     return pct
+
+
+def acceptance_probability(pct: np.ndarray, choice: Any) -> np.ndarray:
+    """Chance that a customer takes an offer of ``pct`` percent.
+
+    ``policies.discount.accept_probability`` alone: the same for every offer. With
+    ``accept_half_pct``, larger offers are taken more readily, saturating at
+    ``accept_probability``: P = accept_probability · (1 − 2^(−pct / accept_half_pct)),
+    so an offer of ``accept_half_pct`` percent is taken half as often as a very large one.
+    """
+    p = np.full(np.shape(pct), float(choice.accept_probability))
+    half = getattr(choice, "accept_half_pct", None)
+    if half:
+        p = p * (1.0 - np.power(0.5, np.asarray(pct, dtype=float) / half))
+    return p

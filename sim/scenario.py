@@ -523,6 +523,10 @@ class DiscountPolicyChoice(PolicyChoice):
     budget_per_month: float | None = Field(default=None, ge=0)
     duration_months: int = Field(3, ge=1, le=36)
     accept_probability: float = Field(1.0, ge=0, le=1)
+    """Chance that a customer takes the discount offered (the most, with accept_half_pct)."""
+    accept_half_pct: float | None = Field(None, gt=0, le=100)
+    """If set, larger offers are taken more readily: P = accept_probability ·
+    (1 − 2^(−pct / accept_half_pct)); see policies.acceptance_probability."""
     handling_s: float = Field(0.0, ge=0)
     """Extra talk time of a call in which a discount is offered (explaining, booking)."""
     escalate_to: str | None = None

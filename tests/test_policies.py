@@ -432,3 +432,52 @@ def test_readme_snippet_runs(small_scenario: Scenario, monkeypatch, capsys) -> N
     assert iv["agents_on_duty"].max() > 0
     assert "residential" in capsys.readouterr().out
     assert math.isfinite(res.kpis()["retention"])
+
+
+def test_acceptance_grows_with_the_offer_when_a_half_point_is_set():
+    from types import SimpleNamespace
+
+    from sim.policies import acceptance_probability
+
+    flat = SimpleNamespace(accept_probability=0.8, accept_half_pct=None)
+    assert acceptance_probability(np.array([0.0, 5.0, 50.0]), flat) == pytest.approx([0.8] * 3)
+    curve = SimpleNamespace(accept_probability=0.8, accept_half_pct=5.0)
+    p = acceptance_probability(np.array([0.0, 5.0, 10.0, 100.0]), curve)
+    assert p == pytest.approx([0.0, 0.4, 0.6, 0.8 * (1 - 0.5**20)])
+
+
+def test_acceptance_is_judged_on_the_offer_after_the_authority_cap():
+    from sim.policies import DiscountBook, grant_discounts
+
+    seen = []
+
+    def accepted(pct):
+        seen.append(pct.copy())
+        return pct < 12
+
+    pct = grant_discounts(
+        np.array([30.0, 5.0]),
+        np.array([0, 0]),
+        np.array([10.0]),
+        accepted,
+        np.array([50.0, 50.0]),
+        3,
+        0,
+        DiscountBook(None),
+    )
+    assert seen[0] == pytest.approx([10.0, 5.0])  # the customer hears the capped offer
+    assert pct == pytest.approx([10.0, 5.0])
+
+
+def test_acceptance_curve_lowers_small_discounts_in_a_run(small_scenario):
+    from sim import simulate
+
+    base = small_scenario.with_changes(
+        {"policies.discount.name": "flat", "policies.discount.params": {"pct": 5}}
+    )
+    curved = base.with_changes({"policies.discount.accept_half_pct": 10})
+    n_flat = (simulate(base).calls["discount_pct"] > 0).sum()
+    n_curved = (simulate(curved).calls["discount_pct"] > 0).sum()
+    # P(accept) falls from 0.9 to 0.9 · (1 − 2^−0.5) ≈ 0.26: about 29 % of the grants
+    assert n_flat > 50
+    assert 0.15 < n_curved / n_flat < 0.45
