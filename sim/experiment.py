@@ -496,16 +496,7 @@ class ExperimentResult:
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Per variant and KPI: n, mean, sd and the confidence interval over replications."""
-        long = self.table("kpis")
-        if long.empty:
-            return pd.DataFrame(columns=_SUMMARY_COLUMNS)
-        rows = []
-        for variant in self.variant_names:
-            sub = long[long["variant"] == variant]
-            for kpi, grp in sub.groupby("kpi", sort=False, observed=True):
-                n, mean, sd, lo, hi = t_interval(grp["value"].to_numpy(), level)
-                rows.append(_kpi_row(variant, str(kpi), n, mean, sd, lo, hi))
-        return pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
+        return summarise_kpis(self.table("kpis"), level)
 
     def paired(self, baseline: str | None = None, level: float = 0.95) -> pd.DataFrame:
         """Variant − baseline per KPI, paired by replication (common random numbers)."""
@@ -642,6 +633,23 @@ _PAIRED_COLUMNS = [
     "ci_high",
     "significant",
 ]
+
+
+def summarise_kpis(long: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Per (variant and) KPI of a long per-run table (columns [variant,] kpi, value): n,
+    mean, sd and the t-interval, in the order the variants and KPIs first appear."""
+    if long.empty or "kpi" not in long.columns:
+        return pd.DataFrame(columns=_SUMMARY_COLUMNS)
+    by = ["variant", "kpi"] if "variant" in long.columns else ["kpi"]
+    rows = []
+    for key, grp in long.groupby(by, sort=False, observed=True):
+        key = key if isinstance(key, tuple) else (key,)
+        n, mean, sd, lo, hi = t_interval(grp["value"].to_numpy(dtype=float), level)
+        rows.append(
+            _kpi_row(str(key[0]) if len(by) == 2 else "", str(key[-1]), n, mean, sd, lo, hi)
+        )
+    out = pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
+    return out if len(by) == 2 else out.drop(columns="variant")
 
 
 def _kpi_row(variant: str, kpi: str, n: int, mean: float, sd: float, lo: float, hi: float):

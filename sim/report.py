@@ -880,28 +880,9 @@ def kpi_summary_from_runs(kpis: pd.DataFrame) -> pd.DataFrame:
 
     The same definition as the experiment runner's summary; one run gives no interval.
     """
-    from sim.experiment import t_interval  # imported late: experiment is the heavier module
+    from sim.experiment import summarise_kpis  # imported late: the heavier module
 
-    keys = _variant_keys(kpis)
-    rows = []
-    for key, grp in kpis.groupby([*keys, "kpi"], observed=True, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        kpi = str(key[-1])
-        n, mean, _sd, lo, hi = t_interval(grp["value"].to_numpy(dtype=float))
-        d = KPI_DEFINITIONS.get(kpi)
-        row = {
-            "kpi": kpi,
-            "label": d.label if d else kpi,
-            "unit": d.unit if d else "",
-            "n": n,
-            "mean": mean,
-            "ci_low": lo,
-            "ci_high": hi,
-        }
-        if keys:
-            row[VARIANT] = key[0]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return summarise_kpis(kpis)
 
 
 _SUMMARY_REQUIRED = ("kpi", "label", "unit", "mean", "ci_low", "ci_high")
