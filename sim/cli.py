@@ -12,6 +12,7 @@ finished folder into place at once.
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -65,6 +66,12 @@ def _fail(message: object) -> NoReturn:
     """Report a problem the user can fix (a file, an argument) and exit with code 2."""
     _report(message)
     raise typer.Exit(USAGE_ERROR)
+
+
+def _warn(message: object) -> None:
+    """Print ``billsim: warning: <message>`` as one line on stderr; the run goes on."""
+    text = " ".join(str(message).split())
+    typer.echo(f"{PROG}: warning: {text}", err=True)
 
 
 def _report(message: object) -> None:
@@ -148,6 +155,10 @@ def _check_out_dir(out: Path) -> Path:
         _fail(f"cannot write results to {out}: {ancestor} is not a directory")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         _fail(f"cannot write results to {out}: permission denied in {ancestor}")
+    try:  # a real trial (read-only mounts, /proc, ACLs): fail before simulating, not after
+        os.rmdir(tempfile.mkdtemp(prefix=".billsim-check.", dir=ancestor))
+    except OSError as exc:
+        _fail(f"cannot write results to {out}: {exc.strerror or exc} in {ancestor}")
     return target
 
 
@@ -324,13 +335,41 @@ def _run_experiment_cli(
             )
         except (ConnectionError, StoreError, ValueError) as exc:
             _fail(exc)
+        except KeyboardInterrupt:
+            kept = (
+                f"finished runs are kept in {db.path}; run the same command again to resume"
+                if db is not None
+                else "nothing was kept (--no-store)"
+            )
+            typer.echo(f"{PROG}: interrupted; {kept}", err=True)
+            raise typer.Exit(130) from None
+
+
+def _diff_text(diff: float, unit: str, currency: str) -> str:
+    """A signed difference; shares in percentage points, with enough digits that a
+    difference marked significant never reads as zero."""
+    if diff != diff:  # NaN
+        return "n/a"
+    sign = "+" if diff >= 0 else "-"
+    if unit == "share":
+        pp = abs(diff) * 100
+        digits = 1 if pp >= 0.1 or pp == 0 else 3
+        return f"{sign}{pp:.{digits}f} pp"
+    text = format_value(abs(diff), unit, currency, money_decimals=_cents(diff))
+    return f"{sign}{text}"
+
+
+def _cents(value: float) -> int:
+    """Money in summary tables: cents only where they matter (below 1 000)."""
+    return 2 if value != value or abs(value) < 1000 else 0
 
 
 def _ci_text(mean: float, lo: float, hi: float, unit: str, currency: str) -> str:
-    text = format_value(mean, unit, currency)
+    cents = _cents(mean)
+    text = format_value(mean, unit, currency, money_decimals=cents)
     if lo == lo and hi == hi:  # not NaN
         half = (hi - lo) / 2
-        text += f" ± {format_value(half, unit, currency)}"
+        text += f" ± {format_value(half, unit, currency, money_decimals=cents)}"
     return text
 
 
@@ -369,9 +408,8 @@ def _print_summary(result: ExperimentResult, all_kpis: bool = False) -> None:
         text = _ci_text(row["mean"], row["ci_low"], row["ci_high"], unit, currency)
         if with_diff and pindex is not None and v != base and (v, kpi) in pindex.index:
             d = pindex.loc[(v, kpi)]
-            sign = "+" if d["mean_diff"] >= 0 else ""
             star = " *" if d["significant"] else ""
-            text += f"\nΔ {sign}{format_value(d['mean_diff'], unit, currency)}{star}"
+            text += f"\nΔ {_diff_text(d['mean_diff'], unit, currency)}{star}"
         return text
 
     def label(kpi: str) -> str:
@@ -388,7 +426,7 @@ def _print_summary(result: ExperimentResult, all_kpis: bool = False) -> None:
             table.add_row(label(kpi), *(cell(v, kpi, True) for v in result.variant_names))
     else:  # many variants: one row each, a few KPIs as columns
         few = [k for k in ("service_level", "abandonment_rate", "retention", "net") if k in kpis]
-        table.add_column("Variant")
+        table.add_column("Variant", overflow="fold", min_width=12)
         for kpi in few:
             table.add_column(label(kpi), justify="right")
         for v in result.variant_names:
@@ -621,6 +659,15 @@ def compare(
             _fail(f"{path}: the same scenario is given twice")
         names.append(name)
         variants.append(Variant(name, sc.with_changes(seed=seed)))
+    base_cal = scenarios[0].calendar
+    for name, sc in zip(names[1:], scenarios[1:], strict=True):
+        cal = sc.calendar
+        if (cal.start, cal.months) != (base_cal.start, base_cal.months):
+            _warn(
+                f"'{name}' runs {_plural(cal.months, 'month')} from {cal.start}, the "
+                f"baseline {_plural(base_cal.months, 'month')} from {base_cal.start}: "
+                "totals (calls, money, churned) are not like for like"
+            )
     target = _check_experiment_out(out)
     if report and target is None:
         _fail("--report needs --out DIR (the report is written to DIR/report)")
@@ -769,9 +816,16 @@ def staff(
     if threshold is not None:
         changes["contact_center.service_level.threshold_s"] = threshold
     if months is not None:
+        if not 1 <= months <= scenario.calendar.months:
+            _fail(
+                f"--months must be 1..{scenario.calendar.months}, the scenario's horizon "
+                f"(got {months})"
+            )
         changes["calendar.months"] = months
     if replications < 1:
         _fail(f"--replications must be >= 1 (got {replications})")
+    if max_trials is not None and max_trials < 0:
+        _fail(f"--max-trials must be >= 0 (got {max_trials})")
     if min_calls < 0:
         _fail(f"--min-calls must be >= 0 (got {min_calls})")
     if changes:
@@ -871,6 +925,13 @@ def runs(
     limit: Annotated[int, typer.Option(metavar="N", help="Show the N newest runs.")] = 20,
 ) -> None:
     """List the runs kept in the results store (newest first)."""
+    if limit < 1:
+        _fail(f"--limit must be >= 1 (got {limit})")
+    from sim.store import default_path
+
+    path = store if store is not None else default_path()
+    if not path.exists():
+        _fail(f"no results store at {path} (nothing has been kept there yet)")
     db = _open_store(store, False)
     table = db.list_runs().head(limit)
     if table.empty:

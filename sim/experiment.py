@@ -19,7 +19,8 @@ the jobs already stored: that is how an interrupted sweep resumes.
 Summary statistics (defined here once):
 
 - **mean, sd** over replications (sd with ``ddof=1``);
-- **95 % confidence interval** = mean ± t(0.975, n−1) · sd / √n (Student t; needs n ≥ 2);
+- **95 % confidence interval** = mean ± t(0.975, n−1) · sd / √n (Student t; needs n ≥ 2),
+  cut at the natural bounds of the KPI (shares in [0, 1]; times and counts ≥ 0);
 - **paired difference** of a KPI between a variant and the baseline = mean over
   replications of (variant − baseline) in the *same* replication, with the same t-interval
   on the differences. Replications where either value is undefined (NaN) are left out.
@@ -396,10 +397,14 @@ def run_experiment(
             if progress is not None:
                 n = len(runs) + len(failures)
                 progress(n / total, f"{n}/{total} runs: {job.variant} #{job.replication}")
+    except BaseException:
+        if store is not None:  # Ctrl-C or a broken executor: the next run resumes it
+            store.finish_experiment(exp_id, "interrupted")
+        raise
     finally:
         runner.close()
-    if store is not None and not failures:
-        store.finish_experiment(exp_id)
+    if store is not None:
+        store.finish_experiment(exp_id, "failed" if failures else "complete")
     return ExperimentResult(
         variants=list(variants),
         replications=replications,
@@ -408,7 +413,7 @@ def run_experiment(
         experiment_id=exp_id,
         name=label,
         baseline=baseline,
-        resumed=len(done),
+        resumed=sum(1 for key in done if key[1] < replications),
     )
 
 
@@ -649,6 +654,12 @@ def summarise_kpis(long: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
             _kpi_row(str(key[0]) if len(by) == 2 else "", str(key[-1]), n, mean, sd, lo, hi)
         )
     out = pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
+    # a share cannot leave [0, 1], a time or a count cannot be negative: the t-interval
+    # is cut at those bounds (it is symmetric and knows nothing of them)
+    share = out["unit"] == "share"
+    nonneg = share | out["unit"].isin(["s", "calls", "accounts"])
+    out.loc[nonneg, "ci_low"] = out.loc[nonneg, "ci_low"].clip(lower=0.0)
+    out.loc[share, "ci_high"] = out.loc[share, "ci_high"].clip(upper=1.0)
     return out if len(by) == 2 else out.drop(columns="variant")
 
 

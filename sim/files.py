@@ -23,6 +23,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         yield tmp
+        _usual_permissions(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():
@@ -35,3 +36,10 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _usual_permissions(folder: Path) -> None:
+    """mkdtemp makes a private folder (0700); results get the user's usual mode."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)

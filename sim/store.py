@@ -9,7 +9,7 @@ Location: ``$BILLSIM_STORE`` if set, else ``$XDG_DATA_HOME/billsim/runs.sqlite``
 (``~/.local/share/billsim/runs.sqlite``). Tables (query them with any SQLite client):
 
 - ``experiments``: experiment_id, name, created, updated, version, replications,
-  baseline, tables, status ('running' | 'complete' | 'failed');
+  baseline, tables, status ('running' | 'complete' | 'failed' | 'interrupted');
 - ``variants``: experiment_id, variant, position, fingerprint, seed, options (repr of
   policy objects), scenario_yaml (the resolved scenario, enough to run it again);
 - ``jobs``: experiment_id, variant, replication, seed, status ('done' | 'failed'),
@@ -45,6 +45,11 @@ from sim.experiment import (
 from sim.scenario import scenario_from_yaml
 
 ENV_VAR = "BILLSIM_STORE"
+STATUSES: tuple[str, ...] = ("running", "complete", "failed", "interrupted")
+"""An experiment is 'running' while jobs are being committed; it ends 'complete',
+'failed' (some jobs raised; running it again retries them) or 'interrupted' (stopped
+before all jobs ran; running it again resumes it). A process killed outright leaves
+'running' behind."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -223,11 +228,14 @@ class Store:
                 (exp_id, failure.variant, failure.replication, failure.seed, failure.error, _now()),
             )
 
-    def finish_experiment(self, exp_id: str) -> None:
+    def finish_experiment(self, exp_id: str, status: str = "complete") -> None:
+        """Mark how an experiment ended: complete, failed (some jobs raised) or interrupted."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status '{status}' (valid: {', '.join(STATUSES)})")
         with self._tx() as con:
             con.execute(
-                "UPDATE experiments SET status='complete', updated=? WHERE experiment_id=?",
-                (_now(), exp_id),
+                "UPDATE experiments SET status=?, updated=? WHERE experiment_id=?",
+                (status, _now(), exp_id),
             )
 
     def save(self, result: ExperimentResult) -> str:
@@ -246,8 +254,7 @@ class Store:
             self.record_run(exp_id, run)
         for fail in result.failures:
             self.record_failure(exp_id, fail)
-        if not result.failures:
-            self.finish_experiment(exp_id)
+        self.finish_experiment(exp_id, "failed" if result.failures else "complete")
         return exp_id
 
     def delete(self, exp_id: str) -> None:

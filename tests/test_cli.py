@@ -469,3 +469,37 @@ def test_staff_finds_a_staffing_that_meets_the_target(tmp_path, small_file):
 def test_staff_rejects_bad_targets(small_file):
     assert_one_error(invoke("staff", small_file, "--target", "1.5"), "service_level.target")
     assert_one_error(invoke("staff", small_file, "-r", "0"), "--replications")
+
+
+def test_runs_needs_an_existing_store(tmp_path):
+    assert_one_error(invoke("runs", "--store", tmp_path / "typo.sqlite"), "no results store at")
+    assert not (tmp_path / "typo.sqlite").exists()
+    assert_one_error(invoke("runs", "--limit", "0"), "--limit must be >= 1")
+
+
+def test_staff_months_and_trials_are_checked(small_file):
+    assert_one_error(invoke("staff", small_file, "--months", "5"), "--months must be 1..1")
+    assert_one_error(invoke("staff", small_file, "--max-trials", "-1"), "--max-trials")
+
+
+def test_out_folder_is_tried_before_simulating(small_file, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    called = []
+    monkeypatch.setattr(cli, "simulate", lambda *a, **k: called.append(1))
+    line = assert_one_error(invoke("run", small_file, "--out", "somewhere/new"), "Permission")
+    assert "cannot write results" in line and not called
+
+
+def test_compare_warns_when_horizons_differ(tmp_path, small_file, small_scenario):
+    longer = tmp_path / "longer.yaml"
+    longer.write_text(small_scenario.with_changes({"calendar.months": 2}).to_yaml())
+    result = invoke("compare", small_file, longer, "-r", "2", "--executor", "serial",
+                    "--no-store")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning: 'baseline (longer)' runs 2 months" in result.stderr
+    assert "not like for like" in result.stderr

@@ -271,7 +271,7 @@ def test_interrupted_experiment_resumes_from_the_store(tmp_path, two_variants, s
         run_experiment(two_variants, 4, executor="serial", tables=("monthly", "waits"),
                        store=store, progress=interrupt_after_three)  # fmt: skip
     listed = store.list_runs()
-    assert listed.loc[0, "status"] == "running" and listed.loc[0, "runs_done"] == 3
+    assert listed.loc[0, "status"] == "interrupted" and listed.loc[0, "runs_done"] == 3
 
     resumed = run_experiment(two_variants, 4, executor="serial", tables=("monthly", "waits"),
                              store=store)  # fmt: skip
@@ -387,3 +387,25 @@ def test_bad_sweep_files_get_one_line_errors(tmp_path, tiny, text, fragment):
 def test_sweep_variants_without_grid_is_the_base(tiny):
     (only,) = sweep_variants(tiny, {})
     assert only.scenario == tiny and only.name == tiny.name
+
+
+def test_store_marks_failed_experiments(tmp_path, tiny):
+    store = Store(tmp_path / "runs.sqlite")
+    variants = [Variant("ok", tiny), Variant("buggy", tiny, {"discount_policy": Exploding()})]
+    result = run_experiment(variants, 2, executor="serial", store=store)
+    row = store.list_runs().iloc[0]
+    assert (row["status"], row["runs_done"], row["runs_failed"]) == ("failed", 2, 2)
+    assert result.resumed == 0
+    again = run_experiment(variants, 1, executor="serial", store=store)
+    assert again.resumed == 1  # only replication 0 of 'ok' counts towards one replication
+
+
+def test_summary_intervals_respect_natural_bounds():
+    from sim.experiment import summarise_kpis
+
+    long = pd.DataFrame(
+        {"kpi": ["service_level"] * 3 + ["asa_s"] * 3, "value": [1.0, 1.0, 0.9, 0.0, 0.0, 3.0]}
+    )
+    s = summarise_kpis(long).set_index("kpi")
+    assert s.loc["service_level", "ci_high"] == 1.0 and s.loc["service_level", "ci_low"] < 0.9
+    assert s.loc["asa_s", "ci_low"] == 0.0 and s.loc["asa_s", "ci_high"] > 3.0
