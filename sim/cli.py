@@ -41,7 +41,7 @@ from sim.experiment import (
     run_experiment,
     run_tables,
 )
-from sim.formatting import format_value
+from sim.formatting import format_diff, format_value
 from sim.model import ProgressFn, simulate
 from sim.store import Store, StoreError
 
@@ -345,20 +345,6 @@ def _run_experiment_cli(
             raise typer.Exit(130) from None
 
 
-def _diff_text(diff: float, unit: str, currency: str) -> str:
-    """A signed difference; shares in percentage points, with enough digits that a
-    difference marked significant never reads as zero."""
-    if diff != diff:  # NaN
-        return "n/a"
-    sign = "+" if diff >= 0 else "-"
-    if unit == "share":
-        pp = abs(diff) * 100
-        digits = 1 if pp >= 0.1 or pp == 0 else 3
-        return f"{sign}{pp:.{digits}f} pp"
-    text = format_value(abs(diff), unit, currency, money_decimals=_cents(diff))
-    return f"{sign}{text}"
-
-
 def _cents(value: float) -> int:
     """Money in summary tables: cents only where they matter (below 1 000)."""
     return 2 if value != value or abs(value) < 1000 else 0
@@ -409,7 +395,8 @@ def _print_summary(result: ExperimentResult, all_kpis: bool = False) -> None:
         if with_diff and pindex is not None and v != base and (v, kpi) in pindex.index:
             d = pindex.loc[(v, kpi)]
             star = " *" if d["significant"] else ""
-            text += f"\nΔ {_diff_text(d['mean_diff'], unit, currency)}{star}"
+            diff = d["mean_diff"]
+            text += f"\nΔ {format_diff(diff, unit, currency, money_decimals=_cents(diff))}{star}"
         return text
 
     def label(kpi: str) -> str:
@@ -462,6 +449,7 @@ def _finish_experiment(
                     result,
                     title=result.name,
                     kpi_summary=result.summary(),
+                    paired=result.paired() if len(result.variants) > 1 else None,
                 )
         except OSError as exc:
             _fail(f"cannot write results to {target}: {exc.strerror or exc}")

@@ -131,7 +131,12 @@ def format_diff(
     v = float(value)
     text = format_value(abs(v), unit, money, money_decimals=money_decimals)
     if unit == "share":
-        text = text.replace(" %", " pp")
+        points = abs(v) * 100
+        if 0 < points < 0.1:  # a real difference must not read as "0.0"
+            style = money.style if isinstance(money, MoneyFormat) else "en"
+            text = f"{format_number(points, 3, style)} pp"
+        else:
+            text = text.replace(" %", " pp")
     sign = "+" if v > 0 else "-" if v < 0 else "±"
     return f"{sign}{text}"
 

@@ -35,7 +35,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim import __version__
 from sim.files import atomic_dir
-from sim.formatting import MoneyFormat, format_interval, format_value
+from sim.formatting import MoneyFormat, format_diff, format_interval, format_value
 from sim.metrics import KPI_DEFINITIONS, Results
 
 VARIANT = "variant"
@@ -927,6 +927,39 @@ def _kpi_html(summary: pd.DataFrame, money: MoneyFormat) -> str:
     )
 
 
+def _paired_html(paired: pd.DataFrame, money: MoneyFormat) -> str:
+    """Paired differences against the baseline: one row per KPI, Δ and its CI per variant."""
+    esc = html.escape
+    base = str(paired["baseline"].iloc[0])
+    variants = list(dict.fromkeys(paired["variant"].astype(str)))
+    head = "".join(f"<th>{esc(v)}: Δ</th><th>95 % CI</th>" for v in variants)
+    rows = []
+    for _kpi, grp in paired.groupby("kpi", sort=False):
+        cells = [f'<th scope="row">{esc(str(grp.iloc[0]["label"]))}</th>']
+        by_variant = grp.set_index(grp["variant"].astype(str))
+        for v in variants:
+            if v not in by_variant.index:
+                cells.append("<td></td><td></td>")
+                continue
+            r = by_variant.loc[v]
+            unit = str(r["unit"])
+            star = " *" if bool(r["significant"]) else ""
+            diff = format_diff(r["mean_diff"], unit, money, money_decimals=0)
+            ci = format_interval(r["ci_low"], r["ci_high"], unit, money)
+            if unit == "share":  # a difference of shares is in percentage points
+                ci = ci.replace(" %", " pp")
+            cells.append(f"<td>{esc(diff + star)}</td><td>{esc(ci)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f"<h2>Differences to {esc(base)}</h2>"
+        '<p class="meta">Paired by replication (the same seeds: common random numbers); '
+        "* = the 95 % interval excludes 0.</p>"
+        f'<table class="kpis paired"><thead><tr><th>KPI</th>{head}</tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;
 color:#222;padding:0 1rem}
@@ -991,6 +1024,7 @@ def write_report(
     title: str | None = None,
     kpi_summary: pd.DataFrame | None = None,
     *,
+    paired: pd.DataFrame | None = None,
     dpi: int = 110,
 ) -> Path:
     """Write every figure as PNG and one self-contained ``report.html`` into ``out_dir``.
@@ -1012,6 +1046,8 @@ def write_report(
             if kpi_summary is not None and not kpi_summary.empty
             else '<p class="note">No KPI summary given.</p>'
         )
+        if paired is not None and not paired.empty:
+            kpi_table += _paired_html(paired, data.money)
         figures: list[tuple[FigureSpec, bytes | None, str | None]] = []
         for spec in FIGURES:
             try:

@@ -392,3 +392,21 @@ def test_report_tables_rejects_what_it_cannot_draw(run: Results) -> None:
         report.report_tables({"calls": run.calls, "months": run.monthly})
     with pytest.raises(ValueError, match="nothing to report"):
         report.report_tables([])
+
+
+def test_write_report_shows_paired_differences(tmp_path: Path, run: Results) -> None:
+    paired = pd.DataFrame(
+        [
+            {"variant": "lean", "baseline": "today", "kpi": "service_level",
+             "label": "Service level", "unit": "share", "mean_diff": -0.05,
+             "ci_low": -0.07, "ci_high": -0.03, "significant": True},
+            {"variant": "lean", "baseline": "today", "kpi": "retention", "label": "Retention",
+             "unit": "share", "mean_diff": 0.0002, "ci_low": -0.0001, "ci_high": 0.0005,
+             "significant": False},
+        ]
+    )  # fmt: skip
+    out = report.write_report(tmp_path / "rep", run, paired=paired)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Differences to today" in page
+    # the baseline scenario writes numbers the German way (economics.number_format: de)
+    assert "-5,0 pp *" in page and "+0,020 pp</td>" in page and "[-7,0 pp; -3,0 pp]" in page
