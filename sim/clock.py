@@ -14,9 +14,17 @@ import datetime as dt
 import numpy as np
 
 from sim.distributions import Dist
-from sim.scenario import Scenario, parse_days
+from sim.scenario import Calendar, Scenario, parse_days
 
 DAY_S = 86_400.0
+
+
+def n_intervals(calendar: Calendar, interval_minutes: int) -> int:
+    """Intervals of ``interval_minutes`` in the horizon: the grid of ``interval_edges``,
+    of the forecast and of per-interval staffing tables. Validation (sim.scenario) calls
+    it before any Clock exists, so both count alike. A length that does not divide the
+    horizon gets a last interval reaching past it, so that every call is counted."""
+    return -(-calendar.n_days * 1440 // interval_minutes)
 
 
 class Clock:
@@ -26,7 +34,8 @@ class Clock:
         cal = scenario.calendar
         contact = scenario.billing.contact
         self.start: dt.date = cal.start
-        self.n_days = (cal.end - cal.start).days
+        self.calendar = cal
+        self.n_days = cal.n_days
         self.horizon_s = self.n_days * DAY_S
         self.dates = [cal.start + dt.timedelta(days=d) for d in range(self.n_days)]
         self.weekday = np.array([d.weekday() for d in self.dates], dtype=np.int64)
@@ -138,5 +147,5 @@ class Clock:
     # ---- interval grid -------------------------------------------------------------
 
     def interval_edges(self, minutes: int) -> np.ndarray:
-        step = minutes * 60.0
-        return np.arange(0.0, self.horizon_s + step / 2, step)
+        """Edges in seconds of the ``n_intervals`` intervals of the horizon."""
+        return np.arange(n_intervals(self.calendar, minutes) + 1) * (minutes * 60.0)

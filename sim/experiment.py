@@ -43,8 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from scipy import stats
 
 from sim import __version__
@@ -53,7 +52,7 @@ from sim.files import atomic_dir
 from sim.metrics import KPI_DEFINITIONS, Results
 from sim.model import simulate
 from sim.rng import replication_seed
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, ScenarioError, load_scenario, parse_yaml
 
 if TYPE_CHECKING:
     from sim.store import Store
@@ -687,6 +686,12 @@ class _Range(BaseModel):
     to: float
     step: float = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _ascending(self) -> _Range:
+        if self.to < self.start:
+            raise ValueError(f"'to' ({self.to:g}) is below 'from' ({self.start:g})")
+        return self
+
     def values(self) -> list[float | int]:
         n = int(np.floor((self.to - self.start) / self.step + 1e-9)) + 1
         vals = [self.start + i * self.step for i in range(max(n, 0))]
@@ -788,15 +793,12 @@ def load_sweep(path: str | Path) -> Sweep:
     p = Path(path)
     source = p.name
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(["no such file"], str(p)) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"cannot be read ({type(exc).__name__})"], str(p)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError([f"not valid YAML{where}"], source) from None
+    data = parse_yaml(text, source)
     if not isinstance(data, dict):
         raise ScenarioError(["must be a mapping with at least 'scenario'"], source)
     try:

@@ -29,8 +29,18 @@ Definitions (T = ``contact_center.service_level.threshold_s``):
   (the empirical monthly hazard).
 - **retention** = accounts of the initial base still active at the end / initial base.
 - **revenue** = billed (correct amount + billing errors) − discounts − refunded errors.
+- **discount cost** (KPI ``discount_cost``, ``monthly.discount_cost``) = what bills
+  dated within the horizon were reduced by: a discount granted late in the horizon
+  counts only its bills that fall inside it. It is *not* the committed value (monthly
+  value × ``policies.discount.duration_months``, bills after the horizon included):
+  that one is what ``policies.discount.budget_per_month`` limits, what
+  ``segments().discount_committed`` holds and what sim.analytics' ``discount_cost``
+  measure compares, counted, like lost lifetime value, beyond the horizon.
 - **net** = revenue − agent cost − telephony cost − lost lifetime value of churned
   accounts (monthly charge × ``economics.lifetime_months``).
+- **month** (``monthly``, the ledger, the discount budget): month m of the horizon is
+  [``calendar.start`` + m months, ``calendar.start`` + m + 1 months), the day clamped
+  to the month's length; every row is a whole month, not a calendar month.
 """
 
 from __future__ import annotations

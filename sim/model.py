@@ -49,7 +49,7 @@ from sim.policies import (
 )
 from sim.retention import churn_at_bill, churn_risk, effect_weights
 from sim.rng import Streams
-from sim.scenario import REASONS, Scenario
+from sim.scenario import REASONS, Calendar, Scenario
 from sim.staffing import StaffingPlan, staffing_plan
 
 ProgressFn = Callable[[float, str], None]
@@ -57,7 +57,11 @@ ProgressFn = Callable[[float, str], None]
 
 @dataclass
 class Ledger:
-    """Money and population events, appended during the run, tabled in metrics.py."""
+    """Money and population events, appended during the run, tabled in metrics.py.
+
+    ``month`` is the month of the horizon (0-based; month m starts at
+    ``RawRun.month_starts_s[m]``, i.e. ``calendar.start`` + m months), not a calendar month.
+    """
 
     bills: list[tuple[int, int, float, float, float, int, int]] = field(default_factory=list)
     """(month, bills, correct, error, discount, errors, shocks) per bill run."""
@@ -83,6 +87,7 @@ class RawRun:
     staffing: StaffingPlan
     ledger: Ledger
     month_starts_s: np.ndarray
+    """Start of each month of the horizon and its end (months + 1 edges, seconds)."""
     initial_accounts: int
     group_names: tuple[str, ...]
     segment_names: tuple[str, ...]
@@ -111,12 +116,15 @@ def simulate(
     return Results(raw)
 
 
-def _month_starts(start: dt.date, months: int) -> list[dt.date]:
-    out = []
-    for m in range(months + 1):
-        y, mm = divmod(start.month - 1 + m, 12)
-        out.append(dt.date(start.year + y, mm + 1, 1) if m else start)
-    return out
+def _month_starts(calendar: Calendar) -> list[dt.date]:
+    """First day of each month of the horizon and the day after it (months + 1 dates).
+
+    Month m spans [start + m months, start + (m+1) months), anchored on the start date
+    (``Calendar.month_start``), so each month's row, ledger entries and discount budget
+    cover one whole month (calendar-month rows gave a horizon starting on the 4th a
+    last row that also held the 1st to the 3rd of the month after: +25 % bills).
+    """
+    return [calendar.month_start(m) for m in range(calendar.months + 1)]
 
 
 def _picker(center: ContactCenter, ids: np.ndarray):
@@ -207,11 +215,12 @@ class _Run:
         for g in range(len(self.groups)):
             times, agents = self.staffing.on_duty[g]
             self.center.schedule_staffing(g, times, agents)
-        self.month_dates = _month_starts(scenario.calendar.start, scenario.calendar.months)
+        self.month_dates = _month_starts(scenario.calendar)
         self.month_starts_s = np.array(
             [self.clock.day_start_s(d) for d in self.month_dates], dtype=float
         )
-        self.month_starts_s[-1] = self.clock.horizon_s
+        # the last edge is the end of the horizon (Calendar.end, the Clock's day grid)
+        assert self.month_starts_s[-1] == self.clock.horizon_s
         self.discount_granted: dict[int, float] = {}
         self._seen = 0
         self._bill_runs = 0

@@ -356,35 +356,71 @@ class SqrtStaffing:
 
 @dataclass(frozen=True)
 class IntervalStaffing:
-    """A given table: ``agents[group]`` = agents on duty per interval of the horizon
-    (e.g. the optimiser's answer, ``sim.optimise.StaffingResult.policy()``)."""
+    """A given table: ``agents_by_group[group]`` = agents on duty per interval of the
+    horizon (e.g. the optimiser's answer, ``sim.optimise.StaffingResult.policy()``).
+
+    Every group needs a list with one whole number per interval of the horizon
+    (``sim.clock.n_intervals``): a group left out would silently get no agents at all,
+    so it is an error rather than a default. Scenario validation checks this
+    (``check``), so a bad table fails ``billsim validate``, not the run.
+    """
 
     agents_by_group: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.agents_by_group, dict):
+            raise ValueError(
+                "agents_by_group must map each group name to its agents per interval "
+                f"(got {type(self.agents_by_group).__name__})"
+            )
         for g, row in self.agents_by_group.items():
-            if any((not float(a).is_integer()) or a < 0 for a in row):
-                raise ValueError(f"agents for '{g}' must be whole numbers >= 0")
+            if isinstance(row, np.ndarray):
+                row = row.tolist()
+            if not isinstance(row, list | tuple):
+                raise ValueError(
+                    f"agents_by_group['{g}'] must be a list of agents per interval "
+                    f"(got {type(row).__name__})"
+                )
+            for i, a in enumerate(row):
+                whole = isinstance(a, int | float | np.integer | np.floating) and not isinstance(
+                    a, bool
+                )
+                if not whole or not math.isfinite(a) or not float(a).is_integer() or a < 0:
+                    raise ValueError(
+                        f"agents for '{g}' must be whole numbers >= 0 (interval {i}: {a!r})"
+                    )
+
+    def check(
+        self, group_names: tuple[str, ...] | list[str], n_intervals: int, why: str = ""
+    ) -> None:
+        """Raise ValueError naming ``policies.staffing.params`` unless the table names
+        exactly the scenario's groups, each with ``n_intervals`` entries (``why``, if
+        given, says how the horizon's count follows from the scenario)."""
+        where = "policies.staffing.params"
+        names = list(group_names)
+        unknown = [g for g in self.agents_by_group if g not in names]
+        if unknown:
+            raise ValueError(f"{where}: unknown group {unknown} (groups are {names})")
+        missing = [g for g in names if g not in self.agents_by_group]
+        if missing:
+            raise ValueError(
+                f"{where}: agents_by_group has no agents for group {missing}; the 'table' "
+                f"rule needs a list of agents on duty per interval for every group {names}"
+            )
+        for name in names:
+            n = len(self.agents_by_group[name])
+            if n != n_intervals:
+                raise ValueError(
+                    f"{where}: '{name}' has {n} intervals, the horizon has "
+                    f"{n_intervals}{f' ({why})' if why else ''}"
+                )
 
     def agents(self, load: ForecastLoad) -> np.ndarray:
         n_g, n_i = load.calls.shape
+        self.check(load.group_names, n_i)
         out = np.zeros((n_g, n_i), dtype=np.int64)
-        unknown = [g for g in self.agents_by_group if g not in load.group_names]
-        if unknown:
-            raise ValueError(
-                f"policies.staffing.params: unknown group {unknown} "
-                f"(groups are {list(load.group_names)})"
-            )
         for g, name in enumerate(load.group_names):
-            row = self.agents_by_group.get(name)
-            if row is None:
-                continue
-            if len(row) != n_i:
-                raise ValueError(
-                    f"policies.staffing.params: '{name}' has {len(row)} intervals, "
-                    f"the horizon has {n_i}"
-                )
-            out[g] = np.asarray(row, dtype=np.int64)
+            out[g] = np.asarray(self.agents_by_group[name], dtype=np.int64)
         return out
 
 
@@ -430,11 +466,27 @@ def build_staffing(name: str, params: dict[str, Any]) -> StaffingPolicy:
     return _build("staffing", STAFFING, name, params)
 
 
-def check_policy_choices(policies: Any, group_names: list[str] | None = None) -> None:
-    """Build each named policy once so that a bad name or parameter fails validation."""
+def check_policy_choices(
+    policies: Any,
+    group_names: list[str] | None = None,
+    n_intervals: int | None = None,
+    horizon: str = "",
+) -> None:
+    """Build each named policy once so that a bad name or parameter fails validation.
+
+    With ``group_names`` and ``n_intervals`` (the horizon's interval count,
+    ``sim.clock.n_intervals``; ``horizon`` says how it follows from the scenario), a
+    'table' staffing rule must also fit the scenario, else it would only fail at run time.
+    """
     build_discount(policies.discount.name, policies.discount.params)
     build_priority(policies.priority.name, policies.priority.params)
-    build_staffing(policies.staffing.name, policies.staffing.params)
+    staffing = build_staffing(policies.staffing.name, policies.staffing.params)
+    if (
+        isinstance(staffing, IntervalStaffing)
+        and group_names is not None
+        and n_intervals is not None
+    ):
+        staffing.check(group_names, n_intervals, horizon)
     esc = getattr(policies.discount, "escalate_to", None)
     if esc is not None and group_names is not None and esc not in group_names:
         raise ValueError(
@@ -448,7 +500,8 @@ def check_policy_choices(policies: Any, group_names: list[str] | None = None) ->
 
 @dataclass
 class DiscountBook:
-    """Monthly discount budget: what is committed so far in each calendar month."""
+    """Monthly discount budget: what is committed so far in each month of the horizon
+    (month m starts at ``calendar.start`` + m months, see ``Calendar.month_start``)."""
 
     budget_per_month: float | None
     spent: dict[int, float] = field(default_factory=dict)

@@ -134,12 +134,27 @@ class Calendar(Strict):
             raise ValueError("the center is never open")
         return v
 
+    def month_start(self, m: int) -> dt.date:
+        """First day of month ``m`` of the horizon: ``start`` + m months, the day of month
+        clamped to the month's length (Jan 31 + 1 month = Feb 28).
+
+        Months are anchored on the start date, not on calendar months, so that every
+        month of the horizon (a row of the monthly table, a discount budget period) is a
+        whole month; counting from ``start`` each time keeps Jan 31 + 2 months = Mar 31.
+        """
+        y, mm = divmod(self.start.month - 1 + m, 12)
+        year, month = self.start.year + y, mm + 1
+        return dt.date(year, month, min(self.start.day, calendar.monthrange(year, month)[1]))
+
     @property
     def end(self) -> dt.date:
-        """First day after the horizon (same day of month, clamped to the month's end)."""
-        y, m = divmod(self.start.month - 1 + self.months, 12)
-        year, month = self.start.year + y, m + 1
-        return dt.date(year, month, min(self.start.day, calendar.monthrange(year, month)[1]))
+        """First day after the horizon: ``month_start(months)``."""
+        return self.month_start(self.months)
+
+    @property
+    def n_days(self) -> int:
+        """Days in the horizon (sim.clock builds its day grid from this)."""
+        return (self.end - self.start).days
 
     def hours_by_weekday(self) -> list[tuple[float, float] | None]:
         """Opening (start_s, end_s) per weekday Mon..Sun; None when closed all day."""
@@ -646,9 +661,16 @@ class Scenario(Strict):
                     f"billing.incident: {inc.start}..{inc.end} lies outside the horizon "
                     f"{cal.start}..{cal.end}"
                 )
+        from sim.clock import n_intervals
         from sim.policies import check_policy_choices
 
-        check_policy_choices(self.policies, [g.name for g in cc.groups])
+        n_i = n_intervals(cal, cc.interval_minutes)
+        horizon = (
+            f"calendar.start {cal.start} + {cal.months} months = {cal.n_days} days of "
+            f"{1440 // cc.interval_minutes} intervals of contact_center.interval_minutes "
+            f"{cc.interval_minutes}"
+        )
+        check_policy_choices(self.policies, [g.name for g in cc.groups], n_i, horizon)
         return self
 
     # ---- conversions -------------------------------------------------------------
@@ -765,15 +787,73 @@ def scenario_from_dict(data: dict[str, Any], source: str | None = None) -> Scena
         raise ScenarioError(exc.problems, source) from None
 
 
-def scenario_from_yaml(text: str, source: str | None = None) -> Scenario:
-    """Parse YAML text (a file's content or an upload) into a Scenario."""
+class ScenarioLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, stricter where a silent guess would change a scenario.
+
+    - A key given twice in one mapping is an error (plain PyYAML keeps the last one, so
+      ``seed: 5`` ... ``seed: 6`` would quietly run seed 6). Keys brought in by a merge
+      (``<<: *defaults``) may still be overridden.
+    - A date-like value that is no real date (``2027-02-30``) is reported as a YAML
+      problem with its line, instead of escaping as a bare ValueError.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=False)
+            try:
+                first = seen.get(key)
+            except TypeError:  # unhashable: the base constructor reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r} (first given at line {first.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid date: {exc}", node.start_mark
+            ) from None
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+ScenarioLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", ScenarioLoader.construct_yaml_timestamp
+)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with ``ScenarioLoader``'s checks (for any input file)."""
+    return yaml.load(text, Loader=ScenarioLoader)  # a SafeLoader: no arbitrary objects
+
+
+def parse_yaml(text: str, source: str | None = None) -> Any:
+    """YAML text to plain data, or one ScenarioError naming the line and the problem."""
     try:
-        data = yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ScenarioError([f"not valid YAML{where}: {problem}"], source) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # any other constructor failure: still one line, never a traceback
+        raise ScenarioError([f"not valid YAML: {exc}"], source) from None
+
+
+def scenario_from_yaml(text: str, source: str | None = None) -> Scenario:
+    """Parse YAML text (a file's content or an upload) into a Scenario."""
+    data = parse_yaml(text, source)
     if data is None:
         raise ScenarioError(["the file is empty"], source)
     return scenario_from_dict(data, source)

@@ -373,6 +373,9 @@ grid:
         ("scenario: base.yaml\ngrid: [1, 2\n", "not valid YAML at line"),
         ("- just a list\n", "must be a mapping"),
         ("scenario: base.yaml\ntables: [calls]\n", "unknown tables"),
+        ("scenario: base.yaml\ngrid: {seed: {from: 8, to: 4, step: 2}}\n", "is below 'from'"),
+        ("scenario: base.yaml\nreplications: 2\nreplications: 3\n", "duplicate key"),
+        ("scenario: base.yaml\nchanges: {calendar.start: 2027-02-30}\n", "not a valid date"),
     ],
 )
 def test_bad_sweep_files_get_one_line_errors(tmp_path, tiny, text, fragment):

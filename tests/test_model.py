@@ -3,6 +3,7 @@ direction of effects, common random numbers and discount policies."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -291,9 +292,15 @@ def test_zero_accounts(small_scenario: Scenario) -> None:
     k = res.kpis()
     assert math.isnan(k["retention"])  # no initial base to retain
     m = res.monthly
-    # the only customers are those acquired on the 1st of February and March
+    # the only customers are those acquired on the 1st of February and March, one
+    # acquisition in each month of the horizon (Jan 4 - Feb 3, Feb 4 - Mar 3)
     assert m["acquired"].sum() == len(res.customers) > 0
-    assert m["bills"].iloc[0] == 0 and m["billed"].iloc[0] == 0
+    assert (m["acquired"] > 0).all()
+    # nobody is billed before joining: a month bills at most the accounts that exist
+    assert (m["bills"] <= m["acquired"].cumsum()).all()
+    joined = res.customers["joined_s"]
+    first_joined = (dt.date(2027, 2, 1) - small_scenario.calendar.start).days * 86_400.0
+    assert (joined >= first_joined).all()
     check_conservation(res)
 
 
@@ -445,3 +452,42 @@ def test_churn_of_accounts_that_never_called_is_unaffected_by_staffing(
     pd.testing.assert_series_equal(
         a.customers["active"].iloc[quiet], b.customers["active"].iloc[quiet]
     )
+
+
+# --------------------------------------------------------------------------- months
+
+
+@pytest.mark.parametrize(("start", "months"), [("2027-01-04", 3), ("2027-01-31", 4)])
+def test_every_month_row_spans_a_whole_month(
+    small_scenario: Scenario, start: str, months: int
+) -> None:
+    """Month m is [start + m months, start + m+1 months): with a start on the 4th, the
+    last row used to run from March 1st to the horizon's end on April 4th."""
+    sc = small_scenario.with_changes({"calendar.start": start, "calendar.months": months})
+    res = simulate(sc)
+    cal = sc.calendar
+    expected = [cal.month_start(m) for m in range(months + 1)]
+    edges = res.raw.month_starts_s
+    assert edges.tolist() == [(d - cal.start).days * 86_400.0 for d in expected]
+    assert edges[-1] == res.raw.clock.horizon_s
+    m = res.monthly
+    assert m["month"].tolist() == list(range(months))
+    assert [d.date() for d in m["month_start"]] == expected[:-1]
+    # every row holds one bill run of each cycle day, none holds two
+    runs = pd.Series([r[0] for r in res.raw.ledger.bills]).value_counts().sort_index()
+    assert runs.tolist() == [len(sc.billing.cycle_days)] * months
+
+
+def test_bills_per_month_are_steady_in_a_stationary_scenario(small_scenario: Scenario) -> None:
+    """No acquisition, every account billed once a month: each month's bills equal the
+    accounts facing a bill (no +25 % last row from the days after the last month start)."""
+    sc = small_scenario.with_changes({"calendar.months": 3, "customers.acquisition_per_month": 0})
+    m = simulate(sc).monthly
+    facing = m["bills"] + m["churned"]
+    assert facing.iloc[0] == sc.customers.accounts
+    # the base only shrinks by churn, so facing a bill = active at the previous month's end
+    assert facing.iloc[1:].tolist() == m["active_end"].iloc[:-1].tolist()
+    ratio = m["bills"] / m["bills"].iloc[0]
+    assert ratio.between(0.9, 1.0).all(), ratio.tolist()
+    assert ratio.iloc[-1] <= ratio.iloc[-2]
+    assert (m["billed"] / m["billed"].iloc[0]).between(0.85, 1.1).all()

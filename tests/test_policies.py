@@ -34,6 +34,7 @@ from sim.policies import (
     ErlangCStaffing,
     ErrorCredit,
     FlatDiscount,
+    IntervalStaffing,
     NoDiscount,
     SqrtStaffing,
     StaffingPolicy,
@@ -219,6 +220,38 @@ def test_staffing_names_and_params_are_validated(flat_load: Scenario) -> None:
         )
     assert set(STAFFING) == {"fixed", "erlang_c", "erlang_a", "sqrt", "table"}
     assert isinstance(build_staffing("erlang_a", {"max_abandon": 0.1}), StaffingPolicy)
+
+
+def test_a_staffing_table_in_the_scenario_runs_like_the_rule_it_came_from(
+    flat_load: Scenario,
+) -> None:
+    """A 'table' with one entry per interval of the horizon reproduces the rule's staffing."""
+    sc = flat_load.with_changes({"policies.staffing": {"name": "erlang_c", "params": {}}})
+    want = ErlangCStaffing().agents(forecast_load(sc))
+    table = {"tier1": want[0].tolist()}
+    assert len(table["tier1"]) == 31 * 48  # 2027-01-04 + 1 month, half hours
+    tabled = flat_load.with_changes(
+        {"policies.staffing": {"name": "table", "params": {"agents_by_group": table}}}
+    )
+    assert simulate(tabled, seed=SEED).kpis() == simulate(sc, seed=SEED).kpis()
+    # the same table no longer fits once the horizon changes: validation says so
+    with pytest.raises(ScenarioError, match=r"'tier1' has 1488 intervals, the horizon has 4320"):
+        tabled.with_changes({"calendar.months": 3})
+
+
+def test_a_staffing_table_object_must_fit_the_scenario(flat_load: Scenario) -> None:
+    """A researcher's table handed to simulate() is checked like the scenario's."""
+    n = 31 * 48
+    with pytest.raises(ValueError, match=r"'tier1' has 10 intervals, the horizon has 1488"):
+        simulate(flat_load, seed=SEED, staffing_policy=IntervalStaffing({"tier1": [1] * 10}))
+    with pytest.raises(ValueError, match=r"no agents for group \['tier1'\]"):
+        simulate(flat_load, seed=SEED, staffing_policy=IntervalStaffing({}))
+    with pytest.raises(ValueError, match=r"unknown group \['tier2'\]"):
+        simulate(
+            flat_load,
+            seed=SEED,
+            staffing_policy=IntervalStaffing({"tier1": [1] * n, "tier2": [1] * n}),
+        )
 
 
 def test_a_staffing_policy_object_of_the_wrong_shape_is_refused(flat_load: Scenario) -> None:

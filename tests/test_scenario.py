@@ -466,3 +466,153 @@ def test_scenario_error_is_a_value_error() -> None:
 def test_every_reason_is_covered_by_the_baseline(baseline: Scenario) -> None:
     covered = {s for g in baseline.contact_center.groups for s in g.skills}
     assert covered == set(REASONS)
+
+
+# --------------------------------------------------------------------------- YAML strictness
+
+
+def test_impossible_date_is_one_line_naming_the_line(tmp_path: Path) -> None:
+    """PyYAML's date constructor raises a bare ValueError; it must not escape as a traceback."""
+    path = tmp_path / "date.yaml"
+    path.write_text("name: x\ncalendar: {start: 2027-02-30}\n", encoding="utf-8")
+    err = _load_error(path)
+    assert err.problems == [
+        "not valid YAML at line 2, column 19: '2027-02-30' is not a valid date: "
+        "day is out of range for month"
+    ]
+
+
+def test_duplicate_key_is_refused_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("name: x\nseed: 5\ncalendar: {months: 2}\nseed: 6\n", encoding="utf-8")
+    err = _load_error(path)
+    assert err.problems == [
+        "not valid YAML at line 4, column 1: duplicate key 'seed' (first given at line 2)"
+    ]
+
+
+def test_duplicate_key_in_a_nested_mapping_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "nested.yaml"
+    path.write_text("name: x\ncalendar:\n  months: 2\n  months: 4\n", encoding="utf-8")
+    assert _load_error(path).problems == [
+        "not valid YAML at line 4, column 3: duplicate key 'months' (first given at line 3)"
+    ]
+
+
+def test_merge_keys_may_still_be_overridden() -> None:
+    """``<<: *defaults`` followed by one of its keys is an override, not a duplicate."""
+    sc = scenario_from_yaml(
+        "name: x\ncalendar:\n  <<: &cal {months: 2, closed_calls: drop}\n  months: 1\n"
+    )
+    assert sc.calendar.months == 1 and sc.calendar.closed_calls == "drop"
+
+
+# --------------------------------------------------------------------------- horizon months
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        ("2027-01-04", 3, ["2027-01-04", "2027-02-04", "2027-03-04", "2027-04-04"]),
+        ("2027-01-31", 3, ["2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30"]),
+        ("2027-11-30", 4, ["2027-11-30", "2027-12-30", "2028-01-30", "2028-02-29", "2028-03-30"]),
+    ],
+)
+def test_months_are_anchored_on_the_start_date(
+    start: str, months: int, expected: list[str]
+) -> None:
+    """Month m = start + m months (day clamped to the month's length), never a chain of
+    clamps (Jan 31 -> Feb 28 -> Mar 31, not Mar 28); the last one is the horizon's end."""
+    cal = scenario_from_dict({"calendar": {"start": start, "months": months}}).calendar
+    got = [cal.month_start(m).isoformat() for m in range(months + 1)]
+    assert got == expected
+    assert cal.end == cal.month_start(months)
+    assert cal.n_days == (cal.end - cal.start).days
+
+
+@pytest.mark.parametrize("minutes", [15, 30, 60, 1440])
+def test_interval_count_is_the_clocks(baseline: Scenario, minutes: int) -> None:
+    from sim.clock import Clock, n_intervals
+
+    sc = baseline.with_changes({"contact_center.interval_minutes": minutes})
+    edges = Clock(sc).interval_edges(minutes)
+    assert edges.size - 1 == n_intervals(sc.calendar, minutes) == 90 * 1440 // minutes
+    assert edges[-1] == Clock(sc).horizon_s
+
+
+# --------------------------------------------------------------------------- staffing tables
+
+
+def _table(data: dict[str, Any], agents_by_group: dict[str, Any]) -> dict[str, Any]:
+    data = copy.deepcopy(data)
+    data["policies"]["staffing"] = {"name": "table", "params": {"agents_by_group": agents_by_group}}
+    return data
+
+
+def test_staffing_table_of_the_wrong_length_fails_validation(
+    baseline_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """A one-month table on the three-month baseline used to pass validate and crash run."""
+    n = 90 * 48  # 2027-01-04 + 3 months = 90 days of 48 half hours
+    data = _table(baseline_data, {"billing_specialists": [2] * 1488, "tier1": [5] * n})
+    err = _load_error(_write(tmp_path, "short", data))
+    assert err.problems == [
+        "policies.staffing.params: 'billing_specialists' has 1488 intervals, the horizon "
+        f"has {n} (calendar.start 2027-01-04 + 3 months = 90 days of 48 intervals of "
+        "contact_center.interval_minutes 30)"
+    ]
+
+
+def test_staffing_table_must_name_every_group(
+    baseline_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """An empty table used to run with no agents at all; a group left out is an error."""
+    data = copy.deepcopy(baseline_data)
+    data["policies"]["staffing"] = {"name": "table", "params": {}}
+    err = _load_error(_write(tmp_path, "empty_table", data))
+    assert err.problems == [
+        "policies.staffing.params: agents_by_group has no agents for group "
+        "['billing_specialists', 'tier1']; the 'table' rule needs a list of agents on duty "
+        "per interval for every group ['billing_specialists', 'tier1']"
+    ]
+    one = _table(baseline_data, {"tier1": [5] * 4320})
+    assert "no agents for group ['billing_specialists']" in str(
+        _load_error(_write(tmp_path, "one_group", one))
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ({"tier2": [1]}, "unknown group ['tier2']"),
+        ({"tier1": 5}, "agents_by_group['tier1'] must be a list of agents per interval"),
+        ({"tier1": [1, -1]}, "agents for 'tier1' must be whole numbers >= 0 (interval 1: -1)"),
+        ({"tier1": [1, 1.5]}, "(interval 1: 1.5)"),
+        ({"tier1": [True]}, "(interval 0: True)"),
+        ({"tier1": ["3"]}, "(interval 0: '3')"),
+        ([1, 2], "agents_by_group must map each group name to its agents per interval"),
+    ],
+)
+def test_staffing_table_entries_are_checked(
+    baseline_data: dict[str, Any], tmp_path: Path, table: Any, problem: str
+) -> None:
+    err = _load_error(_write(tmp_path, "bad_table", _table(baseline_data, table)))
+    assert len(err.problems) == 1
+    assert err.problems[0].startswith("policies.staffing.params: ")
+    assert problem in err.problems[0]
+
+
+def test_a_full_staffing_table_validates_and_follows_horizon_changes(baseline: Scenario) -> None:
+    table = {"billing_specialists": [2] * 4320, "tier1": [5] * 4320}
+    sc = baseline.with_changes(
+        {"policies.staffing": {"name": "table", "params": {"agents_by_group": table}}}
+    )
+    assert sc.policies.staffing.name == "table"
+    with pytest.raises(
+        ScenarioError,
+        match=r"policies.staffing.params: 'billing_specialists' has 4320 intervals, "
+        r"the horizon has 2832",
+    ):
+        sc.with_changes({"calendar.months": 2})
+    with pytest.raises(ScenarioError, match=r"has 4320 intervals, the horizon has 8640"):
+        sc.with_changes({"contact_center.interval_minutes": 15})
