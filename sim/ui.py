@@ -647,7 +647,7 @@ def monthly_display(monthly: pd.DataFrame, money: MoneyFormat, lang: str = "en")
     """The monthly table (replication mean) as text in the scenario's number format,
     with translated column names."""
     m = monthly_mean(monthly)
-    out = pd.DataFrame({i18n.t("col_month", lang): m["month_start"].dt.strftime("%Y-%m")})
+    out = pd.DataFrame({i18n.t("col_month", lang): m["month_start"].dt.strftime("%Y-%m-%d")})
     units = {
         "calls_offered": "calls",
         "calls_answered": "calls",
