@@ -241,7 +241,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "past_opened": ("Opened {name} as strategy.", "{name} als Strategie geöffnet."),
     "past_bad": ("This run cannot be opened:", "Dieser Lauf kann nicht geöffnet werden:"),
     # axes, chart labels
-    "col_month": ("Month from", "Monat ab"),
+    "col_month": ("Month", "Monat"),
     "hour": ("hour of day", "Stunde"),
     "weekday": ("weekday", "Wochentag"),
     "wait_s": ("wait (s)", "Wartezeit (s)"),
