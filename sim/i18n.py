@@ -346,11 +346,18 @@ KPI_STRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("Lost lifetime value", "Verlorener Kundenwert"),
         ("churned charge × lifetime months", "Entgelt gekündigter Konten × Restlaufzeit"),
     ),
+    "discount_owed": (
+        ("Discounts owed", "Zugesagte Rabatte"),
+        (
+            "granted discounts still to come after the horizon",
+            "gewährte Rabatte, die nach dem Zeitraum noch anfallen",
+        ),
+    ),
     "net": (
         ("Net result", "Ergebnis"),
         (
-            "revenue − agent − telephony − lost value",
-            "Umsatz − Personal − Telefonie − verlorener Wert",
+            "revenue − agent − telephony − lost value − discounts owed",
+            "Umsatz − Personal − Telefonie − verlorener Wert − zugesagte Rabatte",
         ),
     ),
 }

@@ -36,8 +36,13 @@ Definitions (T = ``contact_center.service_level.threshold_s``):
   that one is what ``policies.discount.budget_per_month`` limits, what
   ``segments().discount_committed`` holds and what sim.analytics' ``discount_cost``
   measure compares, counted, like lost lifetime value, beyond the horizon.
+- **discounts owed** (KPI ``discount_owed``, last month's row of ``monthly``) = what
+  accounts still active at the end will be given on their bills after the horizon
+  under discounts already granted (charge × percent × bills left). It is the forward
+  counterpart of lost lifetime value: without it, a discount granted late would count
+  its retained customers' whole lifetime but only its first bills.
 - **net** = revenue − agent cost − telephony cost − lost lifetime value of churned
-  accounts (monthly charge × ``economics.lifetime_months``).
+  accounts (monthly charge × ``economics.lifetime_months``) − discounts owed.
 - **month** (``monthly``, the ledger, the discount budget): month m of the horizon is
   [``calendar.start`` + m months, ``calendar.start`` + m + 1 months), the day clamped
   to the month's length; every row is a whole month, not a calendar month.
@@ -86,6 +91,7 @@ MONEY_COLUMNS: tuple[str, ...] = (
     "agent_cost",
     "telephony_cost",
     "lost_value",
+    "discount_owed",
     "net",
 )
 """Money columns of the monthly table, in the order the money flows."""
@@ -115,7 +121,10 @@ KPI_DEFINITIONS: dict[str, KPI] = {
     "agent_cost": KPI("Agent cost", "money", "scheduled agent-hours × hourly cost"),
     "telephony_cost": KPI("Telephony cost", "money", "(wait + talk) minutes × rate"),
     "lost_value": KPI("Lost lifetime value", "money", "churned charge × lifetime months"),
-    "net": KPI("Net result", "money", "revenue − agent − telephony − lost value"),
+    "discount_owed": KPI(
+        "Discounts owed", "money", "granted discounts still to come after the horizon"
+    ),
+    "net": KPI("Net result", "money", "revenue − agent − telephony − lost value − discounts owed"),
 }
 
 
@@ -378,7 +387,19 @@ class Results:
 
         billed = correct + errors_amt
         revenue = billed - discount - credits
-        net = revenue - agent_cost - telephony - lost_value
+        cust = self.raw.customers
+        owed = np.zeros(months)
+        if "discount_bills_left" in cust:
+            still = cust["active"] & (cust["discount_bills_left"] > 0)
+            owed[-1] = float(
+                np.sum(
+                    cust["charge"][still]
+                    * cust["discount_pct"][still]
+                    / 100
+                    * cust["discount_bills_left"][still]
+                )
+            )
+        net = revenue - agent_cost - telephony - lost_value - owed
         start_dates = [
             pd.Timestamp(sc.calendar.start) + pd.to_timedelta(e, unit="s") for e in edges[:-1]
         ]
@@ -386,7 +407,6 @@ class Results:
         for r in led.bills:
             facing[min(r[0], months - 1)] += r[1]
         facing += churned
-        cust = self.raw.customers
         active_end = np.array(
             [
                 int(np.sum((cust["joined_s"] < edges[m + 1]) & ~(cust["churned_s"] < edges[m + 1])))
@@ -417,6 +437,7 @@ class Results:
                     "agent_cost": agent_cost,
                     "telephony_cost": telephony,
                     "lost_value": lost_value,
+                    "discount_owed": owed,
                     "net": net,
                 }
             )
@@ -473,6 +494,7 @@ class Results:
             "agent_cost": float(m["agent_cost"].sum()),
             "telephony_cost": float(m["telephony_cost"].sum()),
             "lost_value": float(m["lost_value"].sum()),
+            "discount_owed": float(m["discount_owed"].sum()),
             "net": float(m["net"].sum()),
         }
 

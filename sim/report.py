@@ -51,6 +51,7 @@ WATERFALL_STEPS: tuple[tuple[str, str, int], ...] = (
     ("agent_cost", "Agent cost", -1),
     ("telephony_cost", "Telephony", -1),
     ("lost_value", "Lost lifetime value", -1),
+    ("discount_owed", "Discounts owed", -1),
 )
 """From billed money to the net result, in the order metrics.py defines ``net``."""
 
@@ -296,11 +297,13 @@ def money_waterfall(monthly: pd.DataFrame) -> pd.DataFrame:
     """Steps from billed revenue to the net result with running totals.
 
     Each run's months are summed, then runs are averaged. Rows: billed, −discounts,
-    −error credits, −agent cost, −telephony, −lost value, = net; columns [variant], step,
-    label, kind ("total" or "delta"), amount (signed), start, end (running total after the
-    step). The last row's ``end`` equals the net result by construction.
+    −error credits, −agent cost, −telephony, −lost value, −discounts owed, = net; columns
+    [variant], step, label, kind ("total" or "delta"), amount (signed), start, end
+    (running total after the step). The last row's ``end`` equals the net result by construction.
     """
     money = [s for s, _, _ in WATERFALL_STEPS]
+    if "discount_owed" not in monthly.columns:  # runs stored before it existed owe nothing
+        monthly = monthly.assign(discount_owed=0.0)
     _require(monthly, money, "money_waterfall")
     keys = _variant_keys(monthly)
     runs = _run_keys(monthly)

@@ -662,6 +662,7 @@ def monthly_display(monthly: pd.DataFrame, money: MoneyFormat, lang: str = "en")
         "revenue": "money",
         "agent_cost": "money",
         "lost_value": "money",
+        "discount_owed": "money",
         "net": "money",
     }
     for col, unit in units.items():

@@ -171,8 +171,16 @@ def check_conservation(res: Results) -> None:
         - m["error_credits"].sum()
         - m["agent_cost"].sum()
         - m["telephony_cost"].sum()
-        - m["lost_value"].sum(),
+        - m["lost_value"].sum()
+        - m["discount_owed"].sum(),
         rtol=1e-12,
+    )
+    # what granted discounts still give after the horizon is booked in the last month
+    assert (m["discount_owed"].iloc[:-1] == 0).all()
+    assert m["discount_owed"].iloc[-1] == pytest.approx(
+        (cust["charge"] * cust["discount_pct"] / 100 * cust["discount_bills_left"])[
+            cust["active"]
+        ].sum()
     )
     np.testing.assert_allclose(
         m["revenue"], m["billed"] - m["discount_cost"] - m["error_credits"], rtol=1e-12
@@ -180,7 +188,7 @@ def check_conservation(res: Results) -> None:
     assert k["revenue"] == pytest.approx(m["revenue"].sum(), rel=1e-12)
     assert k["net"] == pytest.approx(m["net"].sum(), rel=1e-12)
     assert (m[["billed", "discount_cost", "error_credits", "agent_cost"]] >= 0).all().all()
-    assert (m[["telephony_cost", "lost_value"]] >= 0).all().all()
+    assert (m[["telephony_cost", "lost_value", "discount_owed"]] >= 0).all().all()
 
 
 def test_conservation_in_the_small_scenario(run: Results) -> None:

@@ -126,7 +126,7 @@ def test_money_waterfall_steps_sum_to_net(run: Results) -> None:
     wf = report.money_waterfall(run.monthly)
     assert list(wf["step"]) == [
         "billed", "discount_cost", "error_credits", "agent_cost", "telephony_cost",
-        "lost_value", "net",
+        "lost_value", "discount_owed", "net",
     ]  # fmt: skip
     deltas = wf[wf["step"] != "net"]
     assert np.allclose(deltas["start"].to_numpy()[1:], deltas["end"].to_numpy()[:-1])
