@@ -1,4 +1,5 @@
-"""The staffing optimiser meets its target in simulation and cannot be pruned further.
+"""The staffing optimiser meets its target in simulation, on training and hold-out runs,
+and cannot be pruned further on its training runs.
 
 A tiny operation: one group, one busy Monday morning (explicit forecast, 8 half-hour
 intervals), open 09:00-13:00 on weekdays; the other days carry no calls and keep the
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim import Scenario, simulate
-from sim.optimise import meets_target, optimise_staffing, shift_coverage
+from sim.optimise import _Problem, meets_target, optimise_staffing, shift_coverage
 from sim.scenario import REASONS
 
 CALLS = [20, 30, 40, 40, 30, 30, 20, 10]
@@ -46,7 +47,14 @@ def tiny(baseline: Scenario) -> Scenario:
 
 @pytest.fixture(scope="module")
 def result(tiny: Scenario):
+    """Default settings: all cores, a hold-out as large as the training set."""
     return optimise_staffing(tiny, replications=REPS, min_calls=MIN_CALLS)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny: Scenario):
+    """Without hold-out runs, serial: the pruned staffing exactly as the search left it."""
+    return optimise_staffing(tiny, replications=REPS, min_calls=MIN_CALLS, holdout=0, workers=1)
 
 
 def test_optimiser_meets_its_target_in_simulation(tiny: Scenario, result) -> None:
@@ -63,16 +71,94 @@ def test_optimiser_meets_its_target_in_simulation(tiny: Scenario, result) -> Non
     )
 
 
-def test_no_single_agent_interval_can_be_removed(tiny: Scenario, result) -> None:
-    agents = result.agents
+def test_no_single_agent_interval_can_be_removed(tiny: Scenario, trained) -> None:
+    """Local minimality holds on the training runs against target + margin."""
+    assert trained.locally_minimal and trained.holdout_feasible is None
+    agents = trained.agents
+    ok, _ = meets_target(
+        tiny, agents, replications=REPS, min_calls=MIN_CALLS, margin=trained.margin
+    )
+    assert ok
     tried = 0
     for g, i in zip(*np.nonzero(agents > 1), strict=True):
         trial = agents.copy()
         trial[g, i] -= 1
-        ok, _ = meets_target(tiny, trial, replications=REPS, min_calls=MIN_CALLS)
+        ok, _ = meets_target(
+            tiny, trial, replications=REPS, min_calls=MIN_CALLS, margin=trained.margin
+        )
         assert not ok, f"interval {i} still meets the target with one agent fewer"
         tried += 1
     assert tried >= 6
+
+
+def test_target_met_on_holdout_runs(tiny: Scenario, result) -> None:
+    """Replications REPS..2*REPS-1 were never used by the search, and meet the target."""
+    target = tiny.contact_center.service_level.target
+    s = result.summary()
+    assert s["holdout_replications"] == REPS and s["holdout_feasible"] is True
+    assert s["holdout_service_level"] >= target
+    assert s["holdout_min_interval_service_level"] >= target - 1e-12
+    assert s["locally_minimal"] == (result.pruned_fully and result.holdout_added == 0)
+    ok, ev = meets_target(
+        tiny, result.agents, replications=REPS, first_replication=REPS, min_calls=MIN_CALLS
+    )
+    assert ok and ev.overall() == pytest.approx(result.holdout_service_level)
+    assert "holdout_service_level" in result.staffing.columns
+
+
+def test_parallel_evaluation_equals_serial(tiny: Scenario, trained) -> None:
+    serial = _Problem(tiny, REPS, MIN_CALLS, {}, workers=1)
+    parallel = _Problem(tiny, REPS, MIN_CALLS, {}, workers=2)
+    try:
+        staffings = [trained.agents, trained.agents + 1, trained.start_agents]
+        for a, b in zip(
+            serial.evaluate_many(staffings), parallel.evaluate_many(staffings), strict=True
+        ):
+            assert np.array_equal(a.offered, b.offered)
+            assert np.array_equal(a.within, b.within)
+            assert np.array_equal(a.service_level, b.service_level)
+        assert parallel._pool is not None  # the pool really ran
+    finally:
+        parallel.close()
+    par = optimise_staffing(tiny, replications=REPS, min_calls=MIN_CALLS, holdout=0, workers=2)
+    assert np.array_equal(par.agents, trained.agents)
+    assert par.prune_trials == trained.prune_trials and par.cost == trained.cost
+
+    def decisions(history: list[dict]) -> list[dict]:  # speculative runs may differ
+        return [{k: v for k, v in h.items() if k != "simulations"} for h in history]
+
+    assert decisions(par.history) == decisions(trained.history)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("max_trials", -1),
+        ("replications", 0),
+        ("holdout", -1),
+        ("margin", -0.01),
+        ("workers", 0),
+        ("min_calls", -1.0),
+        ("min_agents", -1),
+    ],
+)
+def test_arguments_are_validated(tiny: Scenario, name: str, value: float) -> None:
+    with pytest.raises(ValueError, match=name):
+        optimise_staffing(tiny, **{name: value})
+
+
+def test_trial_cap_and_progress(tiny: Scenario) -> None:
+    seen: list[float] = []
+    res = optimise_staffing(
+        tiny,
+        replications=REPS,
+        min_calls=MIN_CALLS,
+        holdout=0,
+        max_trials=0,
+        progress=lambda f, _msg: seen.append(f),
+    )
+    assert res.prune_trials == 0 and not res.pruned_fully and res.feasible
+    assert seen == sorted(seen) and seen[-1] == 1.0
 
 
 def test_result_becomes_a_policy_and_a_scenario(tiny: Scenario, result) -> None:
