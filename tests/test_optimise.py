@@ -104,6 +104,7 @@ def test_target_met_on_holdout_runs(tiny: Scenario, result) -> None:
     )
     assert ok and ev.overall() == pytest.approx(result.holdout_service_level)
     assert "holdout_service_level" in result.staffing.columns
+    assert result.history[-1]["phase"].startswith("holdout") and result.history[-1]["meets"]
 
 
 def test_parallel_evaluation_equals_serial(tiny: Scenario, trained) -> None:
