@@ -45,10 +45,16 @@ def main() -> int:
 
     run_experiment(variants, 1, executor="serial")  # warm-up: imports, caches
     t_serial, serial = timed(executor="serial", **common)
-    t_pool, pool = timed(executor="process", **common)
+    # best of three for the two timings compared with each other: on a shared machine a
+    # single one-second measurement varies by more than the store's cost
+    t_pool, pool = min((timed(executor="process", **common) for _ in range(3)), key=lambda x: x[0])
     with tempfile.TemporaryDirectory() as tmp:
-        t_store, stored = timed(executor="process", store=Store(Path(tmp) / "r.sqlite"), **common)
-        size_kb = (Path(tmp) / "r.sqlite").stat().st_size / 1024
+        trials = []
+        for i in range(3):
+            store = Store(Path(tmp) / f"r{i}.sqlite")  # a fresh store: nothing to resume
+            trials.append(timed(executor="process", store=store, **common))
+        t_store, stored = min(trials, key=lambda x: x[0])
+        size_kb = (Path(tmp) / "r0.sqlite").stat().st_size / 1024
     rows = [
         ("serial", t_serial, serial),
         (f"process pool ({cores} workers)", t_pool, pool),
