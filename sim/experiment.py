@@ -52,7 +52,7 @@ from sim.files import atomic_dir
 from sim.metrics import KPI_DEFINITIONS, Results
 from sim.model import simulate
 from sim.rng import replication_seed
-from sim.scenario import Scenario, ScenarioError, load_scenario, parse_yaml
+from sim.scenario import Scenario, ScenarioError, load_scenario, parse_yaml, read_text_file
 
 if TYPE_CHECKING:
     from sim.store import Store
@@ -792,13 +792,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; errors name the file, the field and the reason."""
     p = Path(path)
     source = p.name
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(["no such file"], str(p)) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ScenarioError([f"cannot be read ({type(exc).__name__})"], str(p)) from None
-    data = parse_yaml(text, source)
+    data = parse_yaml(read_text_file(p), source)
     if not isinstance(data, dict):
         raise ScenarioError(["must be a mapping with at least 'scenario'"], source)
     try:

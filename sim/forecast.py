@@ -274,14 +274,7 @@ def forecast_load(scenario: Scenario, clock: Clock | None = None) -> ForecastLoa
         calls[routes[j]] += per_interval[j]
 
     # ---- handling time and patience ----
-    h = cc.handling
-    common = (
-        h.verification_s.expected
-        + h.verification_fail_rate * h.verification_fail_extra_s.expected
-        + h.review_s.expected
-        + h.after_call_s.expected
-    )
-    aht_reason = np.array([common + h.work_s[r].expected for r in REASONS])
+    aht_reason = np.array(cc.handling.expected_s())
     aht = np.zeros(n_g)
     for g in range(n_g):
         rows = [j for j in range(n_r) if routes[j] == g]
@@ -291,7 +284,7 @@ def forecast_load(scenario: Scenario, clock: Clock | None = None) -> ForecastLoa
             if vol.sum() > 0
             else float(aht_reason[rows].mean())
             if rows
-            else common
+            else float(aht_reason.mean())  # a group no reason is routed to first (overflow)
         )
     seg_w = seg_calls if seg_calls.sum() > 0 else shares * prop
     patience = float(seg_w @ np.array([s.patience_s.expected for s in segs]) / seg_w.sum())

@@ -293,14 +293,7 @@ class Results:
         queue_s = np.maximum(np.diff(busy_integral(w_start, w_end, edges)), 0.0)  # float noise
         # Erlang C staffing for the interval's load; with no answered call to measure an
         # AHT, the scenario's expected handling time of the calls offered stands in.
-        h = sc.contact_center.handling
-        base_handle = (
-            h.verification_s.expected
-            + h.verification_fail_rate * h.verification_fail_extra_s.expected
-            + h.review_s.expected
-            + h.after_call_s.expected
-        )
-        reason_handle = np.array([base_handle + h.work_s[r].expected for r in REASONS])
+        reason_handle = np.array(sc.contact_center.handling.expected_s())
         with np.errstate(invalid="ignore", divide="ignore"):
             expected_aht = count(queued, reason_handle[c["reason"]]) / offered
             staff_aht = np.where(n_ans > 0, handle_sum / np.maximum(n_ans, 1), expected_aht)

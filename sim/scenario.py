@@ -409,6 +409,17 @@ class Handling(Strict):
             raise ValueError(f"work time missing for {missing}")
         return v
 
+    def expected_s(self) -> list[float]:
+        """Expected handling time (talk + after-call work) of a first call, per reason in
+        REASONS order: what a planner's forecast and Erlang staffing assume."""
+        common = (
+            self.verification_s.expected
+            + self.verification_fail_rate * self.verification_fail_extra_s.expected
+            + self.review_s.expected
+            + self.after_call_s.expected
+        )
+        return [common + self.work_s[r].expected for r in REASONS]
+
 
 class Retrial(Strict):
     probability: float = Field(0.6, ge=0, le=1)
@@ -859,13 +870,17 @@ def scenario_from_yaml(text: str, source: str | None = None) -> Scenario:
     return scenario_from_dict(data, source)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; errors name the file, the field and the reason."""
+def read_text_file(path: str | Path) -> str:
+    """A UTF-8 input file's text, or one ScenarioError saying why it cannot be read."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(["no such file"], str(p)) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"cannot be read ({type(exc).__name__})"], str(p)) from None
-    return scenario_from_yaml(text, p.name)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; errors name the file, the field and the reason."""
+    return scenario_from_yaml(read_text_file(path), Path(path).name)
