@@ -65,6 +65,7 @@ TABLES: tuple[str, ...] = ("monthly", "intervals", "segments", "waits")
 """Per-run tables a job can keep besides its KPIs (``kpis`` is always kept)."""
 DEFAULT_TABLES: tuple[str, ...] = ("monthly", "segments")
 EXECUTORS: tuple[str, ...] = ("serial", "process", "dask")
+DASK_RETRIES = 1
 KEYS: tuple[str, ...] = ("variant", "replication", "seed")
 
 
@@ -270,7 +271,9 @@ def _map_dask(jobs: Sequence[Job], client: Any) -> Iterator[tuple[Job, RunSummar
     from distributed import as_completed as dask_completed
 
     return _map_futures(
-        lambda j: client.submit(run_job, j, pure=False),
+        # retries: a job whose worker died (lost machine, out of memory) runs once more
+        # elsewhere; same seed, so the same result
+        lambda j: client.submit(run_job, j, pure=False, retries=DASK_RETRIES),
         jobs,
         dask_completed,
     )
