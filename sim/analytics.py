@@ -198,6 +198,30 @@ def _staffing_variant(scenario: Scenario, spec: PolicySpec) -> tuple[Scenario, d
     return scenario, {"staffing_policy": spec}
 
 
+def _run_all(
+    variants: list[Any],
+    replications: int,
+    tables: tuple[str, ...],
+    executor: str,
+    workers: int | None,
+    progress: Any,
+) -> Any:
+    """Every run of the variants, or an error: analytics on a partial set would mislead."""
+    from sim.experiment import run_experiment
+
+    res = run_experiment(
+        variants,
+        replications,
+        executor=executor,
+        workers=workers,
+        progress=progress,
+        tables=tables,
+    )
+    if res.failures:
+        raise RuntimeError(f"{len(res.failures)} runs failed; first: {res.failures[0]}")
+    return res
+
+
 def compare_discounts(
     scenario: Scenario,
     policies: Mapping[str, PolicySpec],
@@ -212,7 +236,7 @@ def compare_discounts(
     """Run every discount policy on ``scenario`` with common random numbers and return
     ``retention_table`` against ``baseline`` (a key of ``policies``; added as the
     scenario with discount 'none' when missing)."""
-    from sim.experiment import Variant, run_experiment
+    from sim.experiment import Variant
 
     specs = dict(policies)
     if baseline not in specs:
@@ -221,16 +245,7 @@ def compare_discounts(
     for name, spec in specs.items():
         sc, opts = _discount_variant(scenario, spec)
         variants.append(Variant(name, sc, opts))
-    res = run_experiment(
-        variants,
-        replications,
-        executor=executor,
-        workers=workers,
-        progress=progress,
-        tables=("segments",),
-    )
-    if res.failures:
-        raise RuntimeError(f"{len(res.failures)} runs failed; first: {res.failures[0]}")
+    res = _run_all(variants, replications, ("segments",), executor, workers, progress)
     return retention_table(res.table("segments"), baseline, level)
 
 
@@ -267,7 +282,7 @@ def staffing_discount_grid(
     objects, or whole scenarios (their seed is set to ``scenario.seed``); discounts are
     names / dicts of ``policies.discount`` fields / policy objects.
     """
-    from sim.experiment import Variant, run_experiment
+    from sim.experiment import Variant
 
     if not staffing or not discounts:
         raise ValueError("staffing and discounts need at least one option each")
@@ -284,16 +299,7 @@ def staffing_discount_grid(
     base_name = f"{base_cell[0]} | {base_cell[1]}"
     if base_name not in cells:
         raise ValueError(f"baseline {base_cell} is not a cell of the grid")
-    res = run_experiment(
-        variants,
-        replications,
-        executor=executor,
-        workers=workers,
-        progress=progress,
-        tables=(),
-    )
-    if res.failures:
-        raise RuntimeError(f"{len(res.failures)} runs failed; first: {res.failures[0]}")
+    res = _run_all(variants, replications, (), executor, workers, progress)
     wide = res.kpis
     ref = wide[wide["variant"] == base_name].set_index("replication")
     rows = []

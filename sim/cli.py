@@ -132,8 +132,12 @@ def _load(path: Path) -> Scenario:
         _fail(exc)
 
 
-def _check_out_dir(out: Path) -> Path:
-    """An absolute output path that ``Results.write`` can replace; nothing is created."""
+def _check_out_dir(out: Path, marker: str = "run.json") -> Path:
+    """An absolute output path that a write can replace; nothing is created.
+
+    An existing non-empty folder is replaced only when it holds earlier billsim results,
+    recognised by ``marker`` (run.json of a run, experiment.json of an experiment).
+    """
     target = Path(os.path.abspath(out))
     if not target.name:
         _fail(f"cannot write results to {out}: choose a folder below the file-system root")
@@ -143,10 +147,10 @@ def _check_out_dir(out: Path) -> Path:
         if not target.is_dir():
             _fail(f"cannot write results to {out}: it exists and is not a directory")
         # Results.write replaces the whole folder; only do that to earlier results
-        if any(target.iterdir()) and not (target / "run.json").is_file():
+        if any(target.iterdir()) and not (target / marker).is_file():
             _fail(
                 f"refusing to replace {out}: it is not empty and holds no earlier "
-                "billsim results (run.json); choose a new or empty folder"
+                f"billsim results ({marker}); choose a new or empty folder"
             )
     ancestor = target.parent
     while not ancestor.exists():
@@ -296,13 +300,7 @@ def _executor(executor: str, workers: int | None, dask: str | None) -> str:
 
 
 def _check_experiment_out(out: Path | None) -> Path | None:
-    """Like _check_out_dir, but earlier experiment folders (experiment.json) may be replaced."""
-    if out is None:
-        return None
-    target = Path(os.path.abspath(out))
-    if target.is_dir() and (target / "experiment.json").is_file():
-        return target
-    return _check_out_dir(out)
+    return None if out is None else _check_out_dir(out, marker="experiment.json")
 
 
 def _run_experiment_cli(

@@ -154,6 +154,10 @@ class Store:
         finally:
             con.close()
 
+    def _read(self) -> closing[sqlite3.Connection]:
+        """A connection for reading, closed when the ``with`` block ends."""
+        return closing(sqlite3.connect(self.path, timeout=30))
+
     # ---- writing -----------------------------------------------------------------------
 
     def begin_experiment(
@@ -266,7 +270,7 @@ class Store:
 
     def finished_runs(self, exp_id: str) -> dict[tuple[str, int], RunSummary]:
         """Jobs of an experiment already committed, as RunSummaries (for resuming)."""
-        with closing(sqlite3.connect(self.path, timeout=30)) as con:
+        with self._read() as con:
             jobs = con.execute(
                 "SELECT variant, replication, seed, elapsed_s FROM jobs "
                 "WHERE experiment_id=? AND status='done'",
@@ -308,7 +312,7 @@ class Store:
                        AND j.status = 'failed') AS runs_failed
             FROM experiments e ORDER BY e.updated DESC, e.created DESC
         """
-        with closing(sqlite3.connect(self.path, timeout=30)) as con:
+        with self._read() as con:
             return pd.read_sql_query(query, con)
 
     def load(self, exp_id: str) -> ExperimentResult:
@@ -317,7 +321,7 @@ class Store:
         Policy objects are not stored (only their repr); the loaded variants carry the
         resolved scenarios, which is what the tables and summaries need.
         """
-        with closing(sqlite3.connect(self.path, timeout=30)) as con:
+        with self._read() as con:
             exp = con.execute(
                 "SELECT name, replications, baseline FROM experiments WHERE experiment_id=?",
                 (exp_id,),
