@@ -20,9 +20,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from sim import i18n, ui
-from sim.formatting import MoneyFormat, format_value, vega_locale
-from sim.policies import DISCOUNTS
+from sim.faces import ui
+from sim.policies.catalogue import DISCOUNTS
+from sim.presentation import i18n
+from sim.presentation.formatting import MoneyFormat, format_value, vega_locale
 from sim.scenario import Scenario, ScenarioError, scenario_from_yaml
 
 HERE = Path(__file__).resolve().parent

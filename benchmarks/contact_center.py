@@ -22,8 +22,8 @@ import time
 import numpy as np
 import simpy
 
-from sim.erlang import erlang_a_metrics
-from sim.validation import stationary_queue
+from sim.center.stationary import stationary_queue
+from sim.core.erlang import erlang_a_metrics
 
 LAM = 100 / 60
 AHT = 300.0

@@ -22,9 +22,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.experiment import Variant, run_experiment  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.store import Store  # noqa: E402
+from sim.experiments.jobs import Variant  # noqa: E402
+from sim.experiments.runner import run_experiment  # noqa: E402
+from sim.experiments.store import Store  # noqa: E402
+from sim.scenario.schema import load_scenario  # noqa: E402
 
 
 def timed(**kwargs):

@@ -1,6 +1,6 @@
 """``python -m sim``: the ``billsim`` command line."""
 
-from sim.cli import main
+from sim.faces.cli import main
 
 if __name__ == "__main__":
     main()

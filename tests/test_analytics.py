@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from sim import Scenario, simulate
-from sim.analytics import compare_discounts, retention_table, staffing_discount_grid
-from sim.scenario import REASONS
+from sim.core.codes import REASONS
+from sim.experiments.retention import retention_table
+from sim.experiments.studies import compare_discounts, staffing_discount_grid
 
 
 def constructed(uplift: dict[str, float], reps: int = 40, seed: int = 3) -> pd.DataFrame:

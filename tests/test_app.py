@@ -20,10 +20,12 @@ import pytest
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
-import sim.experiment
-from sim import KPI_DEFINITIONS, i18n, load_scenario, ui
-from sim.formatting import MoneyFormat, format_diff, format_interval, format_value
-from sim.policies import DISCOUNTS
+import sim.experiments.jobs
+from sim import KPI_DEFINITIONS, load_scenario
+from sim.faces import ui
+from sim.policies.catalogue import DISCOUNTS
+from sim.presentation import i18n
+from sim.presentation.formatting import MoneyFormat, format_diff, format_interval, format_value
 from sim.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,13 +47,13 @@ SMALL = {"customers.accounts": 3000, "customers.acquisition_per_month": 50, "cal
 def sims(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """Every replication the page simulates (the experiment runner calls ``simulate``)."""
     made: list[tuple[str, int]] = []
-    real = sim.experiment.simulate
+    real = sim.experiments.jobs.simulate
 
     def counting(scenario, seed=None, **kw):
         made.append((scenario.fingerprint(), seed))
         return real(scenario, seed, **kw)
 
-    monkeypatch.setattr(sim.experiment, "simulate", counting)
+    monkeypatch.setattr(sim.experiments.jobs, "simulate", counting)
     return made
 
 
@@ -365,8 +367,9 @@ def test_save_and_reopen_a_past_run_without_simulating(sims, store_path):
 
 def test_a_stored_sweep_without_some_tables_opens_without_traceback(sims, store_path, base):
     """Runs stored by the CLI keep only monthly (and segment) tables, and many variants."""
-    from sim.experiment import Variant, run_experiment
-    from sim.store import Store
+    from sim.experiments.jobs import Variant
+    from sim.experiments.runner import run_experiment
+    from sim.experiments.store import Store
 
     sc = base.with_changes(SMALL)
     variants = [

@@ -16,20 +16,10 @@ import pytest
 import simpy
 from scipy import stats
 
-from sim.callcenter import (
-    ABANDONED,
-    ANSWERED,
-    DROPPED,
-    IN_SERVICE,
-    PENDING,
-    WAITING,
-    CallBatch,
-    CenterConfig,
-    ContactCenter,
-    DrawBuffer,
-)
-from sim.erlang import erlang_a_metrics, erlang_c, erlang_c_asa
-from sim.validation import QueueStats, stationary_queue
+from sim.center.engine import CallBatch, CenterConfig, ContactCenter, DrawBuffer
+from sim.center.stationary import QueueStats, stationary_queue
+from sim.core.codes import ABANDONED, ANSWERED, DROPPED, IN_SERVICE, PENDING, WAITING
+from sim.core.erlang import erlang_a_metrics, erlang_c, erlang_c_asa
 
 INF = math.inf
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import sim
-from sim import cli
+from sim.faces import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -411,7 +411,7 @@ def test_sweep_with_a_failing_variant_keeps_the_rest(tmp_path, small_file):
     sweep = _sweep_file(
         tmp_path, small_file, "replications: 1\ngrid:\n  policies.discount.name: [none, flat]\n"
     )
-    from sim import experiment
+    from sim.experiments import jobs as experiment
 
     real = experiment.simulate
 

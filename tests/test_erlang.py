@@ -13,7 +13,7 @@ import pytest
 from scipy.linalg import expm
 from scipy.stats import poisson
 
-from sim.erlang import (
+from sim.core.erlang import (
     ErlangAMetrics,
     aggregate_service_level,
     erlang_a_metrics,

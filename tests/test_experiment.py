@@ -11,20 +11,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.experiment import (
-    ExperimentResult,
-    RunSummary,
-    Variant,
-    jobs_for,
-    load_sweep,
-    run_experiment,
-    sweep_variants,
-    t_interval,
-)
-from sim.model import simulate
-from sim.rng import replication_seed
+from sim.core.rng import replication_seed
+from sim.experiments.jobs import RunSummary, Variant, jobs_for
+from sim.experiments.result import ExperimentResult
+from sim.experiments.runner import run_experiment
+from sim.experiments.statistics import t_interval
+from sim.experiments.store import Store, StoreError
+from sim.experiments.sweeps import load_sweep, sweep_variants
+from sim.model.replication import simulate
 from sim.scenario import Scenario, ScenarioError
-from sim.store import Store, StoreError
 
 TINY = {
     "customers.accounts": 3000,
@@ -201,7 +196,7 @@ def test_dask_cluster_by_address_gives_identical_results(
 def test_dask_cli_sweep_on_a_cluster(tmp_path, tiny, dask_scheduler):
     from typer.testing import CliRunner
 
-    from sim import cli
+    from sim.faces import cli
 
     (tmp_path / "base.yaml").write_text(tiny.to_yaml(), encoding="utf-8")
     sweep = tmp_path / "sweep.yaml"
@@ -404,7 +399,7 @@ def test_store_marks_failed_experiments(tmp_path, tiny):
 
 
 def test_summary_intervals_respect_natural_bounds():
-    from sim.experiment import summarise_kpis
+    from sim.experiments.statistics import summarise_kpis
 
     long = pd.DataFrame(
         {"kpi": ["service_level"] * 3 + ["asa_s"] * 3, "value": [1.0, 1.0, 0.9, 0.0, 0.0, 3.0]}

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim import simulate
-from sim.metrics import Results
+from sim.results.tables import Results
 from sim.scenario import Scenario
 
 SETTLED = {"answered", "abandoned", "ivr", "dropped"}

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from sim import Scenario, simulate
-from sim.optimise import _Problem, meets_target, optimise_staffing, shift_coverage
-from sim.scenario import REASONS
+from sim.core.codes import REASONS
+from sim.experiments.optimise import _Problem, meets_target, optimise_staffing, shift_coverage
 
 CALLS = [20, 30, 40, 40, 30, 30, 20, 10]
 REPS, MIN_CALLS = 3, 5.0
@@ -181,8 +181,8 @@ def test_shift_plan_covers_the_scheduled_head_count(tiny: Scenario, result) -> N
 
 def test_shifts_are_whole_and_end_by_closing(tiny: Scenario) -> None:
     """A need late in the day is met by a whole shift ending at closing, not a stub."""
-    from sim.clock import Clock
-    from sim.optimise import shift_plan
+    from sim.experiments.optimise import shift_plan
+    from sim.scenario.calendar import Clock
 
     clock = Clock(tiny)
     n = len(clock.dates) * 48

@@ -16,35 +16,36 @@ import numpy as np
 import pytest
 
 from sim import Scenario, ScenarioError, simulate
-from sim.clock import Clock
-from sim.erlang import (
+from sim.core.codes import REASONS
+from sim.core.erlang import (
     erlang_a_metrics,
     erlang_c_service_level,
     sqrt_staffing,
     staff_erlang_a,
     staff_erlang_c,
 )
-from sim.forecast import forecast_load
-from sim.policies import (
-    STAFFING,
-    CallContext,
+from sim.policies.catalogue import STAFFING, build_staffing
+from sim.policies.context import CallContext
+from sim.policies.discount import (
     ChurnRiskDiscount,
     DiscountBook,
-    ErlangAStaffing,
-    ErlangCStaffing,
     ErrorCredit,
     FlatDiscount,
-    IntervalStaffing,
     NoDiscount,
-    SqrtStaffing,
-    StaffingPolicy,
     TenureDiscount,
     ValueDiscount,
-    build_staffing,
     grant_discounts,
 )
-from sim.scenario import REASONS
-from sim.staffing import staffing_plan
+from sim.policies.staffing import (
+    ErlangAStaffing,
+    ErlangCStaffing,
+    IntervalStaffing,
+    SqrtStaffing,
+    StaffingPolicy,
+)
+from sim.scenario.calendar import Clock
+from sim.world.forecast import forecast_load
+from sim.world.staffing import staffing_plan
 
 SEED = 777
 ALL_SKILLS = list(REASONS)
@@ -426,7 +427,7 @@ def test_offering_a_discount_lengthens_talk_time_by_handling_s(discount_base: Sc
 README_SNIPPET = '''
 import numpy as np
 from sim import load_scenario, simulate
-from sim.policies import ErlangAStaffing
+from sim.policies.staffing import ErlangAStaffing
 
 class LoyalHighBill:
     """15 % to high-bill callers with two years' tenure or more, 5 % to the others."""
@@ -470,7 +471,7 @@ def test_readme_snippet_runs(small_scenario: Scenario, monkeypatch, capsys) -> N
 def test_acceptance_grows_with_the_offer_when_a_half_point_is_set():
     from types import SimpleNamespace
 
-    from sim.policies import acceptance_probability
+    from sim.policies.discount import acceptance_probability
 
     flat = SimpleNamespace(accept_probability=0.8, accept_half_pct=None)
     assert acceptance_probability(np.array([0.0, 5.0, 50.0]), flat) == pytest.approx([0.8] * 3)
@@ -480,7 +481,7 @@ def test_acceptance_grows_with_the_offer_when_a_half_point_is_set():
 
 
 def test_acceptance_is_judged_on_the_offer_after_the_authority_cap():
-    from sim.policies import DiscountBook, grant_discounts
+    from sim.policies.discount import DiscountBook, grant_discounts
 
     seen = []
 

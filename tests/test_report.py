@@ -19,11 +19,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import sim
-from sim import report
-from sim.callcenter import ABANDONED, ANSWERED, IVR, WAITING
-from sim.erlang import staff_erlang_c
-from sim.metrics import MONEY_COLUMNS, Results, erlang_c_needed
-from sim.scenario import REASONS, Scenario
+from sim.core.codes import ABANDONED, ANSWERED, IVR, REASONS, WAITING
+from sim.core.erlang import staff_erlang_c
+from sim.presentation import report
+from sim.results.tables import MONEY_COLUMNS, Results, erlang_c_needed
+from sim.scenario import Scenario
 
 # ---- fixtures ------------------------------------------------------------------------------
 

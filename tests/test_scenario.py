@@ -16,9 +16,9 @@ import pydantic
 import pytest
 import yaml
 
-from sim.policies import DISCOUNTS
+from sim.core.codes import REASONS
+from sim.policies.catalogue import DISCOUNTS
 from sim.scenario import (
-    REASONS,
     Scenario,
     ScenarioError,
     load_scenario,
@@ -532,7 +532,8 @@ def test_months_are_anchored_on_the_start_date(
 
 @pytest.mark.parametrize("minutes", [15, 30, 60, 1440])
 def test_interval_count_is_the_clocks(baseline: Scenario, minutes: int) -> None:
-    from sim.clock import Clock, n_intervals
+    from sim.scenario.calendar import Clock
+    from sim.scenario.schema import n_intervals
 
     sc = baseline.with_changes({"contact_center.interval_minutes": minutes})
     edges = Clock(sc).interval_edges(minutes)

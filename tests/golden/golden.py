@@ -76,7 +76,8 @@ def _kpis(kpis: dict[str, float]) -> dict[str, float]:
 def compute() -> dict[str, Any]:
     """Everything the golden test pins, as JSON-ready data."""
     import sim
-    from sim.experiment import Variant, run_experiment
+    from sim.experiments.jobs import Variant
+    from sim.experiments.runner import run_experiment
 
     runs: dict[str, Any] = {}
     for name in SCENARIOS:

@@ -1,0 +1,536 @@
+"""The contact center: agent groups, queues, patience, retrials and callbacks on SimPy.
+
+This is the simulation's hot path, built in the shape DESIGN.md describes:
+
+- Arrivals come from sorted arrays through one chain of timeouts, not a process per
+  caller. Retrials, which appear during the run, get a timeout each.
+- A caller's abandonment deadline (arrival + patience) is known on arrival, so there is
+  no patience timeout: an agent who frees up takes the first queued caller whose
+  deadline has not passed, and the callers skipped abandoned at their deadline. That is
+  exact for each ordered queue (per priority class and group).
+- A deadline becomes an event only when something depends on it happening on time: a
+  caller who will retry, or an overflow to another group after a wait.
+- A service completion is a timeout with a callback. Records are Python lists indexed
+  by call id, turned into arrays once; interval statistics are computed afterwards from
+  the calls table (metrics.py), not by monitors inside the run.
+- ``settle()`` marks the queued callers whose deadline has passed before anybody reads
+  the state mid-run, so lazy abandonment never shows up as a caller still waiting.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from sim.core.codes import (
+    ABANDONED,
+    ANSWERED,
+    DROPPED,
+    IN_SERVICE,
+    PENDING,
+    TRANSFER_ORIGIN,
+    WAITING,
+)
+
+INF = float("inf")
+
+
+class DrawBuffer:
+    """Pre-drawn random values handed out one at a time on the hot path.
+
+    Drawing scalars from a numpy Generator costs about a microsecond each; drawing in
+    blocks of 4096 costs a few nanoseconds per value and keeps the stream reproducible.
+    """
+
+    def __init__(self, draw: Callable[[int], np.ndarray], block: int = 4096) -> None:
+        self._draw = draw
+        self._block = block
+        self._values: list[float] = []
+        self._i = 0
+
+    def next(self) -> float:
+        if self._i >= len(self._values):
+            self._values = self._draw(self._block).tolist()
+            self._i = 0
+        v = self._values[self._i]
+        self._i += 1
+        return v
+
+
+@dataclass(frozen=True)
+class CenterConfig:
+    """What the engine needs, resolved from the scenario into plain numbers."""
+
+    n_groups: int
+    routes: Sequence[Sequence[int]]
+    """Per reason code: eligible groups, the primary first, overflow targets after."""
+    n_classes: int = 1
+    overflow_after_s: float | None = None
+    callback_wait_s: float | None = None
+    callback_accept: float = 0.0
+    closed_calls: str = "wait"
+    fcr: Sequence[Sequence[float]] = ()
+    """First-contact resolution probability per group and reason code."""
+    escalate_to: int = -1
+    """Group that takes unresolved calls of other groups as a transfer (-1: none)."""
+    escalate_p: float = 0.0
+
+
+class CallBatch:
+    """Columns for a batch of new calls (numpy arrays of equal length)."""
+
+    __slots__ = (
+        "account",
+        "acw",
+        "attempt",
+        "escalate_u",
+        "klass",
+        "origin",
+        "patience",
+        "reason",
+        "resolve_u",
+        "resolved",
+        "retry_intent",
+        "t_arrive",
+        "talk",
+        "talk2",
+        "target",
+    )
+
+    _OPTIONAL = ("escalate_u", "resolve_u", "resolved", "retry_intent", "talk2", "target")
+
+    def __init__(self, **cols: np.ndarray) -> None:
+        """Required: t_arrive, account, reason, klass, talk, acw, patience, attempt,
+        origin. Optional columns default to: never retries, resolved on contact (a
+        resolve draw of 0), never escalated, routed by reason, same talk on transfer."""
+        unknown = set(cols) - set(self.__slots__)
+        if unknown:
+            raise TypeError(f"unknown call columns {sorted(unknown)}")
+        n = np.asarray(cols["t_arrive"]).size
+        defaults = {
+            "escalate_u": np.ones(n),
+            "resolve_u": np.zeros(n),
+            "resolved": np.zeros(n, dtype=bool),
+            "retry_intent": np.zeros(n, dtype=bool),
+            "talk2": cols.get("talk", np.zeros(n)),
+            "target": np.full(n, -1),
+        }
+        for name in self.__slots__:
+            value = cols[name] if name in cols or name not in self._OPTIONAL else defaults[name]
+            setattr(self, name, np.asarray(value))
+
+
+class ContactCenter:
+    """Agent groups serving queued calls; see the module docstring for the design."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        config: CenterConfig,
+        retrial_delay: DrawBuffer,
+        retrial_patience: Callable[[int], float],
+        retrial_intent: DrawBuffer,
+        retrial_probability: float,
+        callback_uniform: DrawBuffer,
+        next_open: Callable[[float], float],
+    ) -> None:
+        self.env = env
+        self.cfg = config
+        self._retrial_delay = retrial_delay
+        self._retrial_patience = retrial_patience
+        self._retrial_intent = retrial_intent
+        self._retrial_p = retrial_probability
+        self._cb_uniform = callback_uniform
+        self._next_open = next_open
+        self._routes = [list(r) for r in config.routes]
+        self._fcr = [list(row) for row in config.fcr] or [[1.0] * 5] * config.n_groups
+        g = config.n_groups
+        self.free = [0] * g
+        self.staffed = [0] * g
+        self.owed = [0] * g  # busy agents who leave when their call ends
+        self.last_wait = [0.0] * g  # wait of the last caller answered (predicts waits)
+        self.queues: list[list[deque[int]]] = [
+            [deque() for _ in range(config.n_classes)] for _ in range(g)
+        ]
+        # Per-call columns, indexed by call id. array.array keeps numbers unboxed (8 bytes
+        # a float instead of ~32 in a list), which is what lets a year of a million
+        # accounts fit in memory, and hands numpy a zero-copy view (``column``).
+        self.t_arrive = array("d")
+        self.account = array("q")
+        self.reason = array("b")
+        self.klass = array("b")
+        self.talk = array("d")
+        self.acw = array("d")
+        self.patience = array("d")
+        self.retry_intent = array("b")
+        self.resolved = array("b")
+        self.attempt = array("h")
+        self.origin = array("b")
+        self.status = array("b")
+        self.deadline = array("d")
+        self.t_answer = array("d")
+        self.group = array("h")
+        self.callback = array("b")
+        self.resolve_u = array("f")  # resolved iff below the answering group's FCR
+        self.escalate_u = array("f")
+        self.talk2 = array("d")  # talk time of a transferred leg (no second verification)
+        self.target = array("h")  # a group the call must go to (-1: route by reason)
+        self.finished = array("q")  # call ids in the order their outcome became known
+        # arrival feed
+        self._pend_t: list[float] = []
+        self._pend_id: list[int] = []
+        self._pi = 0
+        self._feed_gen = 0
+        self._feed_at = INF
+
+    @property
+    def n_calls(self) -> int:
+        return len(self.t_arrive)
+
+    # ---- building the load ------------------------------------------------------------
+
+    def add_calls(self, batch: CallBatch, status: np.ndarray | None = None) -> np.ndarray:
+        """Register calls and feed those with status PENDING to the queue at their time.
+
+        ``status`` may mark calls settled before reaching an agent (IVR self-service,
+        dropped while closed); they are recorded but never queued. Returns the call ids.
+        """
+        n = batch.t_arrive.size
+        first = self.n_calls
+        ids = np.arange(first, first + n)
+        if status is None:
+            status = np.full(n, PENDING, dtype=np.int64)
+        _append(self.t_arrive, batch.t_arrive)
+        _append(self.account, batch.account)
+        _append(self.reason, batch.reason)
+        _append(self.klass, batch.klass)
+        _append(self.talk, batch.talk)
+        _append(self.acw, batch.acw)
+        _append(self.patience, batch.patience)
+        _append(self.retry_intent, batch.retry_intent)
+        _append(self.resolved, batch.resolved)
+        _append(self.attempt, batch.attempt)
+        _append(self.origin, batch.origin)
+        _append(self.status, status)
+        _append(self.deadline, np.full(n, INF))
+        _append(self.t_answer, np.full(n, np.nan))
+        _append(self.group, np.full(n, -1))
+        _append(self.callback, np.zeros(n))
+        _append(self.resolve_u, batch.resolve_u)
+        _append(self.escalate_u, batch.escalate_u)
+        _append(self.talk2, batch.talk2)
+        _append(self.target, batch.target)
+        settled = np.flatnonzero(status != PENDING)
+        _append(self.finished, ids[settled])
+        live = status == PENDING
+        self._feed(batch.t_arrive[live], ids[live])
+        return ids
+
+    def _feed(self, times: np.ndarray, ids: np.ndarray) -> None:
+        if times.size == 0:
+            return
+        now = self.env.now
+        if np.any(times < now):
+            raise ValueError("calls cannot arrive in the past")
+        rest_t = np.asarray(self._pend_t[self._pi :], dtype=float)
+        rest_id = np.asarray(self._pend_id[self._pi :], dtype=np.int64)
+        all_t = np.concatenate([rest_t, times])
+        all_id = np.concatenate([rest_id, ids])
+        order = np.lexsort((all_id, all_t))
+        self._pend_t = all_t[order].tolist()
+        self._pend_id = all_id[order].tolist()
+        self._pi = 0
+        head = self._pend_t[0]
+        if head < self._feed_at:
+            self._feed_gen += 1
+            self._feed_at = head
+            Timeout(self.env, head - now, self._feed_gen).callbacks.append(self._on_feed)
+
+    def _on_feed(self, ev: simpy.Event) -> None:
+        if ev.value != self._feed_gen:
+            return  # superseded by an earlier arrival merged in later
+        now = self.env.now
+        ts, ids = self._pend_t, self._pend_id
+        i, n = self._pi, len(ts)
+        arrive = self._arrive
+        while i < n and ts[i] <= now:
+            arrive(ids[i], now)
+            i += 1
+        self._pi = i
+        if i < n:
+            self._feed_at = ts[i]
+            Timeout(self.env, ts[i] - now, self._feed_gen).callbacks.append(self._on_feed)
+        else:
+            self._feed_at = INF
+
+    # ---- staffing -------------------------------------------------------------------------
+
+    def schedule_staffing(self, group: int, times: np.ndarray, agents: np.ndarray) -> None:
+        """Change group ``group``'s head count to ``agents[k]`` at ``times[k]``."""
+        self.env.process(self._staffing(group, times.tolist(), agents.tolist()))
+
+    def _staffing(self, g: int, times: list[float], agents: list[int]):
+        env = self.env
+        for t, n in zip(times, agents, strict=True):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self.set_agents(g, int(n))
+
+    def set_agents(self, g: int, target: int) -> None:
+        """Agents arriving take queued callers; agents leaving finish the call in hand."""
+        delta = target - self.staffed[g]
+        self.staffed[g] = target
+        if delta > 0:
+            stay = min(self.owed[g], delta)
+            self.owed[g] -= stay
+            self.free[g] += delta - stay
+            self._dispatch(g)
+        elif delta < 0:
+            take = min(self.free[g], -delta)
+            self.free[g] -= take
+            self.owed[g] += -delta - take
+
+    def _dispatch(self, g: int) -> None:
+        now = self.env.now
+        while self.free[g] > 0:
+            cid = self._next_in_queue(g, now)
+            if cid < 0:
+                return
+            self.free[g] -= 1
+            self._start(cid, g, now)
+
+    # ---- the hot path ---------------------------------------------------------------------
+
+    def _arrive(self, cid: int, now: float) -> None:
+        target = self.target[cid]
+        groups = self._routes[self.reason[cid]] if target < 0 else (target,)
+        g = groups[0]
+        if not self.staffed[g] and self.cfg.overflow_after_s is not None:
+            # Overflow routing is on and nobody is on duty here: waiting is pointless.
+            for g2 in groups[1:]:
+                if self.staffed[g2]:
+                    g = g2
+                    break
+        if self.free[g] > 0:
+            self.free[g] -= 1
+            self._start(cid, g, now)
+            return
+        patience = self.patience[cid]
+        cfg = self.cfg
+        if (
+            cfg.callback_wait_s is not None
+            and self.last_wait[g] > cfg.callback_wait_s
+            and self._cb_uniform.next() < cfg.callback_accept
+        ):
+            self.callback[cid] = True
+            patience = INF
+        self.deadline[cid] = now + patience
+        self.status[cid] = WAITING
+        self.queues[g][self.klass[cid]].append(cid)
+        if patience < INF and self.retry_intent[cid]:
+            Timeout(self.env, patience, cid).callbacks.append(self._on_deadline)
+        ov = cfg.overflow_after_s
+        if ov is not None and len(groups) > 1 and ov < patience:
+            Timeout(self.env, ov, cid).callbacks.append(self._on_overflow)
+
+    def _start(self, cid: int, g: int, now: float) -> None:
+        self.status[cid] = IN_SERVICE
+        self.t_answer[cid] = now
+        self.group[cid] = g
+        self.last_wait[g] = now - self.t_arrive[cid]
+        self.resolved[cid] = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
+        Timeout(self.env, self.talk[cid] + self.acw[cid], cid).callbacks.append(self._on_done)
+        if self._escalates(cid, g):  # put through at the end of talk, before wrap-up
+            Timeout(self.env, self.talk[cid], cid).callbacks.append(self._on_talk_end)
+
+    def _escalates(self, cid: int, g: int) -> bool:
+        cfg = self.cfg
+        return (
+            cfg.escalate_to >= 0
+            and g != cfg.escalate_to
+            and not self.resolved[cid]
+            and cfg.escalate_to in self._routes[self.reason[cid]]
+            and self.escalate_u[cid] < cfg.escalate_p
+        )
+
+    def _on_talk_end(self, ev: simpy.Event) -> None:
+        cid = ev.value
+        self._transfer(cid, self.group[cid], self.cfg.escalate_to)
+
+    def _on_done(self, ev: simpy.Event) -> None:
+        cid = ev.value
+        g = self.group[cid]
+        self.status[cid] = ANSWERED
+        self.finished.append(cid)
+        if self.owed[g]:
+            self.owed[g] -= 1
+            return
+        now = self.env.now
+        nxt = self._next_in_queue(g, now)
+        if nxt < 0:
+            self.free[g] += 1
+        else:
+            self._start(nxt, g, now)
+
+    def _next_in_queue(self, g: int, now: float) -> int:
+        status, deadline = self.status, self.deadline
+        for dq in self.queues[g]:
+            while dq:
+                cid = dq.popleft()
+                if status[cid] != WAITING:
+                    continue  # served by another group or already counted as abandoned
+                if deadline[cid] < now:
+                    self._abandon(cid)
+                    continue
+                return cid
+        return -1
+
+    def _abandon(self, cid: int) -> None:
+        self.status[cid] = ABANDONED
+        self.finished.append(cid)
+
+    def _on_deadline(self, ev: simpy.Event) -> None:
+        cid = ev.value
+        if self.status[cid] != WAITING:
+            return
+        self._abandon(cid)
+        self._retry(cid, self.env.now + self._retrial_delay.next())
+
+    def _retry(self, cid: int, t: float) -> None:
+        t_open = self._next_open(t)
+        dropped = t_open > t and self.cfg.closed_calls == "drop"
+        if t_open == INF:
+            return  # no opening left in the horizon: the caller gives up for now
+        if not dropped:
+            t = t_open
+        # A retrial is a new call: it is routed by reason again, even after a transfer.
+        new = self._copy_call(cid, t, self.attempt[cid] + 1, self.talk[cid], -1)
+        if dropped:
+            self.status[new] = DROPPED
+            self.finished.append(new)
+            return
+        Timeout(self.env, t - self.env.now, new).callbacks.append(self._on_retrial)
+
+    def _transfer(self, cid: int, g_from: int, g: int) -> None:
+        """Escalate an unresolved call: the caller is put through to group ``g``'s queue
+        at the end of the first agent's talk; that agent then does the after-call work."""
+        now = self.env.now
+        new = self._copy_call(cid, now, self.attempt[cid], self.talk2[cid], g)
+        self.origin[new] = TRANSFER_ORIGIN
+        # Given that the first group failed (u >= f), (u - f) / (1 - f) is a fresh uniform.
+        f = self._fcr[g_from][self.reason[cid]]
+        self.resolve_u[new] = (self.resolve_u[cid] - f) / (1.0 - f) if f < 1 else 0.0
+        self._arrive(new, now)
+
+    def _copy_call(self, cid: int, t: float, attempt: int, talk: float, target: int) -> int:
+        """A further attempt of the same issue; returns its call id (status PENDING)."""
+        new = self.n_calls
+        acct = self.account[cid]
+        self.t_arrive.append(t)
+        self.account.append(acct)
+        self.reason.append(self.reason[cid])
+        self.klass.append(self.klass[cid])
+        self.talk.append(talk)
+        self.acw.append(self.acw[cid])
+        self.patience.append(self._retrial_patience(acct))
+        self.retry_intent.append(self._retrial_intent.next() < self._retrial_p)
+        self.resolved.append(False)
+        self.attempt.append(attempt)
+        self.origin.append(self.origin[cid])
+        self.status.append(PENDING)
+        self.deadline.append(INF)
+        self.t_answer.append(np.nan)
+        self.group.append(-1)
+        self.callback.append(False)
+        self.resolve_u.append(self.resolve_u[cid])
+        self.escalate_u.append(self.escalate_u[cid])
+        self.talk2.append(self.talk2[cid])
+        self.target.append(target)
+        return new
+
+    def _on_retrial(self, ev: simpy.Event) -> None:
+        self._arrive(ev.value, self.env.now)
+
+    def _on_overflow(self, ev: simpy.Event) -> None:
+        cid = ev.value
+        if self.status[cid] != WAITING:
+            return
+        now = self.env.now
+        for g2 in self._routes[self.reason[cid]][1:]:
+            if self.free[g2] > 0:
+                self.free[g2] -= 1
+                self._start(cid, g2, now)
+                return
+        for g2 in self._routes[self.reason[cid]][1:]:
+            self.queues[g2][self.klass[cid]].append(cid)
+
+    # ---- reading state mid-run ---------------------------------------------------------
+
+    def settle(self) -> None:
+        """Record every queued caller whose deadline has passed as abandoned."""
+        now = self.env.now
+        status, deadline = self.status, self.deadline
+        for per_class in self.queues:
+            for k, dq in enumerate(per_class):
+                keep: deque[int] = deque()
+                for cid in dq:
+                    if status[cid] != WAITING:
+                        continue
+                    if deadline[cid] < now:
+                        self._abandon(cid)
+                    else:
+                        keep.append(cid)
+                per_class[k] = keep
+
+    def column(self, name: str) -> np.ndarray:
+        """A read-only numpy view of one per-call column (valid until calls are added)."""
+        arr = getattr(self, name)
+        view = (
+            np.frombuffer(arr, dtype=_DTYPES[arr.typecode])
+            if len(arr)
+            else np.empty(0, dtype=_DTYPES[arr.typecode])
+        )
+        view.flags.writeable = False
+        return view
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The call records as arrays (call id = row)."""
+        out = {name: self.column(name).copy() for name in _COLUMNS}
+        for name in ("retry_intent", "resolved", "callback"):
+            out[name] = out[name].astype(bool)
+        return out
+
+
+_DTYPES = {"d": np.float64, "f": np.float32, "q": np.int64, "b": np.int8, "h": np.int16}
+_COLUMNS = (
+    "t_arrive",
+    "account",
+    "reason",
+    "klass",
+    "talk",
+    "acw",
+    "patience",
+    "retry_intent",
+    "resolved",
+    "attempt",
+    "origin",
+    "status",
+    "deadline",
+    "t_answer",
+    "group",
+    "callback",
+    "resolve_u",
+    "talk2",
+    "target",
+)
+
+
+def _append(arr: array, values: np.ndarray) -> None:
+    """Append a numpy array to an array.array without a Python object per value."""
+    arr.frombytes(np.ascontiguousarray(values, dtype=_DTYPES[arr.typecode]).tobytes())

@@ -1,0 +1,119 @@
+"""Executors: jobs mapped over serial, a local process pool or a Dask cluster.
+
+Only the job (scenario, seed, options) travels to a worker and only its ``RunSummary``
+comes back. A Dask job whose worker died runs once more elsewhere (same seed, same
+result).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, as_completed
+from contextlib import suppress
+from typing import Any
+
+from sim.core.optional import require
+from sim.experiments.jobs import Job, RunSummary, run_job
+from sim.experiments.pool import process_pool, worker_count
+
+EXECUTORS: tuple[str, ...] = ("serial", "process", "dask")
+DASK_RETRIES = 1
+
+
+def _map_serial(jobs: Sequence[Job]) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+    for job in jobs:
+        try:
+            yield job, run_job(job)
+        except Exception as exc:  # reported as a JobFailure, the other jobs go on
+            yield job, exc
+
+
+def _map_futures(
+    submit: Callable[[Job], Future], jobs: Sequence[Job], wait: Callable[[list], Iterator]
+) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+    futures = {}
+    try:
+        for job in jobs:
+            futures[submit(job)] = job
+        for fut in wait(list(futures)):
+            job = futures[fut]
+            try:
+                yield job, fut.result()
+            except Exception as exc:
+                yield job, exc
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def _map_pool(
+    jobs: Sequence[Job], pool: Executor
+) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+    return _map_futures(lambda j: pool.submit(run_job, j), jobs, as_completed)
+
+
+def _map_dask(jobs: Sequence[Job], client: Any) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+    dask_completed = require("distributed").as_completed
+    return _map_futures(
+        # retries: a job whose worker died (lost machine, out of memory) runs once more
+        # elsewhere; same seed, so the same result
+        lambda j: client.submit(run_job, j, pure=False, retries=DASK_RETRIES),
+        jobs,
+        dask_completed,
+    )
+
+
+class JobRunner:
+    """Opens the chosen executor, maps jobs over it, closes what it opened."""
+
+    def __init__(self, executor: str | Executor | Any, workers: int | None, dask: str | None):
+        self.executor = executor
+        self.workers = workers
+        self.dask = dask
+        self._close: list[Callable[[], None]] = []
+
+    def map(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+        ex = self.executor
+        if isinstance(ex, Executor):
+            return _map_pool(jobs, ex)
+        if hasattr(ex, "submit") and hasattr(ex, "scheduler"):  # a dask Client
+            return _map_dask(jobs, ex)
+        if ex == "serial" or (ex == "process" and (len(jobs) <= 1 or self.workers == 1)):
+            return _map_serial(jobs)
+        if ex == "process":
+            pool = process_pool(worker_count(self.workers, len(jobs)))
+            self._close.append(lambda: pool.shutdown(wait=True, cancel_futures=True))
+            return _map_pool(jobs, pool)
+        if ex == "dask":
+            client = self._dask_client()
+            return _map_dask(jobs, client)
+        raise ValueError(f"unknown executor {ex!r} (valid: {', '.join(EXECUTORS)})")
+
+    def _dask_client(self) -> Any:
+        distributed = require("distributed")
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
+        if self.dask:
+            try:
+                client = Client(self.dask, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise ConnectionError(
+                    f"cannot reach the Dask scheduler at {self.dask}: {exc}"
+                ) from None
+            self._close.append(client.close)
+            return client
+        cluster = LocalCluster(
+            n_workers=self.workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+        )
+        client = Client(cluster)
+        self._close.append(cluster.close)
+        self._close.append(client.close)
+        return client
+
+    def close(self) -> None:
+        while self._close:
+            with suppress(Exception):  # closing must not hide the experiment's outcome
+                self._close.pop()()

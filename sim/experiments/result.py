@@ -1,0 +1,177 @@
+"""The runs of an experiment as tidy tables: summary, paired differences, kept tables.
+
+Every experiment-level table is reached by a method (``summary()``, ``paired()``,
+``kpis()``, ``table(name)``), the same convention as ``Results``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.core.files import atomic_dir
+from sim.core.version import __version__
+from sim.experiments.jobs import TABLES, JobFailure, RunSummary, Variant
+from sim.experiments.retention import retention_table
+from sim.experiments.statistics import KEYS, paired_differences, summarise_kpis
+from sim.scenario import Scenario
+
+
+@dataclass
+class ExperimentResult:
+    """Runs of an experiment, as tidy tables."""
+
+    variants: list[Variant]
+    replications: int
+    runs: dict[tuple[str, int], RunSummary]
+    failures: list[JobFailure] = field(default_factory=list)
+    experiment_id: str = ""
+    name: str = ""
+    baseline: str | None = None
+    resumed: int = 0
+    """Runs taken from the results store instead of being simulated again."""
+
+    @property
+    def variant_names(self) -> list[str]:
+        return [v.name for v in self.variants]
+
+    def _ordered(self) -> list[RunSummary]:
+        order = {n: i for i, n in enumerate(self.variant_names)}
+        return sorted(self.runs.values(), key=lambda r: (order.get(r.variant, 0), r.replication))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One per-run table of every run, with leading columns variant, replication, seed.
+
+        ``kpis`` is long: one row per (run, kpi) with columns kpi and value.
+        """
+        frames = []
+        for r in self._ordered():
+            if name == "kpis":
+                df = pd.DataFrame({"kpi": list(r.kpis), "value": list(r.kpis.values())})
+            elif name in r.tables:
+                df = r.tables[name].copy()
+            else:
+                continue
+            df.insert(0, "seed", r.seed)
+            df.insert(0, "replication", r.replication)
+            df.insert(0, "variant", r.variant)
+            frames.append(df)
+        if not frames:
+            if name not in (*TABLES, "kpis"):
+                raise ValueError(f"unknown table '{name}' (valid: kpis, {', '.join(TABLES)})")
+            return pd.DataFrame(columns=list(KEYS))
+        out = pd.concat(frames, ignore_index=True)
+        out["variant"] = pd.Categorical(out["variant"], self.variant_names)
+        return out
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """Wide: one row per run, one column per KPI."""
+        rows = [
+            {"variant": r.variant, "replication": r.replication, "seed": r.seed, **r.kpis}
+            for r in self._ordered()
+        ]
+        return pd.DataFrame(rows)
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Per variant and KPI: n, mean, sd and the confidence interval over replications."""
+        return summarise_kpis(self.table("kpis"), level)
+
+    def paired(self, baseline: str | None = None, level: float = 0.95) -> pd.DataFrame:
+        """Variant − baseline per KPI, paired by replication (common random numbers)."""
+        base = baseline or self.baseline or self.variant_names[0]
+        if base not in self.variant_names:
+            raise ValueError(
+                f"baseline '{base}' is not a variant (variants: {', '.join(self.variant_names)})"
+            )
+        return paired_differences(self.kpis, base, self.variant_names, level)
+
+    def metadata(self) -> dict[str, Any]:
+        """What produced these results: experiment id, seeds per run, versions."""
+        return {
+            "experiment_id": self.experiment_id,
+            "name": self.name,
+            "replications": self.replications,
+            "baseline": self.baseline,
+            "variants": [
+                {
+                    "name": v.name,
+                    "fingerprint": v.scenario.fingerprint(),
+                    "scenario_seed": v.scenario.seed,
+                    "options": {k: repr(o) for k, o in v.options.items()},
+                    "seeds": [
+                        self.runs[(v.name, r)].seed
+                        for r in range(self.replications)
+                        if (v.name, r) in self.runs
+                    ],
+                }
+                for v in self.variants
+            ],
+            "failures": [str(f) for f in self.failures],
+            "versions": versions(),
+        }
+
+    def write(self, out_dir: str | Path, formats: Sequence[str] = ("csv", "parquet")) -> Path:
+        """Write the tables, summaries, resolved scenarios and versions, atomically.
+
+        Layout: ``summary``, ``kpis`` (one row per run), ``paired`` and ``retention``
+        (per segment, against the baseline; with two or more variants) and every kept
+        per-run table, each as CSV and/or Parquet;
+        ``scenarios/<n>-<variant>.yaml``; ``experiment.json``.
+        """
+        tables: dict[str, pd.DataFrame] = {"summary": self.summary(), "kpis": self.kpis}
+        if len(self.variants) > 1:
+            tables["paired"] = self.paired()
+        for name in TABLES:
+            df = self.table(name)
+            if len(df.columns) > len(KEYS):
+                tables[name] = df
+        if len(self.variants) > 1 and "segments" in tables:
+            base = self.baseline or self.variant_names[0]
+            tables["retention"] = retention_table(tables["segments"], baseline=base)
+        with atomic_dir(out_dir) as tmp:
+            for name, df in tables.items():
+                if "csv" in formats:
+                    df.to_csv(tmp / f"{name}.csv", index=False)
+                if "parquet" in formats:
+                    df.to_parquet(tmp / f"{name}.parquet", index=False)
+            folder = tmp / "scenarios"
+            folder.mkdir()
+            for i, v in enumerate(self.variants):
+                (folder / f"{i:03d}-{_file_name(v.name)}.yaml").write_text(
+                    v.scenario.to_yaml(), encoding="utf-8"
+                )
+            (tmp / "experiment.json").write_text(
+                json.dumps(self.metadata(), indent=2), encoding="utf-8"
+            )
+        return Path(out_dir)
+
+    def scenario(self, variant: str) -> Scenario:
+        for v in self.variants:
+            if v.name == variant:
+                return v.scenario
+        raise KeyError(variant)
+
+
+def _file_name(text: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_.=" else "_" for ch in text)
+    return safe.strip("._")[:80] or "variant"
+
+
+def versions() -> dict[str, str]:
+    """Versions of the package, Python and the libraries that shape the numbers."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"billsim": __version__, "python": platform.python_version()}
+    for lib in ("numpy", "simpy", "pandas", "scipy", "pydantic"):
+        try:
+            out[lib] = version(lib)
+        except PackageNotFoundError:  # pragma: no cover
+            out[lib] = "unknown"
+    return out

@@ -1,0 +1,359 @@
+"""The results store: every experiment and run kept in one SQLite file, queryable with SQL.
+
+Why SQLite: it ships with Python, one file is easy to copy or share, and its
+transactions give the guarantee we need: a job's KPIs, tables and status are committed
+together or not at all, so an interrupted run never leaves half a record, and the next
+run of the same experiment resumes from the jobs that were committed.
+
+Location: ``$BILLSIM_STORE`` if set, else ``$XDG_DATA_HOME/billsim/runs.sqlite``
+(``~/.local/share/billsim/runs.sqlite``). Tables (query them with any SQLite client):
+
+- ``experiments``: experiment_id, name, created, updated, version, replications,
+  baseline, tables, status ('running' | 'complete' | 'failed' | 'interrupted');
+- ``variants``: experiment_id, variant, position, fingerprint, seed, options (repr of
+  policy objects), scenario_yaml (the resolved scenario, enough to run it again);
+- ``jobs``: experiment_id, variant, replication, seed, status ('done' | 'failed'),
+  elapsed_s, error, finished;
+- ``kpis``: experiment_id, variant, replication, seed, kpi, value — one row per KPI;
+- ``run_tables``: experiment_id, variant, replication, name, data (the table as Parquet);
+- view ``kpi_means``: mean, min, max and count of each KPI per experiment and variant.
+
+Example: ``SELECT variant, mean FROM kpi_means WHERE kpi = 'net' ORDER BY mean DESC``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from sim.core.version import __version__
+from sim.experiments.jobs import JobFailure, RunSummary, Variant, experiment_id
+from sim.experiments.result import ExperimentResult
+from sim.scenario import scenario_from_yaml
+
+ENV_VAR = "BILLSIM_STORE"
+STATUSES: tuple[str, ...] = ("running", "complete", "failed", "interrupted")
+"""An experiment is 'running' while jobs are being committed; it ends 'complete',
+'failed' (some jobs raised; running it again retries them) or 'interrupted' (stopped
+before all jobs ran; running it again resumes it). A process killed outright leaves
+'running' behind."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (
+    experiment_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    version TEXT NOT NULL,
+    replications INTEGER NOT NULL,
+    baseline TEXT,
+    tables TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS variants (
+    experiment_id TEXT NOT NULL REFERENCES experiments ON DELETE CASCADE,
+    variant TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    options TEXT NOT NULL,
+    scenario_yaml TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, variant)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    experiment_id TEXT NOT NULL REFERENCES experiments ON DELETE CASCADE,
+    variant TEXT NOT NULL,
+    replication INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    elapsed_s REAL,
+    error TEXT,
+    finished TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, variant, replication)
+);
+CREATE TABLE IF NOT EXISTS kpis (
+    experiment_id TEXT NOT NULL REFERENCES experiments ON DELETE CASCADE,
+    variant TEXT NOT NULL,
+    replication INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    kpi TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (experiment_id, variant, replication, kpi)
+);
+CREATE TABLE IF NOT EXISTS run_tables (
+    experiment_id TEXT NOT NULL REFERENCES experiments ON DELETE CASCADE,
+    variant TEXT NOT NULL,
+    replication INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (experiment_id, variant, replication, name)
+);
+CREATE VIEW IF NOT EXISTS kpi_means AS
+    SELECT experiment_id, variant, kpi, COUNT(value) AS n, AVG(value) AS mean,
+           MIN(value) AS min, MAX(value) AS max
+    FROM kpis GROUP BY experiment_id, variant, kpi;
+"""
+
+
+def default_path() -> Path:
+    """Where runs are kept unless told otherwise (``$BILLSIM_STORE`` overrides)."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "billsim" / "runs.sqlite"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _to_parquet(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+class StoreError(RuntimeError):
+    """The store file cannot be used (not a database, no permission, unknown run)."""
+
+
+class Store:
+    """A results database file; every write is one transaction."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._tx() as con:
+                con.executescript(_SCHEMA)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(f"cannot use results store {self.path}: {exc}") from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside one transaction: committed on success, rolled back if not."""
+        con = sqlite3.connect(self.path, timeout=30)
+        try:
+            con.execute("PRAGMA foreign_keys = ON")
+            with con:
+                yield con
+        finally:
+            con.close()
+
+    def _read(self) -> closing[sqlite3.Connection]:
+        """A connection for reading, closed when the ``with`` block ends."""
+        return closing(sqlite3.connect(self.path, timeout=30))
+
+    # ---- writing -----------------------------------------------------------------------
+
+    def begin_experiment(
+        self,
+        exp_id: str,
+        name: str,
+        variants: Sequence[Variant],
+        replications: int,
+        tables: Sequence[str],
+        baseline: str | None,
+    ) -> None:
+        """Register an experiment (or find it again to resume it)."""
+        now = _now()
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running') "
+                "ON CONFLICT (experiment_id) DO UPDATE SET updated = excluded.updated, "
+                "replications = MAX(replications, excluded.replications), "
+                "status = 'running', name = excluded.name, baseline = excluded.baseline",
+                (
+                    exp_id,
+                    name,
+                    now,
+                    now,
+                    __version__,
+                    replications,
+                    baseline,
+                    json.dumps(list(tables)),
+                ),
+            )
+            con.executemany(
+                "INSERT OR IGNORE INTO variants VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        exp_id,
+                        v.name,
+                        i,
+                        v.scenario.fingerprint(),
+                        v.scenario.seed,
+                        json.dumps({k: repr(o) for k, o in v.options.items()}),
+                        v.scenario.to_yaml(),
+                    )
+                    for i, v in enumerate(variants)
+                ],
+            )
+
+    def record_run(self, exp_id: str, run: RunSummary) -> None:
+        """A finished job: its status, KPIs and tables in one transaction."""
+        blobs = [(name, _to_parquet(df)) for name, df in run.tables.items()]
+        key = (exp_id, run.variant, run.replication)
+        with self._tx() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, 'done', ?, NULL, ?)",
+                (*key, run.seed, run.elapsed_s, _now()),
+            )
+            con.execute(
+                "DELETE FROM kpis WHERE experiment_id=? AND variant=? AND replication=?", key
+            )
+            con.executemany(
+                "INSERT INTO kpis VALUES (?, ?, ?, ?, ?, ?)",
+                [(*key, run.seed, k, _sql_float(v)) for k, v in run.kpis.items()],
+            )
+            con.executemany(
+                "INSERT OR REPLACE INTO run_tables VALUES (?, ?, ?, ?, ?)",
+                [(*key, name, blob) for name, blob in blobs],
+            )
+
+    def record_failure(self, exp_id: str, failure: JobFailure) -> None:
+        with self._tx() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, 'failed', NULL, ?, ?)",
+                (exp_id, failure.variant, failure.replication, failure.seed, failure.error, _now()),
+            )
+
+    def finish_experiment(self, exp_id: str, status: str = "complete") -> None:
+        """Mark how an experiment ended: complete, failed (some jobs raised) or interrupted."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status '{status}' (valid: {', '.join(STATUSES)})")
+        with self._tx() as con:
+            con.execute(
+                "UPDATE experiments SET status=?, updated=? WHERE experiment_id=?",
+                (status, _now(), exp_id),
+            )
+
+    def save(self, result: ExperimentResult) -> str:
+        """Keep an experiment that ran without the store (e.g. in the app); returns its id."""
+        tables = sorted({n for r in result.runs.values() for n in r.tables})
+        exp_id = result.experiment_id or experiment_id(result.variants, tables)
+        self.begin_experiment(
+            exp_id,
+            result.name or exp_id,
+            result.variants,
+            result.replications,
+            tables,
+            result.baseline,
+        )
+        for run in result.runs.values():
+            self.record_run(exp_id, run)
+        for fail in result.failures:
+            self.record_failure(exp_id, fail)
+        self.finish_experiment(exp_id, "failed" if result.failures else "complete")
+        return exp_id
+
+    def delete(self, exp_id: str) -> None:
+        with self._tx() as con:
+            for table in ("run_tables", "kpis", "jobs", "variants", "experiments"):
+                con.execute(f"DELETE FROM {table} WHERE experiment_id=?", (exp_id,))
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def finished_runs(self, exp_id: str) -> dict[tuple[str, int], RunSummary]:
+        """Jobs of an experiment already committed, as RunSummaries (for resuming)."""
+        with self._read() as con:
+            jobs = con.execute(
+                "SELECT variant, replication, seed, elapsed_s FROM jobs "
+                "WHERE experiment_id=? AND status='done'",
+                (exp_id,),
+            ).fetchall()
+            kpis = con.execute(
+                "SELECT variant, replication, kpi, value FROM kpis WHERE experiment_id=? "
+                "ORDER BY rowid",
+                (exp_id,),
+            ).fetchall()
+            blobs = con.execute(
+                "SELECT variant, replication, name, data FROM run_tables WHERE experiment_id=?",
+                (exp_id,),
+            ).fetchall()
+        runs = {
+            (v, r): RunSummary(v, r, seed, {}, {}, elapsed or 0.0) for v, r, seed, elapsed in jobs
+        }
+        for v, r, k, value in kpis:
+            if (v, r) in runs:
+                runs[(v, r)].kpis[k] = float("nan") if value is None else float(value)
+        for v, r, name, data in blobs:
+            if (v, r) in runs:
+                runs[(v, r)].tables[name] = pd.read_parquet(io.BytesIO(data))
+        return runs
+
+    def list_runs(self) -> pd.DataFrame:
+        """One row per experiment, newest first."""
+        query = """
+            SELECT e.experiment_id AS run_id, e.name, e.created, e.updated, e.status,
+                   e.replications, e.version,
+                   (SELECT COUNT(*) FROM variants v WHERE v.experiment_id = e.experiment_id)
+                       AS variants,
+                   (SELECT group_concat(variant, ' | ') FROM
+                       (SELECT variant FROM variants v WHERE v.experiment_id = e.experiment_id
+                        ORDER BY position)) AS variant_names,
+                   (SELECT COUNT(*) FROM jobs j WHERE j.experiment_id = e.experiment_id
+                       AND j.status = 'done') AS runs_done,
+                   (SELECT COUNT(*) FROM jobs j WHERE j.experiment_id = e.experiment_id
+                       AND j.status = 'failed') AS runs_failed
+            FROM experiments e ORDER BY e.updated DESC, e.created DESC
+        """
+        with self._read() as con:
+            return pd.read_sql_query(query, con)
+
+    def load(self, exp_id: str) -> ExperimentResult:
+        """Reopen a stored experiment without running anything.
+
+        Policy objects are not stored (only their repr); the loaded variants carry the
+        resolved scenarios, which is what the tables and summaries need.
+        """
+        with self._read() as con:
+            exp = con.execute(
+                "SELECT name, replications, baseline FROM experiments WHERE experiment_id=?",
+                (exp_id,),
+            ).fetchone()
+            if exp is None:
+                raise StoreError(f"no run '{exp_id}' in {self.path}")
+            rows = con.execute(
+                "SELECT variant, scenario_yaml FROM variants WHERE experiment_id=? "
+                "ORDER BY position",
+                (exp_id,),
+            ).fetchall()
+            failed = con.execute(
+                "SELECT variant, replication, seed, error FROM jobs "
+                "WHERE experiment_id=? AND status='failed'",
+                (exp_id,),
+            ).fetchall()
+        name, replications, baseline = exp
+        variants = [
+            Variant(v, scenario_from_yaml(text, f"stored variant '{v}'")) for v, text in rows
+        ]
+        return ExperimentResult(
+            variants=variants,
+            replications=replications,
+            runs=self.finished_runs(exp_id),
+            failures=[JobFailure(v, r, s, e or "") for v, r, s, e in failed],
+            experiment_id=exp_id,
+            name=name,
+            baseline=baseline,
+        )
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run a read-only SQL query against the store."""
+        uri = f"file:{self.path}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
+            return pd.read_sql_query(sql, con, params=list(params))
+
+
+def _sql_float(value: float) -> float | None:
+    v = float(value)
+    return None if v != v else v

@@ -1,0 +1,991 @@
+"""The ``billsim`` command line: run, compare, sweep, staff, validate, list stored runs.
+
+The CLI is a thin shell around the public API (``load_scenario``, ``simulate``,
+``Results``): it parses arguments, reports problems and formats numbers, nothing more.
+
+A problem with a file or an argument (missing file, invalid YAML or field, negative seed,
+unknown format, unwritable output folder) is reported as one line
+``billsim: error: <message>`` on stderr with exit code 2, like Typer's own usage errors.
+Nothing is written before the simulation has succeeded, and ``Results.write`` moves the
+finished folder into place at once.
+"""
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from sim.core.files import atomic_dir
+from sim.core.optional import require
+from sim.core.progress import ProgressFn
+from sim.core.version import __version__
+from sim.experiments.executors import EXECUTORS
+from sim.experiments.jobs import TABLES, RunSummary, Variant, experiment_id, run_tables
+from sim.experiments.optimise import optimise_staffing
+from sim.experiments.result import ExperimentResult
+from sim.experiments.runner import run_experiment
+from sim.experiments.store import Store, StoreError, default_path
+from sim.experiments.sweeps import load_sweep
+from sim.model.replication import simulate
+from sim.presentation.formatting import format_diff, format_value
+from sim.results.tables import KPI_DEFINITIONS, Results
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+PROG = "billsim"
+USAGE_ERROR = 2
+FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": ("csv",),
+    "parquet": ("parquet",),
+    "both": ("csv", "parquet"),
+}
+
+app = typer.Typer(
+    name=PROG,
+    help="Simulate a billing-support operation: bills, calls, churn and money.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: object) -> NoReturn:
+    """Report a problem the user can fix (a file, an argument) and exit with code 2."""
+    _report(message)
+    raise typer.Exit(USAGE_ERROR)
+
+
+def _warn(message: object) -> None:
+    """Print ``billsim: warning: <message>`` as one line on stderr; the run goes on."""
+    text = " ".join(str(message).split())
+    typer.echo(f"{PROG}: warning: {text}", err=True)
+
+
+def _report(message: object) -> None:
+    """Print ``billsim: error: <message>`` as exactly one line on stderr."""
+    text = " ".join(str(message).split())
+    typer.echo(f"{PROG}: error: {text}", err=True)
+
+
+# ---- formatting -------------------------------------------------------------------------
+
+
+def kpi_rows(results: Results) -> list[tuple[str, str]]:
+    """(label, formatted value) for every KPI, in the order ``Results.kpis`` gives them."""
+    currency = results.scenario.economics.currency
+    rows = []
+    for key, value in results.kpis().items():
+        kpi = KPI_DEFINITIONS.get(key)
+        label, unit = (kpi.label, kpi.unit) if kpi else (key, "")
+        rows.append((label, format_value(value, unit, currency)))
+    return rows
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def describe(scenario: Scenario) -> str:
+    """'name, N accounts, M months' -- what ``validate`` prints for a good file."""
+    return (
+        f"{scenario.name}, {_plural(scenario.customers.accounts, 'account')}, "
+        f"{_plural(scenario.calendar.months, 'month')}"
+    )
+
+
+def _stdout() -> Console:
+    # created per call: sys.stdout may have been swapped (tests, redirection)
+    return Console(markup=False, highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, markup=False, highlight=False)
+
+
+# ---- checks before anything runs --------------------------------------------------------
+
+
+def _parse_format(fmt: str) -> tuple[str, ...]:
+    formats = FORMATS.get(fmt.strip().lower())
+    if formats is None:
+        _fail(f"unknown format {fmt!r} (use csv, parquet or both)")
+    return formats
+
+
+def _load(path: Path) -> Scenario:
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        _fail(exc)
+
+
+def _check_out_dir(out: Path, marker: str = "run.json") -> Path:
+    """An absolute output path that a write can replace; nothing is created.
+
+    An existing non-empty folder is replaced only when it holds earlier billsim results,
+    recognised by ``marker`` (run.json of a run, experiment.json of an experiment).
+    """
+    target = Path(os.path.abspath(out))
+    if not target.name:
+        _fail(f"cannot write results to {out}: choose a folder below the file-system root")
+    if target.is_symlink():
+        _fail(f"cannot write results to {out}: it is a symbolic link")
+    if target.exists():
+        if not target.is_dir():
+            _fail(f"cannot write results to {out}: it exists and is not a directory")
+        # Results.write replaces the whole folder; only do that to earlier results
+        if any(target.iterdir()) and not (target / marker).is_file():
+            _fail(
+                f"refusing to replace {out}: it is not empty and holds no earlier "
+                f"billsim results ({marker}); choose a new or empty folder"
+            )
+    ancestor = target.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        _fail(f"cannot write results to {out}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        _fail(f"cannot write results to {out}: permission denied in {ancestor}")
+    try:  # a real trial (read-only mounts, /proc, ACLs): fail before simulating, not after
+        os.rmdir(tempfile.mkdtemp(prefix=".billsim-check.", dir=ancestor))
+    except OSError as exc:
+        _fail(f"cannot write results to {out}: {exc.strerror or exc} in {ancestor}")
+    return target
+
+
+def _write(results: Results, target: Path, formats: tuple[str, ...]) -> Path:
+    """``Results.write``, removing any parent folders it created if it fails."""
+    created = []
+    parent = target.parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    try:
+        return results.write(target, formats)
+    except BaseException as exc:
+        for d in created:  # deepest first
+            with suppress(OSError):
+                d.rmdir()
+        if isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(f"cannot write results to {target}: {reason}{where}")
+        raise
+
+
+# ---- progress ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(enabled: bool, title: str) -> Iterator[ProgressFn | None]:
+    """A transient rich progress bar on stderr fed by simulate's callback, or nothing."""
+    console = _stderr()
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(title, total=1.0, detail="")
+
+        def update(fraction: float, message: str) -> None:
+            bar.update(task, completed=fraction, detail=message)
+
+        yield update
+
+
+# ---- shared options -----------------------------------------------------------------------
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="Results store (SQLite) that keeps every run; default $BILLSIM_STORE or "
+        "~/.local/share/billsim/runs.sqlite.",
+        show_default=False,
+    ),
+]
+NoStoreOption = Annotated[
+    bool, typer.Option("--no-store", help="Do not keep the runs in the results store.")
+]
+ReportOption = Annotated[
+    bool,
+    typer.Option("--report", help="Also write figures (PNG) and report.html to DIR/report."),
+]
+ReplicationsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--replications", "-r", metavar="N", help="Replications per variant.", show_default=False
+    ),
+]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        metavar="serial|process|dask",
+        help="Where jobs run: in this process, a local process pool, or a Dask cluster.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="N",
+        help="Processes or local Dask workers (default: all cores).",
+        show_default=False,
+    ),
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ADDRESS",
+        help="Scheduler of an existing Dask cluster, e.g. tcp://host:8786 (implies "
+        "--executor dask); without it --executor dask starts a local cluster.",
+        show_default=False,
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="DIR",
+        help="Folder for summary, per-run tables, resolved scenarios and experiment.json "
+        "(replaced if it holds earlier results).",
+        show_default=False,
+    ),
+]
+
+
+def _open_store(path: Path | None, disabled: bool) -> Store | None:
+    if disabled:
+        if path is not None:
+            _fail("--store and --no-store cannot be used together")
+        return None
+    try:
+        return Store(path)
+    except StoreError as exc:
+        _fail(exc)
+
+
+def _executor(executor: str, workers: int | None, dask: str | None) -> str:
+    ex = executor.strip().lower()
+    if dask is not None:
+        if ex not in ("dask", "process"):
+            _fail(f"--dask {dask} needs --executor dask (got {executor})")
+        if not dask.startswith(("tcp://", "tls://", "inproc://", "ucx://")) and ":" not in dask:
+            _fail(f"--dask: '{dask}' is not a scheduler address like tcp://host:8786")
+        ex = "dask"
+    if ex not in EXECUTORS:
+        _fail(f"unknown executor '{executor}' (use {', '.join(EXECUTORS)})")
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be >= 1 (got {workers})")
+    return ex
+
+
+def _check_experiment_out(out: Path | None) -> Path | None:
+    return None if out is None else _check_out_dir(out, marker="experiment.json")
+
+
+def _run_experiment_cli(
+    variants: list[Variant],
+    replications: int,
+    *,
+    name: str,
+    baseline: str | None,
+    tables: tuple[str, ...],
+    executor: str,
+    workers: int | None,
+    dask: str | None,
+    db: Store | None,
+    quiet: bool,
+) -> ExperimentResult:
+    total = len(variants) * replications
+    with _progress(not quiet, f"{name}: {total} runs") as callback:
+        try:
+            return run_experiment(
+                variants,
+                replications,
+                executor=executor,
+                workers=workers,
+                dask=dask,
+                tables=tables,
+                progress=callback,
+                store=db,
+                name=name,
+                baseline=baseline,
+            )
+        except (ConnectionError, StoreError, ValueError) as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            kept = (
+                f"finished runs are kept in {db.path}; run the same command again to resume"
+                if db is not None
+                else "nothing was kept (--no-store)"
+            )
+            typer.echo(f"{PROG}: interrupted; {kept}", err=True)
+            raise typer.Exit(130) from None
+
+
+def _cents(value: float) -> int:
+    """Money in summary tables: cents only where they matter (below 1 000)."""
+    return 2 if value != value or abs(value) < 1000 else 0
+
+
+def _ci_text(mean: float, lo: float, hi: float, unit: str, currency: str) -> str:
+    cents = _cents(mean)
+    text = format_value(mean, unit, currency, money_decimals=cents)
+    if lo == lo and hi == hi:  # not NaN
+        half = (hi - lo) / 2
+        text += f" ± {format_value(half, unit, currency, money_decimals=cents)}"
+    return text
+
+
+HEADLINE_KPIS = (
+    "service_level",
+    "asa_s",
+    "abandonment_rate",
+    "occupancy",
+    "retention",
+    "monthly_churn",
+    "discount_cost",
+    "agent_cost",
+    "net",
+)
+
+
+def _print_summary(result: ExperimentResult, all_kpis: bool = False) -> None:
+    """Variants as columns, KPIs as rows: mean ± 95 % CI half-width, paired Δ if 2+."""
+    summary = result.summary()
+    if summary.empty:
+        return
+    currency = result.variants[0].scenario.economics.currency
+    paired = result.paired() if len(result.variants) > 1 else None
+    base = result.baseline or result.variant_names[0]
+    kpis = list(dict.fromkeys(summary["kpi"]))
+    if not all_kpis:
+        kpis = [k for k in kpis if k in HEADLINE_KPIS]
+    index = summary.set_index(["variant", "kpi"])
+    pindex = paired.set_index(["variant", "kpi"]) if paired is not None else None
+
+    def cell(v: str, kpi: str, with_diff: bool) -> str:
+        unit = KPI_DEFINITIONS[kpi].unit if kpi in KPI_DEFINITIONS else ""
+        if (v, kpi) not in index.index:
+            return "n/a"
+        row = index.loc[(v, kpi)]
+        text = _ci_text(row["mean"], row["ci_low"], row["ci_high"], unit, currency)
+        if with_diff and pindex is not None and v != base and (v, kpi) in pindex.index:
+            d = pindex.loc[(v, kpi)]
+            star = " *" if d["significant"] else ""
+            diff = d["mean_diff"]
+            text += f"\nΔ {format_diff(diff, unit, currency, money_decimals=_cents(diff))}{star}"
+        return text
+
+    def label(kpi: str) -> str:
+        return KPI_DEFINITIONS[kpi].label if kpi in KPI_DEFINITIONS else kpi
+
+    title = f"{result.name}: mean ± 95 % CI half-width over replications"
+    table = Table(title=title)
+    if len(result.variants) <= 3:  # variants as columns, KPIs as rows
+        table.add_column("KPI")
+        for v in result.variant_names:
+            tag = " (baseline)" if paired is not None and v == base else ""
+            table.add_column(v + tag, justify="right")
+        for kpi in kpis:
+            table.add_row(label(kpi), *(cell(v, kpi, True) for v in result.variant_names))
+    else:  # many variants: one row each, a few KPIs as columns
+        few = [k for k in ("service_level", "abandonment_rate", "retention", "net") if k in kpis]
+        table.add_column("Variant", overflow="fold", min_width=12)
+        for kpi in few:
+            table.add_column(label(kpi), justify="right")
+        for v in result.variant_names:
+            tag = " (baseline)" if paired is not None and v == base else ""
+            table.add_row(v + tag, *(cell(v, kpi, True) for kpi in few))
+    console = _stdout()
+    console.print(table)
+    if paired is not None:
+        console.print(
+            Text(f"Δ = paired difference to '{base}' (same seeds); * = 95 % CI excludes 0")
+        )
+
+
+def _finish_experiment(
+    result: ExperimentResult,
+    target: Path | None,
+    formats: tuple[str, ...],
+    report: bool,
+    db: Store | None,
+) -> None:
+    _print_summary(result)
+    if db is not None:
+        done = f", {result.resumed} taken from earlier runs" if result.resumed else ""
+        typer.echo(f"kept as run {result.experiment_id} in {db.path}{done}")
+    if target is not None:
+        try:
+            written = result.write(target, formats)
+            if report:
+                write_report = require("sim.presentation.report").write_report
+
+                write_report(
+                    written / "report",
+                    result,
+                    title=result.name,
+                    kpi_summary=result.summary(),
+                    paired=result.paired() if len(result.variants) > 1 else None,
+                )
+        except OSError as exc:
+            _fail(f"cannot write results to {target}: {exc.strerror or exc}")
+        typer.echo(f"wrote results to {written}")
+    for fail in result.failures:
+        _report(fail)
+    if result.failures:
+        typer.echo(
+            f"{PROG}: {len(result.failures)} of {len(result.runs) + len(result.failures)} "
+            "runs failed; the others are kept. Run the same command again to retry them.",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+# ---- commands ---------------------------------------------------------------------------
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Simulate a billing-support operation: bills, calls, churn and money."""
+
+
+@app.command()
+def run(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario YAML file.", show_default=False)
+    ],
+    seed: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Random seed (>= 0); the scenario's seed when not given."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Folder for the result tables, scenario.yaml and run.json "
+            "(replaced if it holds earlier results).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", metavar="csv|parquet|both", help="Table format of the written tables."
+        ),
+    ] = "both",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
+    report: ReportOption = False,
+) -> None:
+    """Simulate a scenario, print its KPIs and optionally write the result tables."""
+    formats = _parse_format(fmt)
+    if seed is not None and seed < 0:
+        _fail(f"--seed must be >= 0 (got {seed})")
+    scenario = _load(file)
+    if seed is not None:
+        scenario = scenario.with_changes(seed=seed)
+    target = _check_out_dir(out) if out is not None else None
+    if report and target is None:
+        _fail("--report needs --out DIR (the report is written to DIR/report)")
+    db = _open_store(store, no_store)
+
+    with _progress(not quiet, f"Simulating {scenario.name}") as callback:
+        results = simulate(scenario, progress=callback)
+
+    console = _stdout()
+    console.print(
+        Text(
+            f"{scenario.name}: seed {results.seed}, "
+            f"{_plural(scenario.calendar.months, 'month')}, "
+            f"{scenario.customers.accounts:,} initial accounts"
+        ),
+        soft_wrap=True,
+    )
+    table = Table()
+    table.add_column("KPI")
+    table.add_column("Value", justify="right")
+    for label, value in kpi_rows(results):
+        table.add_row(label, value)
+    console.print(table)
+
+    if db is not None:
+        run_id = _save_single(db, results)
+        typer.echo(f"kept as run {run_id} in {db.path}")
+    if target is not None:
+        written = _write(results, target, formats)
+        if report:
+            write_report = require("sim.presentation.report").write_report
+
+            write_report(written / "report", results, title=scenario.name)
+        names = sorted(p.name for p in written.iterdir())
+        typer.echo(f"wrote {len(names)} files to {written}: {', '.join(names)}")
+
+
+def _save_single(db: Store, results: Results) -> str:
+    """Keep a single run in the store like a one-replication experiment."""
+    variant = Variant(results.scenario.name, results.scenario)
+    exp = ExperimentResult(
+        variants=[variant],
+        replications=1,
+        runs={
+            (variant.name, 0): RunSummary(
+                variant.name, 0, results.seed, results.kpis(), run_tables(results, TABLES), 0.0
+            )
+        },
+        experiment_id=experiment_id([variant], TABLES),
+        name=results.scenario.name,
+    )
+    try:
+        return db.save(exp)
+    except StoreError as exc:
+        _fail(exc)
+
+
+@app.command()
+def validate(
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE", help="Scenario YAML files.", show_default=False),
+    ],
+) -> None:
+    """Check scenario files; exit 2 if any of them is invalid."""
+    bad = 0
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            _report(exc)
+            bad += 1
+        else:
+            typer.echo(f"ok: {path} ({describe(scenario)})")
+    if bad:
+        raise typer.Exit(USAGE_ERROR)
+
+
+@app.command()
+def compare(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="BASELINE OTHER...",
+            help="Scenario files; the first is the baseline of the paired differences.",
+            show_default=False,
+        ),
+    ],
+    replications: ReplicationsOption = None,
+    executor: ExecutorOption = "process",
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
+    out: OutOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="csv|parquet|both", help="Table format.")
+    ] = "both",
+    report: ReportOption = False,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Compare scenarios over replications with common random numbers (paired Δ, 95 % CI).
+
+    Every scenario runs with the baseline's seed, so replication r of each sees the
+    same customers, bills and first calls, and the differences measure the change alone.
+    """
+    formats = _parse_format(fmt)
+    if len(files) < 2:
+        _fail("compare needs a baseline and at least one other scenario file")
+    n = 5 if replications is None else replications
+    if n < 2:
+        _fail(f"--replications must be >= 2 for confidence intervals (got {n})")
+    ex = _executor(executor, workers, dask)
+    scenarios = [_load(f) for f in files]
+    seed = scenarios[0].seed
+    names: list[str] = []
+    variants = []
+    for path, sc in zip(files, scenarios, strict=True):
+        name = sc.name if sc.name not in names else f"{sc.name} ({path.stem})"
+        if name in names:
+            _fail(f"{path}: the same scenario is given twice")
+        names.append(name)
+        variants.append(Variant(name, sc.with_changes(seed=seed)))
+    base_cal = scenarios[0].calendar
+    for name, sc in zip(names[1:], scenarios[1:], strict=True):
+        cal = sc.calendar
+        if (cal.start, cal.months) != (base_cal.start, base_cal.months):
+            _warn(
+                f"'{name}' runs {_plural(cal.months, 'month')} from {cal.start}, the "
+                f"baseline {_plural(base_cal.months, 'month')} from {base_cal.start}: "
+                "totals (calls, money, churned) are not like for like"
+            )
+    target = _check_experiment_out(out)
+    if report and target is None:
+        _fail("--report needs --out DIR (the report is written to DIR/report)")
+    db = _open_store(store, no_store)
+    result = _run_experiment_cli(
+        variants,
+        n,
+        name=f"compare {' vs '.join(names)}",
+        baseline=names[0],
+        tables=("monthly", "segments", "intervals", "waits") if report else ("monthly", "segments"),
+        executor=ex,
+        workers=workers,
+        dask=dask,
+        db=db,
+        quiet=quiet,
+    )
+    _finish_experiment(result, target, formats, report, db)
+
+
+@app.command()
+def sweep(
+    file: Annotated[
+        Path, typer.Argument(metavar="SWEEP", help="Sweep YAML file.", show_default=False)
+    ],
+    replications: ReplicationsOption = None,
+    executor: ExecutorOption = "process",
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
+    out: OutOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="csv|parquet|both", help="Table format.")
+    ] = "both",
+    report: ReportOption = False,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a parameter sweep (a grid and/or named variants) from a sweep file.
+
+    Finished runs are kept in the results store as they complete; running the same
+    sweep again after an interruption or a failure runs only what is missing.
+    """
+    formats = _parse_format(fmt)
+    try:
+        spec = load_sweep(file)
+    except ScenarioError as exc:
+        _fail(exc)
+    n = spec.replications if replications is None else replications
+    if n < 1:
+        _fail(f"--replications must be >= 1 (got {n})")
+    ex = _executor(executor, workers, dask)
+    target = _check_experiment_out(out)
+    if report and target is None:
+        _fail("--report needs --out DIR (the report is written to DIR/report)")
+    db = _open_store(store, no_store)
+    tables = spec.tables
+    if report:
+        tables = tuple(dict.fromkeys((*tables, "monthly", "intervals", "waits")))
+    result = _run_experiment_cli(
+        spec.variants,
+        n,
+        name=spec.name,
+        baseline=spec.baseline,
+        tables=tables,
+        executor=ex,
+        workers=workers,
+        dask=dask,
+        db=db,
+        quiet=quiet,
+    )
+    _finish_experiment(result, target, formats, report, db)
+
+
+@app.command()
+def staff(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Scenario YAML file.", show_default=False)
+    ],
+    target: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SL",
+            help="Service-level target 0..1 (default: the scenario's).",
+            show_default=False,
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="Answer-within threshold (default: the scenario's).",
+            show_default=False,
+        ),
+    ] = None,
+    months: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Optimise over the first N months only (it is costly).",
+            show_default=False,
+        ),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", metavar="N", help="Runs per evaluation.")
+    ] = 3,
+    holdout: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Fresh runs that check the result (default: as many as --replications; "
+            "agents are added where they miss the target).",
+            show_default=False,
+        ),
+    ] = None,
+    margin: Annotated[
+        float,
+        typer.Option(
+            metavar="SL",
+            help="Safety margin on the target while searching (0.02 = two points).",
+        ),
+    ] = 0.02,
+    workers: WorkersOption = None,
+    min_calls: Annotated[
+        float,
+        typer.Option(
+            metavar="N",
+            help="Intervals with fewer calls per run are judged only "
+            "through their group's overall service level.",
+        ),
+    ] = 10.0,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune/--no-prune",
+            help="Remove agents while the target holds (the costly part).",
+        ),
+    ] = True,
+    max_trials: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Stop pruning after N trial removals.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Folder for staffing, shifts, history, summary and the staffed scenario.yaml.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """The cheapest interval staffing that meets the service-level target in simulation.
+
+    Starts from Erlang A on the forecast, corrects by simulation (iterative staffing,
+    Feldman et al. 2008), prunes agent-intervals, and covers the result with shifts.
+    """
+    scenario = _load(file)
+    changes: dict[str, object] = {}
+    if target is not None:
+        changes["contact_center.service_level.target"] = target
+    if threshold is not None:
+        changes["contact_center.service_level.threshold_s"] = threshold
+    if months is not None:
+        if not 1 <= months <= scenario.calendar.months:
+            _fail(
+                f"--months must be 1..{scenario.calendar.months}, the scenario's horizon "
+                f"(got {months})"
+            )
+        changes["calendar.months"] = months
+    if replications < 1:
+        _fail(f"--replications must be >= 1 (got {replications})")
+    if holdout is not None and holdout < 0:
+        _fail(f"--holdout must be >= 0 (got {holdout})")
+    if not 0 <= margin < 1:
+        _fail(f"--margin must be in [0, 1) (got {margin})")
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be >= 1 (got {workers})")
+    if max_trials is not None and max_trials < 0:
+        _fail(f"--max-trials must be >= 0 (got {max_trials})")
+    if min_calls < 0:
+        _fail(f"--min-calls must be >= 0 (got {min_calls})")
+    if changes:
+        try:
+            scenario = scenario.with_changes(changes)
+        except ScenarioError as exc:
+            _fail(exc)
+    target_dir = _check_out_dir(out) if out is not None else None
+    with _progress(not quiet, f"Staffing {scenario.name}") as callback:
+        try:
+            result = optimise_staffing(
+                scenario,
+                replications=replications,
+                holdout=holdout,
+                margin=margin,
+                workers=workers,
+                min_calls=min_calls,
+                prune=prune,
+                max_trials=max_trials,
+                progress=callback,
+            )
+        except ValueError as exc:
+            _fail(exc)
+    currency = scenario.economics.currency
+    summary = result.summary()
+    table = Table(
+        title=f"{scenario.name}: staffing for SL {summary['target']:.0%} "
+        f"in {scenario.contact_center.service_level.threshold_s:g} s"
+    )
+    table.add_column("")
+    table.add_column("Value", justify="right")
+    table.add_row("Agent cost, Erlang A start", format_value(result.start_cost, "money", currency))
+    table.add_row("Agent cost, optimised", format_value(result.cost, "money", currency))
+    table.add_row(
+        "Agent cost of the shift plan", format_value(result.shift_cost, "money", currency)
+    )
+    n_train, n_hold = summary["replications"], summary["holdout_replications"]
+    table.add_row(
+        f"Service level on the {n_train} search runs", format_value(result.service_level, "share")
+    )
+    table.add_row(
+        f"Lowest measured-interval SL (>= {min_calls:g} calls/run)",
+        format_value(result.min_interval_service_level, "share"),
+    )
+    table.add_row("Target met on the search runs", "yes" if result.feasible else "NO")
+    holdout_ok = summary["holdout_feasible"]
+    if n_hold:
+        table.add_row(
+            f"Service level on {n_hold} fresh runs",
+            format_value(summary["holdout_service_level"], "share"),
+        )
+        table.add_row("Target met on the fresh runs", "yes" if holdout_ok else "NO")
+        if summary["holdout_added"]:
+            table.add_row(
+                "Agent-intervals added after the fresh runs", f"{summary['holdout_added']:,}"
+            )
+    table.add_row(
+        "Locally minimal (no agent-interval can go)",
+        "yes" if summary["locally_minimal"] else "no (pruning capped or agents added)",
+    )
+    table.add_row("Agent-intervals", f"{summary['agent_intervals']:,}")
+    table.add_row("Simulations", f"{result.simulations:,}")
+    console = _stdout()
+    console.print(table)
+    if not result.shifts.empty:
+        plan = (
+            result.shifts.groupby(["group", "start", "hours"], observed=True)
+            .agg(days=("date", "nunique"), agents=("agents", "sum"))
+            .reset_index()
+        )
+        shifts = Table(title="Shift plan (agents summed over the days)")
+        for col in plan.columns:
+            shifts.add_column(str(col), justify="right" if col != "group" else "left")
+        for _, row in plan.iterrows():
+            shifts.add_row(*(str(v) for v in row))
+        console.print(shifts)
+    if target_dir is not None:
+        try:
+            with atomic_dir(target_dir) as tmp:
+                for name, df in result.tables().items():
+                    df.to_csv(tmp / f"{name}.csv", index=False)
+                (tmp / "scenario.yaml").write_text(result.to_scenario().to_yaml(), encoding="utf-8")
+                (tmp / "run.json").write_text(
+                    json.dumps(
+                        {
+                            "scenario": scenario.name,
+                            "version": __version__,
+                            **{k: _jsonable(v) for k, v in summary.items()},
+                        },
+                        indent=2,
+                    ),
+                    encoding="utf-8",
+                )
+        except OSError as exc:
+            _fail(f"cannot write results to {out}: {exc.strerror or exc}")
+        typer.echo(f"wrote staffing, shifts and the staffed scenario.yaml to {target_dir}")
+    if not result.feasible or holdout_ok is False:
+        raise typer.Exit(1)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    try:
+        return float(value)  # numpy scalars
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@app.command()
+def runs(
+    store: StoreOption = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="Show the N newest runs.")] = 20,
+) -> None:
+    """List the runs kept in the results store (newest first)."""
+    if limit < 1:
+        _fail(f"--limit must be >= 1 (got {limit})")
+    path = store if store is not None else default_path()
+    if not path.exists():
+        _fail(f"no results store at {path} (nothing has been kept there yet)")
+    db = _open_store(store, False)
+    table = db.list_runs().head(limit)
+    if table.empty:
+        typer.echo(f"no runs in {db.path}")
+        return
+    out = Table(title=str(db.path))
+    out.add_column("run", no_wrap=True)
+    out.add_column("name")
+    out.add_column("updated (UTC)")
+    out.add_column("status")
+    out.add_column("variants × reps", justify="right")
+    out.add_column("done / failed", justify="right")
+    for _, row in table.iterrows():
+        out.add_row(
+            row["run_id"],
+            row["name"],
+            row["updated"][:16].replace("T", " "),
+            row["status"],
+            f"{row['variants']} × {row['replications']}",
+            f"{row['runs_done']} / {row['runs_failed']}",
+        )
+    _stdout().print(out)
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    typer.echo(f"{PROG} {__version__}")
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``billsim`` console script and ``python -m sim``."""
+    app(args=args, prog_name=PROG)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,679 @@
+"""Small, testable helpers behind the Streamlit page (``app.py``).
+
+The page stays thin: it turns widgets into scenario changes and shows what these
+helpers return. Every number still comes from ``sim.metrics`` and ``sim.experiment``;
+this module maps levers onto scenario paths, runs strategies through the experiment
+runner, and reshapes result tables for charts and comparison tables. Keeping that here
+means it is unit-tested without a browser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import inspect
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import policies
+from sim.core.optional import require
+from sim.core.progress import ProgressFn
+from sim.experiments.jobs import Variant
+from sim.experiments.result import ExperimentResult
+from sim.experiments.runner import run_experiment
+from sim.experiments.store import Store
+from sim.policies.catalogue import DISCOUNTS
+from sim.presentation import i18n
+from sim.presentation.formatting import MoneyFormat, format_diff, format_interval, format_value
+from sim.results.tables import KPI_DEFINITIONS
+from sim.scenario import Scenario, ScenarioError, scenario_from_yaml
+
+DISCOUNT_PCT_PARAM: dict[str, str | None] = {
+    "none": None,
+    "flat": "pct",
+    "tenure_based": "max_pct",
+    "value_based": "pct",
+    "churn_risk_targeted": "pct",
+    "error_credit": "goodwill_pct",
+}
+"""The main percentage parameter of each built-in discount policy (None: no percentage)."""
+
+HEADLINE_KPIS: tuple[str, ...] = (
+    "service_level",
+    "asa_s",
+    "abandonment_rate",
+    "occupancy",
+    "monthly_churn",
+    "retention",
+    "revenue",
+    "discount_cost",
+    "agent_cost",
+    "net",
+)
+"""The KPI cards the page shows, in order."""
+
+RUN_TABLES: tuple[str, ...] = ("monthly", "intervals", "waits")
+"""Per-run tables the app keeps: enough for every chart, small enough for many runs."""
+
+AUTO_STAFFING: tuple[str, ...] = ("fixed", "erlang_c", "erlang_a", "sqrt")
+"""Staffing rules a manager picks by name ('table' needs a per-interval table: not a lever)."""
+
+
+# ---- levers -----------------------------------------------------------------------------
+
+
+LEVER_GROUPS: tuple[str, ...] = ("staffing", "discounts", "billing", "customers", "horizon")
+"""The sidebar's lever groups, in the order a manager thinks about them."""
+
+
+def lever_group(problem: str) -> str:
+    """The lever group a validation problem belongs to, judged by the field path it
+    names, so the page can explain it beside the inputs that caused it."""
+    if problem.startswith(("policies.discount", "discount")):
+        return "discounts"
+    if problem.startswith(("contact_center", "policies.staffing")):
+        return "staffing"
+    if problem.startswith("billing"):
+        return "billing"
+    if problem.startswith("customers"):
+        return "customers"
+    return "horizon"
+
+
+def discount_pct_param(name: str) -> str | None:
+    """Name of the percentage parameter of discount policy ``name`` (None if it has none)."""
+    if name not in DISCOUNTS:
+        raise KeyError(f"unknown discount policy '{name}' (valid: {', '.join(DISCOUNTS)})")
+    return DISCOUNT_PCT_PARAM.get(name)
+
+
+def default_discount_pct(scenario: Scenario, name: str) -> float | None:
+    """The percentage to preset for ``name``: the scenario's value when it already uses
+    that policy with the parameter set, else the policy's own default."""
+    param = discount_pct_param(name)
+    if param is None:
+        return None
+    choice = scenario.policies.discount
+    if choice.name == name and param in choice.params:
+        return float(choice.params[param])
+    for f in dataclasses.fields(DISCOUNTS[name]):
+        if f.name == param and f.default is not dataclasses.MISSING:
+            return float(f.default)
+    return 0.0
+
+
+def discount_changes(scenario: Scenario, name: str, pct: float | None) -> dict[str, Any]:
+    """Scenario changes that select discount policy ``name`` with percentage ``pct``.
+
+    Parameters the scenario already gives for the same policy are kept; switching to
+    another policy starts from that policy's defaults (other policies' parameters would
+    be rejected).
+    """
+    param = discount_pct_param(name)
+    choice = scenario.policies.discount
+    params = dict(choice.params) if choice.name == name else {}
+    if param is not None and pct is not None:
+        params[param] = pct
+    return {"policies.discount.name": name, "policies.discount.params": params}
+
+
+def staffing_levers(scenario: Scenario) -> list[tuple[str, str, str, int]]:
+    """One lever per staffing figure: (group name, label, scenario path, current agents).
+
+    A group staffed by shifts yields one lever per shift; a group with a constant head
+    count yields one lever for that count. Labels are language-neutral (days and times).
+    """
+    levers = []
+    for gi, g in enumerate(scenario.contact_center.groups):
+        if g.shifts is None:
+            path = f"contact_center.groups[{gi}].agents"
+            levers.append((g.name, "", path, int(g.agents or 0)))
+            continue
+        for si, sh in enumerate(g.shifts):
+            label = f"{sh.days} {sh.start} +{sh.hours:g} h"
+            path = f"contact_center.groups[{gi}].shifts[{si}].agents"
+            levers.append((g.name, label, path, sh.agents))
+    return levers
+
+
+def staffing_modes() -> list[str]:
+    """Staffing rules the policies module knows: 'fixed' first, then automatic ones."""
+    known = list(getattr(policies, "STAFFING", ("fixed",)))
+    return [m for m in AUTO_STAFFING if m in known or m == "fixed"]
+
+
+def staffing_changes(
+    scenario: Scenario,
+    mode: str,
+    target: float | None = None,
+    threshold_s: float | None = None,
+    beta: float | None = None,
+) -> dict[str, Any]:
+    """Changes for a staffing rule; automatic rules staff to the service-level target.
+
+    The target is written to ``contact_center.service_level`` (what every KPI is measured
+    against) and, when the rule takes such a parameter, to its params as well; ``beta``
+    is the square-root rule's safety factor.
+    """
+    changes: dict[str, Any] = {}
+    if target is not None:
+        changes["contact_center.service_level.target"] = target
+    if threshold_s is not None:
+        changes["contact_center.service_level.threshold_s"] = threshold_s
+    if mode == "fixed":
+        if scenario.policies.staffing.name != "fixed":
+            changes["policies.staffing"] = {"name": "fixed", "params": {}}
+        return changes
+    params = (
+        dict(scenario.policies.staffing.params) if scenario.policies.staffing.name == mode else {}
+    )
+    accepted = _staffing_params(mode)
+    if target is not None:
+        for p in ("target", "target_sl", "service_level"):
+            if p in accepted:
+                params[p] = target
+                break
+    if threshold_s is not None and "threshold_s" in accepted:
+        params["threshold_s"] = threshold_s
+    if beta is not None and "beta" in accepted:
+        params["beta"] = beta
+    changes["policies.staffing"] = {"name": mode, "params": params}
+    return changes
+
+
+def _staffing_params(mode: str) -> set[str]:
+    """Parameter names the staffing rule ``mode`` accepts (empty when unknown)."""
+    registry = getattr(policies, "STAFFING", None)
+    cls = registry.get(mode) if isinstance(registry, Mapping) else None
+    if cls is None:
+        return set()
+    try:
+        return set(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def segment_mix_changes(scenario: Scenario, shares_pct: Mapping[str, float]) -> dict[str, Any]:
+    """Changes setting each segment's share from percentages that must add up to 100.
+
+    Raises ValueError naming the total, so the page can say it beside the inputs.
+    """
+    total = float(sum(shares_pct.values()))
+    if not math.isclose(total, 100.0, abs_tol=0.05):
+        raise ValueError(f"customers.segments: shares add up to {total:g} % (must be 100 %)")
+    changes = {}
+    for i, seg in enumerate(scenario.customers.segments):
+        if seg.name in shares_pct:
+            changes[f"customers.segments[{i}].share"] = float(shares_pct[seg.name]) / 100.0
+    return changes
+
+
+def incident_changes(
+    enabled: bool,
+    error_rate: float | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    cycles: Sequence[int] = (),
+) -> dict[str, Any]:
+    """Changes for a billing incident (a raised error rate on some cycles between dates)."""
+    if not enabled:
+        return {"billing.incident": None}
+    return {
+        "billing.incident": {
+            "cycles": [int(c) for c in cycles],
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+            "error_rate": error_rate,
+        }
+    }
+
+
+def default_incident(scenario: Scenario) -> tuple[float, dt.date, dt.date, list[int]]:
+    """(error rate, start, end, cycles) to preset: the scenario's incident or a plausible
+    one (20 % errors on the first cycle in the second month)."""
+    inc = scenario.billing.incident
+    if inc is not None:
+        return inc.error_rate, inc.start, inc.end, list(inc.cycles)
+    cal = scenario.calendar
+    y, m = divmod(cal.start.month, 12)
+    start = dt.date(cal.start.year + y, m + 1, 1) if cal.months > 1 else cal.start
+    end = min(start + dt.timedelta(days=27), cal.end - dt.timedelta(days=1))
+    return 0.20, start, end, [scenario.billing.cycle_days[0]]
+
+
+def read_upload(name: str, data: bytes) -> tuple[Scenario, str]:
+    """An uploaded scenario file: (scenario, its text); ScenarioError naming the file and
+    the problem when it is not UTF-8 text, not YAML or not a valid scenario."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(["not a text file (UTF-8 expected)"], name) from None
+    return scenario_from_yaml(text, name), text
+
+
+# ---- running ----------------------------------------------------------------------------
+
+
+def run_strategy(
+    name: str,
+    scenario: Scenario,
+    replications: int,
+    progress: ProgressFn | None = None,
+    *,
+    workers: int | None = None,
+) -> ExperimentResult:
+    """Replications of one strategy through the experiment runner (one variant ``name``).
+
+    Serial for one or two replications (a process pool costs more than it saves), a
+    local process pool from three on. A replication that fails raises RuntimeError with
+    its reason, since a partial strategy would mislead the comparison.
+    """
+    executor = "serial" if replications < 3 else "process"
+    result = run_experiment(
+        [Variant(name, scenario)],
+        replications,
+        executor=executor,
+        workers=workers or 2,
+        tables=RUN_TABLES,
+        progress=progress,
+        name=name,
+    )
+    if result.failures:
+        raise RuntimeError(str(result.failures[0]))
+    return result
+
+
+def rename(result: ExperimentResult, name: str) -> ExperimentResult:
+    """The same runs under another strategy name (results are single-variant)."""
+    if len(result.variants) != 1:
+        raise ValueError("only single-strategy results can be renamed")
+    v = dataclasses.replace(result.variants[0], name=name)
+    runs = {(name, r): dataclasses.replace(s, variant=name) for (_, r), s in result.runs.items()}
+    return ExperimentResult(variants=[v], replications=result.replications, runs=runs, name=name)
+
+
+def single_variant(result: ExperimentResult, variant: str) -> ExperimentResult:
+    """One variant of a multi-variant result (e.g. a stored sweep) as its own result."""
+    variants = [v for v in result.variants if v.name == variant]
+    if not variants:
+        raise KeyError(variant)
+    runs = {k: s for k, s in result.runs.items() if k[0] == variant}
+    return ExperimentResult(
+        variants=variants, replications=result.replications, runs=runs, name=variant
+    )
+
+
+def combine(strategies: Mapping[str, ExperimentResult]) -> ExperimentResult:
+    """Kept strategies as one experiment, so ``paired`` differences can be taken.
+
+    Runs pair by replication number: the runner seeds replication r from (scenario seed,
+    r), so strategies that share the scenario seed see the same customers and bills.
+    """
+    variants, runs = [], {}
+    for name, res in strategies.items():
+        one = res if res.variant_names == [name] else rename(res, name)
+        variants.extend(one.variants)
+        runs.update(one.runs)
+    reps = max((r.replications for r in strategies.values()), default=0)
+    return ExperimentResult(variants=variants, replications=reps, runs=runs, name="compare")
+
+
+def same_seed(strategies: Mapping[str, ExperimentResult]) -> bool:
+    """Whether all strategies share a scenario seed (paired differences are meaningful)."""
+    seeds = {v.scenario.seed for r in strategies.values() for v in r.variants}
+    return len(seeds) <= 1
+
+
+# ---- KPI cards and tables ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Card:
+    """One KPI card: label, formatted mean, formatted interval, definition."""
+
+    kpi: str
+    label: str
+    value: str
+    interval: str
+    help: str
+
+
+def kpi_cards(
+    result: ExperimentResult, money: MoneyFormat, lang: str = "en", variant: str | None = None
+) -> list[Card]:
+    """The headline KPIs of one strategy: mean over replications with its 95 % interval."""
+    summary = result.summary()
+    name = variant or result.variant_names[0]
+    summary = summary[summary["variant"] == name].set_index("kpi")
+    cards = []
+    for kpi in HEADLINE_KPIS:
+        d = KPI_DEFINITIONS[kpi]
+        if kpi in summary.index:
+            row = summary.loc[kpi]
+            value = format_value(row["mean"], d.unit, money, money_decimals=0)
+            ci = format_interval(row["ci_low"], row["ci_high"], d.unit, money)
+        else:
+            value, ci = format_value(None, d.unit, money), ""
+        cards.append(
+            Card(kpi, i18n.kpi_label(kpi, lang), value, ci, i18n.kpi_definition(kpi, lang))
+        )
+    return cards
+
+
+def compare_table(
+    combined: ExperimentResult, baseline: str, money: MoneyFormat, lang: str = "en"
+) -> pd.DataFrame:
+    """Side by side: one row per KPI, the mean [95 % CI] of every strategy, and each
+    strategy's paired difference to ``baseline`` with its interval."""
+    summary = combined.summary().set_index(["variant", "kpi"])
+    paired = combined.paired(baseline) if len(combined.variants) > 1 else None
+    if paired is not None:
+        paired = paired.set_index(["variant", "kpi"])
+    diff_word = i18n.t("diff_vs", lang, name=baseline)
+    rows = []
+    for kpi, d in KPI_DEFINITIONS.items():
+        row: dict[str, str] = {i18n.t("kpi", lang): i18n.kpi_label(kpi, lang)}
+        for name in combined.variant_names:
+            if (name, kpi) in summary.index:
+                s = summary.loc[(name, kpi)]
+                text = format_value(s["mean"], d.unit, money, money_decimals=0)
+                ci = format_interval(s["ci_low"], s["ci_high"], d.unit, money)
+                row[name] = f"{text} {ci}".strip()
+            else:
+                row[name] = ""
+        for name in combined.variant_names:
+            if name == baseline or paired is None:
+                continue
+            col = f"{name}: {diff_word}"
+            if (name, kpi) in paired.index:
+                p = paired.loc[(name, kpi)]
+                text = format_diff(p["mean_diff"], d.unit, money)
+                if np.isfinite(p["ci_low"]):
+                    lo = format_diff(p["ci_low"], d.unit, money)
+                    hi = format_diff(p["ci_high"], d.unit, money)
+                    text += f" [{lo}; {hi}]" if money.style == "de" else f" [{lo}, {hi}]"
+                row[col] = text
+            else:
+                row[col] = ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def frontier(combined: ExperimentResult, baseline: str) -> pd.DataFrame:
+    """The discount frontier: per strategy, accounts kept (fewer churned than the
+    baseline) against the extra discount cost, paired with 95 % intervals.
+
+    Columns: strategy, discount_cost, kept, kept_low, kept_high, retention_pp, net_diff.
+    """
+    cols = [
+        "strategy",
+        "discount_cost",
+        "kept",
+        "kept_low",
+        "kept_high",
+        "retention_pp",
+        "net_diff",
+    ]
+    rows = [
+        {
+            "strategy": baseline,
+            "discount_cost": 0.0,
+            "kept": 0.0,
+            "kept_low": 0.0,
+            "kept_high": 0.0,
+            "retention_pp": 0.0,
+            "net_diff": 0.0,
+        }
+    ]
+    if len(combined.variants) > 1:
+        p = combined.paired(baseline).set_index(["variant", "kpi"])
+        for name in combined.variant_names:
+            if name == baseline:
+                continue
+
+            def get(kpi: str, col: str, name: str = name) -> float:
+                return float(p.loc[(name, kpi), col]) if (name, kpi) in p.index else math.nan
+
+            rows.append(
+                {
+                    "strategy": name,
+                    "discount_cost": get("discount_cost", "mean_diff"),
+                    "kept": -get("churned", "mean_diff"),
+                    "kept_low": -get("churned", "ci_high"),
+                    "kept_high": -get("churned", "ci_low"),
+                    "retention_pp": 100 * get("retention", "mean_diff"),
+                    "net_diff": get("net", "mean_diff"),
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def discount_sweep(
+    scenario: Scenario, policy: str, pcts: Sequence[float]
+) -> list[tuple[str, Scenario]]:
+    """(name, scenario) for ``policy`` at each percentage: points for the frontier."""
+    if discount_pct_param(policy) is None:
+        raise ValueError(f"discount policy '{policy}' has no percentage to sweep")
+    return [
+        (f"{policy} {p:g} %", scenario.with_changes(discount_changes(scenario, policy, p)))
+        for p in pcts
+    ]
+
+
+# ---- chart data ------------------------------------------------------------------------------
+# The formulas live in sim.report (pooled ratios, replication means); these wrappers only
+# take one strategy's tables and turn report's wide frames into long ones for the charts.
+
+
+def _one(df: pd.DataFrame) -> pd.DataFrame:
+    """A strategy's table without its variant column (report then treats it as one)."""
+    return df.drop(columns=["variant"]) if "variant" in df.columns else df
+
+
+def weekday_hour(intervals: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """``measure`` pooled by weekday × hour over the horizon and every replication.
+
+    Long: weekday (0=Mon), hour, value; cells without calls are left out.
+    """
+    report = require("sim.presentation.report")
+
+    wide = report.weekday_hour(_one(intervals), measure)
+    wide = wide.reset_index(drop=True)
+    wide.index.name = "weekday"
+    long = wide.reset_index().melt(id_vars="weekday", var_name="hour", value_name="value")
+    long["hour"] = long["hour"].astype(int)
+    return long.dropna().reset_index(drop=True)
+
+
+def wait_distribution(waits: pd.DataFrame, bins: int = 30) -> pd.DataFrame:
+    """Answered and abandoned attempts by wait (report.wait_distribution): columns
+    wait_from_s, wait_to_s, outcome, calls, share (of all answered + abandoned)."""
+    report = require("sim.presentation.report")
+
+    if waits is None or waits.empty or "wait_s" not in waits.columns:
+        return pd.DataFrame(columns=["outcome", "wait_from_s", "wait_to_s", "calls", "share"])
+    dist = report.wait_distribution(_one(waits), bins)
+    # the last bin is open-ended (inf); draw it as wide as the others
+    width = (dist["wait_to_s"] - dist["wait_from_s"]).replace(np.inf, np.nan).max()
+    last = ~np.isfinite(dist["wait_to_s"])
+    dist.loc[last, "wait_to_s"] = dist.loc[last, "wait_from_s"] + (width if width > 0 else 1.0)
+    return dist
+
+
+def wait_quantiles(waits: pd.DataFrame, qs: Sequence[float] = (0.5, 0.8, 0.9, 0.95)) -> dict:
+    """Quantiles of the wait of answered attempts (NaN when none were answered)."""
+    w = waits.loc[waits["outcome"].astype(str) == "answered", "wait_s"].to_numpy(dtype=float)
+    w = w[np.isfinite(w)]
+    return {q: (float(np.quantile(w, q)) if w.size else math.nan) for q in qs}
+
+
+def _by_hour(intervals: pd.DataFrame, num: str) -> pd.DataFrame:
+    start = pd.to_datetime(intervals["interval_start"])
+    cols = list(dict.fromkeys([num, "answered", "abandoned"]))
+    g = intervals.groupby(start.dt.hour)[cols].sum()
+    handled = g["answered"] + g["abandoned"]
+    g, handled = g[handled > 0], handled[handled > 0]
+    return pd.DataFrame({"hour": g.index.astype(int), "value": g[num] / handled}).reset_index(
+        drop=True
+    )
+
+
+def abandonment_by_hour(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Abandonment rate per hour of day, pooled over days and replications (hour, value)."""
+    return _by_hour(intervals, "abandoned")
+
+
+def service_level_by_hour(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Service level per hour of day, pooled over days and replications (hour, value)."""
+    return _by_hour(intervals, "answered_within_threshold")
+
+
+def queue_and_agents(
+    intervals: pd.DataFrame, busiest_days: int | None = 7, freq: str | None = None
+) -> pd.DataFrame:
+    """Agents on duty, agents needed and the mean queue over time, long for a line chart:
+    interval_start, series, value (report.queue_and_agents; replication means).
+
+    By default only the busiest ``busiest_days`` days (report.busiest_window): a quarter
+    of half-hour steps is unreadable, the busiest week shows where plan and load part.
+    """
+    report = require("sim.presentation.report")
+
+    iv = _one(intervals)
+    if busiest_days:
+        lo, hi = report.busiest_window(iv, busiest_days)
+        ts = pd.to_datetime(iv["interval_start"])
+        iv = iv[(ts >= lo) & (ts < hi)]
+    df = report.queue_and_agents(iv, freq)
+    series = ["agents_on_duty", "agents_needed", "mean_queue"]
+    return df.melt(id_vars="interval_start", value_vars=series, var_name="series")
+
+
+def retention_by_month(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Active accounts, churned accounts, churn rate and survival per month
+    (report.monthly_retention; replication means)."""
+    report = require("sim.presentation.report")
+
+    return report.monthly_retention(_one(monthly))
+
+
+def money_waterfall(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Billed → net over the horizon as waterfall steps (report.money_waterfall):
+    step, label, kind, amount (signed), start, end; the last row is the net result."""
+    report = require("sim.presentation.report")
+
+    return report.money_waterfall(_one(monthly))
+
+
+def monthly_mean(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The monthly table averaged over replications (one row per month)."""
+    m = _one(monthly)
+    if "replication" not in m.columns:
+        return m.reset_index(drop=True)
+    out = m.drop(columns=["seed"], errors="ignore").groupby("month", as_index=False)
+    out = out.mean(numeric_only=True)
+    out.insert(1, "month_start", m.groupby("month")["month_start"].first().to_numpy())
+    return out.drop(columns=["replication"])
+
+
+def overlay_monthly(strategies: Mapping[str, ExperimentResult], column: str) -> pd.DataFrame:
+    """One monthly column per strategy (replication mean), long: month_start, strategy,
+    value — for overlaid lines."""
+    frames = []
+    for name, res in strategies.items():
+        m = monthly_mean(res.table("monthly"))
+        frames.append(
+            pd.DataFrame({"month_start": m["month_start"], "strategy": name, "value": m[column]})
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def overlay_service_level(strategies: Mapping[str, ExperimentResult]) -> pd.DataFrame:
+    """Service level by hour of day per strategy, long: hour, strategy, value."""
+    frames = []
+    for name, res in strategies.items():
+        iv = res.table("intervals")
+        if iv.empty or "interval_start" not in iv.columns:
+            continue
+        s = service_level_by_hour(iv)
+        frames.append(pd.DataFrame({"hour": s["hour"], "strategy": name, "value": s["value"]}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def overlay_waits(strategies: Mapping[str, ExperimentResult]) -> pd.DataFrame:
+    """Share of answered calls waiting at most x seconds per strategy (empirical CDF on
+    a common grid), long: wait_s, strategy, share."""
+    waits = {}
+    for name, res in strategies.items():
+        w = res.table("waits")
+        if w.empty or "wait_s" not in w.columns:
+            continue
+        v = w.loc[w["outcome"].astype(str) == "answered", "wait_s"].to_numpy(dtype=float)
+        waits[name] = np.sort(v[np.isfinite(v)])
+    if not waits:
+        return pd.DataFrame()
+    top = max((float(np.quantile(v, 0.99)) for v in waits.values() if v.size), default=1.0)
+    grid = np.linspace(0, max(top, 1.0), 60)
+    frames = [
+        pd.DataFrame(
+            {
+                "wait_s": grid,
+                "strategy": name,
+                "share": np.searchsorted(v, grid, side="right") / max(v.size, 1),
+            }
+        )
+        for name, v in waits.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def monthly_display(monthly: pd.DataFrame, money: MoneyFormat, lang: str = "en") -> pd.DataFrame:
+    """The monthly table (replication mean) as text in the scenario's number format,
+    with translated column names."""
+    m = monthly_mean(monthly)
+    out = pd.DataFrame({i18n.t("col_month", lang): m["month_start"].dt.strftime("%Y-%m-%d")})
+    units = {
+        "calls_offered": "calls",
+        "calls_answered": "calls",
+        "calls_abandoned": "calls",
+        "service_level": "share",
+        "acquired": "accounts",
+        "churned": "accounts",
+        "churn_rate": "share",
+        "active_end": "accounts",
+        "billed": "money",
+        "discount_cost": "money",
+        "revenue": "money",
+        "agent_cost": "money",
+        "lost_value": "money",
+        "discount_owed": "money",
+        "net": "money",
+    }
+    for col, unit in units.items():
+        if col in m.columns:
+            vals = m[col].to_numpy(dtype=float)
+            if unit in ("calls", "accounts"):
+                vals = np.round(vals, 1)
+            out[i18n.column_label(col, lang)] = [
+                format_value(v, unit, money, money_decimals=0) for v in vals
+            ]
+    return out
+
+
+# ---- results store ---------------------------------------------------------------------------
+
+
+def open_store() -> Store:
+    """The results store (``sim.experiments.store.Store``) at its default place."""
+    return Store()
+
+
+def run_label(row: Mapping[str, Any]) -> str:
+    """A past run as one line for a select box."""
+    created = str(row.get("created", ""))[:16].replace("T", " ")
+    reps = row.get("replications", "")
+    return f"{row.get('name', '')} · {created} · {reps} × · {row.get('run_id')}"

@@ -1,0 +1,56 @@
+"""What one replication hands to the tables: raw arrays and the money ledger.
+
+Why its own module: it is the contract between the model (which fills it) and the
+results layer (which shapes it into tables and KPIs), so neither imports the other's
+internals and the results layer does not depend on the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.scenario import Scenario
+from sim.scenario.calendar import Clock
+from sim.world.staffing import StaffingPlan
+
+
+@dataclass
+class Ledger:
+    """Money and population events, appended during the run, tabled in metrics.py.
+
+    ``month`` is the month of the horizon (0-based; month m starts at
+    ``RawRun.month_starts_s[m]``, i.e. ``calendar.start`` + m months), not a calendar month.
+    """
+
+    bills: list[tuple[int, int, float, float, float, int, int]] = field(default_factory=list)
+    """(month, bills, correct, error, discount, errors, shocks) per bill run."""
+    credits: list[tuple[int, float, int]] = field(default_factory=list)
+    """(month, refunded error amount, refunds) per day."""
+    churn: list[tuple[int, int, float, float]] = field(default_factory=list)
+    """(month, churned, lost monthly charge, lost lifetime value) per bill run."""
+    acquired: list[tuple[int, int]] = field(default_factory=list)
+    discounts: list[tuple[int, int, float]] = field(default_factory=list)
+    """(month, discounts granted, committed value) per day."""
+
+
+@dataclass
+class RawRun:
+    """Everything a replication produced, before it is shaped into tables."""
+
+    scenario: Scenario
+    seed: int
+    version: str
+    clock: Clock
+    calls: dict[str, np.ndarray]
+    customers: dict[str, np.ndarray]
+    staffing: StaffingPlan
+    ledger: Ledger
+    month_starts_s: np.ndarray
+    """Start of each month of the horizon and its end (months + 1 edges, seconds)."""
+    initial_accounts: int
+    group_names: tuple[str, ...]
+    segment_names: tuple[str, ...]
+    discount_granted: np.ndarray
+    """Percent granted per call (0 for most)."""

@@ -1,0 +1,606 @@
+"""Results tables and every KPI formula, defined once.
+
+A replication returns raw arrays (model.RawRun); this module shapes them into tidy
+pandas tables at fixed grains -- one row per call attempt, per interval, per month, per
+customer -- and computes the KPIs. The CLI, the app, the experiment runner and the tests
+all read numbers from here, so a definition changes in one place only.
+
+Definitions (T = ``contact_center.service_level.threshold_s``):
+
+- A call *attempt* reaches the queue unless it was settled in the IVR or dropped while
+  the center was closed. Its *outcome* is answered, abandoned, or still in the system at
+  the end of the horizon (waiting, in service); the last are excluded from rates.
+- **service level** = attempts answered within T / (answered + abandoned attempts).
+  Abandoned calls count against the service level whatever their wait (the strict
+  convention; Erlang A's ``P(answered within T)`` is the same quantity).
+- **ASA** = mean wait of answered attempts.
+- **abandonment rate** = abandoned / (answered + abandoned).
+- **AHT** = mean of talk time (verification, review, work) + after-call work, answered.
+- **occupancy** = agent-seconds busy with calls / agent-seconds on duty.
+- **mean queue** (per interval) = caller-seconds spent waiting inside the interval /
+  interval length; a wait ends at answer, at the abandonment deadline, or at the end of
+  the horizon; callers on virtual hold (callback) count as waiting.
+- **agents needed** (per interval) = Erlang C agents for offered / interval length ×
+  AHT at the service-level target and T (pooled over all groups); an interval with
+  calls but none answered uses the scenario's expected handling time of its calls.
+- **first-contact resolution (FCR)** = answered attempts that resolved the issue /
+  answered attempts.
+- **monthly churn** = accounts that left at a bill date / accounts facing a bill date
+  (the empirical monthly hazard).
+- **retention** = accounts of the initial base still active at the end / initial base.
+- **revenue** = billed (correct amount + billing errors) − discounts − refunded errors.
+- **discount cost** (KPI ``discount_cost``, ``monthly.discount_cost``) = what bills
+  dated within the horizon were reduced by: a discount granted late in the horizon
+  counts only its bills that fall inside it. It is *not* the committed value (monthly
+  value × ``policies.discount.duration_months``, bills after the horizon included):
+  that one is what ``policies.discount.budget_per_month`` limits, what
+  ``segments().discount_committed`` holds and what sim.analytics' ``discount_cost``
+  measure compares, counted, like lost lifetime value, beyond the horizon.
+- **discounts owed** (KPI ``discount_owed``, last month's row of ``monthly``) = what
+  accounts still active at the end will be given on their bills after the horizon
+  under discounts already granted (charge × percent × bills left). It is the forward
+  counterpart of lost lifetime value: without it, a discount granted late would count
+  its retained customers' whole lifetime but only its first bills.
+- **net** = revenue − agent cost − telephony cost − lost lifetime value of churned
+  accounts (monthly charge × ``economics.lifetime_months``) − discounts owed.
+- **month** (``monthly``, the ledger, the discount budget): month m of the horizon is
+  [``calendar.start`` + m months, ``calendar.start`` + m + 1 months), the day clamped
+  to the month's length; every row is a whole month, not a calendar month.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.core.codes import (
+    ABANDONED,
+    ANSWERED,
+    DROPPED,
+    IN_SERVICE,
+    IVR,
+    ORIGINS,
+    OUTCOMES,
+    PENDING,
+    REASONS,
+    WAITING,
+)
+from sim.core.erlang import staff_erlang_c
+from sim.core.files import atomic_dir
+from sim.results.raw import RawRun
+from sim.scenario import Scenario
+
+MONEY_COLUMNS: tuple[str, ...] = (
+    "billed",
+    "discount_cost",
+    "error_credits",
+    "revenue",
+    "agent_cost",
+    "telephony_cost",
+    "lost_value",
+    "discount_owed",
+    "net",
+)
+"""Money columns of the monthly table, in the order the money flows."""
+
+
+@dataclass(frozen=True)
+class KPI:
+    label: str
+    unit: str
+    definition: str
+
+
+KPI_DEFINITIONS: dict[str, KPI] = {
+    "service_level": KPI("Service level", "share", "answered within T / (answered + abandoned)"),
+    "asa_s": KPI("Average speed of answer", "s", "mean wait of answered attempts"),
+    "abandonment_rate": KPI("Abandonment", "share", "abandoned / (answered + abandoned)"),
+    "occupancy": KPI("Agent occupancy", "share", "busy agent-seconds / on-duty agent-seconds"),
+    "aht_s": KPI("Average handling time", "s", "mean talk + after-call work, answered"),
+    "fcr": KPI("First-contact resolution", "share", "resolved answered / answered attempts"),
+    "calls_offered": KPI("Calls offered", "calls", "attempts that reached the queue"),
+    "calls_answered": KPI("Calls answered", "calls", "attempts answered by an agent"),
+    "monthly_churn": KPI("Monthly churn", "share", "churned / accounts facing a bill date"),
+    "retention": KPI("Retention", "share", "initial accounts still active at the end"),
+    "churned": KPI("Accounts churned", "accounts", "accounts that left during the horizon"),
+    "revenue": KPI("Revenue", "money", "billed − discounts − refunded errors"),
+    "discount_cost": KPI("Discount cost", "money", "discounts deducted on bills"),
+    "agent_cost": KPI("Agent cost", "money", "scheduled agent-hours × hourly cost"),
+    "telephony_cost": KPI("Telephony cost", "money", "(wait + talk) minutes × rate"),
+    "lost_value": KPI("Lost lifetime value", "money", "churned charge × lifetime months"),
+    "discount_owed": KPI(
+        "Discounts owed", "money", "granted discounts still to come after the horizon"
+    ),
+    "net": KPI("Net result", "money", "revenue − agent − telephony − lost value − discounts owed"),
+}
+
+
+def rate(numerator: float, denominator: float) -> float:
+    """A share that is NaN, not a crash, when nothing was counted."""
+    return float(numerator) / float(denominator) if denominator else float("nan")
+
+
+def step_integral(times: np.ndarray, levels: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """∫_0^x of a right-continuous step function (levels[k] from times[k] on)."""
+    times = np.asarray(times, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    area = np.concatenate([[0.0], np.cumsum(levels[:-1] * np.diff(times))])
+    k = np.clip(np.searchsorted(times, x, side="right") - 1, 0, None)
+    return area[k] + levels[k] * (x - times[k])
+
+
+def busy_integral(start: np.ndarray, end: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Total busy time of intervals [start, end) that falls before each x."""
+    s = np.sort(start)
+    e = np.sort(end)
+    cs = np.concatenate([[0.0], np.cumsum(s)])
+    ce = np.concatenate([[0.0], np.cumsum(e)])
+    ns = np.searchsorted(s, x, side="right")
+    ne = np.searchsorted(e, x, side="right")
+    return (ns * x - cs[ns]) - (ne * x - ce[ne])
+
+
+def erlang_c_needed(
+    offered: np.ndarray, span_s: np.ndarray, aht_s: np.ndarray, target: float, threshold_s: float
+) -> np.ndarray:
+    """Erlang C agents for each interval's offered rate × AHT (NaN where AHT is unknown).
+
+    Many intervals share (calls, span, AHT) -- every closed interval does -- so each
+    distinct triple is staffed once; a run of 4 000+ intervals stays fast.
+    """
+    offered = np.asarray(offered, dtype=float)
+    span_s = np.asarray(span_s, dtype=float)
+    aht_s = np.asarray(aht_s, dtype=float)
+    out = np.where(offered > 0, np.nan, 0.0)
+    ok = (offered > 0) & (span_s > 0) & np.isfinite(aht_s) & (aht_s > 0)
+    if not ok.any():
+        return out
+    keys = np.column_stack([offered[ok], span_s[ok], aht_s[ok]])
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    staffed = np.array(
+        [staff_erlang_c(n / span, aht, target, threshold_s) for n, span, aht in unique],
+        dtype=float,
+    )
+    out[ok] = staffed[inverse.ravel()]
+    return out
+
+
+class Results:
+    """Tables and KPIs of one replication, with the scenario, seed and version used."""
+
+    def __init__(self, raw: RawRun) -> None:
+        self.raw = raw
+        self.scenario: Scenario = raw.scenario
+        self.seed = raw.seed
+        self.version = raw.version
+        self._intervals: dict[int, pd.DataFrame] = {}
+
+    # ---- per call ---------------------------------------------------------------------
+
+    @cached_property
+    def calls(self) -> pd.DataFrame:
+        """One row per call attempt (retrials and repeats are rows of their own)."""
+        c = self.raw.calls
+        status = c["status"]
+        answered = status == ANSWERED
+        abandoned = status == ABANDONED
+        t_end = np.where(answered, c["t_answer"] + c["talk"], np.nan)
+        t_end = np.where(abandoned, c["deadline"], t_end)
+        wait = self._wait_s()
+        seg = self.raw.customers["segment"][c["account"]]
+        start = pd.Timestamp(self.scenario.calendar.start)
+        df = pd.DataFrame(
+            {
+                "call_id": np.arange(status.size),
+                "account": c["account"],
+                "segment": pd.Categorical.from_codes(seg, list(self.raw.segment_names)),
+                "reason": pd.Categorical.from_codes(c["reason"], list(REASONS)),
+                "origin": pd.Categorical.from_codes(c["origin"], list(ORIGINS)),
+                "attempt": c["attempt"],
+                "arrival": start + pd.to_timedelta(c["t_arrive"], unit="s"),
+                "t_arrive_s": c["t_arrive"],
+                "t_answer_s": c["t_answer"],
+                "t_end_s": t_end,
+                "wait_s": wait,
+                "talk_s": np.where(answered | (status == IN_SERVICE), c["talk"], np.nan),
+                "acw_s": np.where(answered | (status == IN_SERVICE), c["acw"], np.nan),
+                "patience_s": c["patience"],
+                "outcome": pd.Categorical(
+                    [OUTCOMES[int(s)] for s in np.unique(status)],
+                    categories=list(OUTCOMES.values()),
+                )[np.searchsorted(np.unique(status), status)]
+                if status.size
+                else pd.Categorical([], categories=list(OUTCOMES.values())),
+                "group": pd.Categorical.from_codes(c["group"], list(self.raw.group_names)),
+                "priority": c["klass"],
+                "callback": c["callback"],
+                "resolved": c["resolved"] & (answered | (status == IVR)),
+                "discount_pct": self.raw.discount_granted,
+            }
+        )
+        return df
+
+    def _wait_s(self) -> np.ndarray:
+        """Wait of every attempt, defined once: until answer; until the patience deadline
+        for an abandoned caller; until the end of the horizon for one still waiting; NaN
+        for attempts that never queued (IVR, dropped, pending)."""
+        c = self.raw.calls
+        status = c["status"]
+        wait = np.where(status == ANSWERED, c["t_answer"] - c["t_arrive"], np.nan)
+        wait = np.where(status == ABANDONED, c["deadline"] - c["t_arrive"], wait)
+        wait = np.where(status == WAITING, self.raw.clock.horizon_s - c["t_arrive"], wait)
+        return np.where(status == IN_SERVICE, c["t_answer"] - c["t_arrive"], wait)
+
+    def waits(self) -> pd.DataFrame:
+        """Waits of answered and abandoned attempts (float32): the wait distribution."""
+        status = self.raw.calls["status"]
+        done = (status == ANSWERED) | (status == ABANDONED)
+        return pd.DataFrame(
+            {
+                "wait_s": self._wait_s()[done].astype(np.float32),
+                "outcome": pd.Categorical(
+                    np.where(status[done] == ABANDONED, "abandoned", "answered"),
+                    ["answered", "abandoned"],
+                ),
+            }
+        )
+
+    # ---- per interval ---------------------------------------------------------------------
+
+    def intervals(self, minutes: int | None = None) -> pd.DataFrame:
+        """Queue statistics per interval of arrival (default: the scenario's interval)."""
+        minutes = minutes or self.scenario.contact_center.interval_minutes
+        cached = self._intervals.get(minutes)
+        if cached is None:  # kpis(), the experiment runner and the app all ask for it
+            cached = self._intervals[minutes] = self._compute_intervals(minutes)
+        return cached.copy()
+
+    def _compute_intervals(self, minutes: int) -> pd.DataFrame:
+        sc = self.scenario
+        edges = self.raw.clock.interval_edges(minutes)
+        c = self.raw.calls
+        T = sc.contact_center.service_level.threshold_s
+        status = c["status"]
+        queued = ~np.isin(status, (IVR, DROPPED, PENDING))
+        answered = status == ANSWERED
+        abandoned = status == ABANDONED
+        wait = c["t_answer"] - c["t_arrive"]
+        bins = np.clip(np.searchsorted(edges, c["t_arrive"], side="right") - 1, 0, edges.size - 2)
+        nb = edges.size - 1
+
+        def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            w = None if weights is None else weights[mask]
+            return np.bincount(bins[mask], weights=w, minlength=nb)
+
+        offered = count(queued)
+        n_ans = count(answered)
+        n_ab = count(abandoned)
+        within = count(answered & (wait <= T))
+        wait_sum = count(answered, np.nan_to_num(wait))
+        handle = c["talk"] + c["acw"]
+        handle_sum = count(answered, handle)
+        served = answered | (status == IN_SERVICE)
+        b_start = c["t_answer"][served]
+        b_end = np.minimum(b_start + handle[served], self.raw.clock.horizon_s)
+        busy = np.diff(busy_integral(b_start, b_end, edges))
+        on_duty = np.zeros(nb)
+        scheduled = np.zeros(nb)
+        for (ts, lv), (ts2, lv2) in zip(
+            self.raw.staffing.on_duty, self.raw.staffing.scheduled, strict=True
+        ):
+            on_duty += np.diff(step_integral(ts, lv, edges))
+            scheduled += np.diff(step_integral(ts2, lv2, edges))
+        span = np.diff(edges)
+        # Waiting time inside each interval: from arrival to answer, to the abandonment
+        # deadline, or (still waiting) to the end of the horizon.
+        horizon = self.raw.clock.horizon_s
+        w_end = np.where(status == ABANDONED, c["deadline"], c["t_answer"])
+        w_end = np.where(status == WAITING, horizon, w_end)
+        w_start = c["t_arrive"][queued]
+        w_end = np.clip(w_end[queued], w_start, horizon)
+        queue_s = np.maximum(np.diff(busy_integral(w_start, w_end, edges)), 0.0)  # float noise
+        # Erlang C staffing for the interval's load; with no answered call to measure an
+        # AHT, the scenario's expected handling time of the calls offered stands in.
+        reason_handle = np.array(sc.contact_center.handling.expected_s())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected_aht = count(queued, reason_handle[c["reason"]]) / offered
+            staff_aht = np.where(n_ans > 0, handle_sum / np.maximum(n_ans, 1), expected_aht)
+        needed = erlang_c_needed(
+            offered, span, staff_aht, sc.contact_center.service_level.target, T
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df = pd.DataFrame(
+                {
+                    "interval_start": pd.Timestamp(sc.calendar.start)
+                    + pd.to_timedelta(edges[:-1], unit="s"),
+                    "t_s": edges[:-1],
+                    "offered": offered.astype(np.int64),
+                    "answered": n_ans.astype(np.int64),
+                    "abandoned": n_ab.astype(np.int64),
+                    "answered_within_threshold": within.astype(np.int64),
+                    "service_level": within / (n_ans + n_ab),
+                    "asa_s": wait_sum / n_ans,
+                    "aht_s": handle_sum / n_ans,
+                    "busy_agent_s": busy,
+                    "agent_s_on_duty": on_duty,
+                    "occupancy": np.where(on_duty > 0, busy / on_duty, np.nan),
+                    "agents_on_duty": on_duty / span,
+                    "agents_scheduled": scheduled / span,
+                    "mean_queue": queue_s / span,
+                    "agents_needed": needed,
+                }
+            )
+        return df
+
+    # ---- per month ------------------------------------------------------------------------
+
+    @cached_property
+    def monthly(self) -> pd.DataFrame:
+        """Bills, calls, churn and money per calendar month of the horizon."""
+        sc = self.scenario
+        led = self.raw.ledger
+        months = sc.calendar.months
+        m_idx = np.arange(months)
+
+        def per_month(rows: list[tuple], col: int) -> np.ndarray:
+            out = np.zeros(months)
+            for r in rows:
+                out[min(r[0], months - 1)] += r[col]
+            return out
+
+        bills = per_month(led.bills, 1)
+        correct = per_month(led.bills, 2)
+        errors_amt = per_month(led.bills, 3)
+        discount = per_month(led.bills, 4)
+        errors = per_month(led.bills, 5)
+        shocks = per_month(led.bills, 6)
+        credits = per_month(led.credits, 1)
+        churned = per_month(led.churn, 1)
+        lost_value = per_month(led.churn, 3)
+        acquired = per_month(led.acquired, 1)
+        granted = per_month(led.discounts, 1)
+
+        edges = self.raw.month_starts_s
+        c = self.raw.calls
+        status = c["status"]
+        mon = np.clip(np.searchsorted(edges, c["t_arrive"], side="right") - 1, 0, months - 1)
+        answered = status == ANSWERED
+        abandoned = status == ABANDONED
+        T = sc.contact_center.service_level.threshold_s
+        wait = np.nan_to_num(c["t_answer"] - c["t_arrive"])
+        queued = ~np.isin(status, (IVR, DROPPED, PENDING))
+        offered = np.bincount(mon[queued], minlength=months)
+        n_ans = np.bincount(mon[answered], minlength=months)
+        n_ab = np.bincount(mon[abandoned], minlength=months)
+        within = np.bincount(mon[answered & (wait <= T)], minlength=months)
+        phone_s = np.where(answered, wait + c["talk"], 0.0)
+        phone_s = phone_s + np.where(abandoned, c["deadline"] - c["t_arrive"], 0.0)
+        telephony = (
+            np.bincount(mon, weights=phone_s, minlength=months) / 60
+        ) * sc.economics.telephony_per_minute
+
+        agent_cost = np.zeros(months)
+        for g, (ts, lv) in zip(sc.contact_center.groups, self.raw.staffing.scheduled, strict=True):
+            rate_h = (
+                g.cost_per_hour if g.cost_per_hour is not None else sc.economics.agent_cost_per_hour
+            )
+            agent_cost += np.diff(step_integral(ts, lv, edges)) / 3600 * rate_h
+
+        billed = correct + errors_amt
+        revenue = billed - discount - credits
+        cust = self.raw.customers
+        owed = np.zeros(months)
+        if "discount_bills_left" in cust:
+            still = cust["active"] & (cust["discount_bills_left"] > 0)
+            owed[-1] = float(
+                np.sum(
+                    cust["charge"][still]
+                    * cust["discount_pct"][still]
+                    / 100
+                    * cust["discount_bills_left"][still]
+                )
+            )
+        net = revenue - agent_cost - telephony - lost_value - owed
+        start_dates = [
+            pd.Timestamp(sc.calendar.start) + pd.to_timedelta(e, unit="s") for e in edges[:-1]
+        ]
+        facing = np.zeros(months)
+        for r in led.bills:
+            facing[min(r[0], months - 1)] += r[1]
+        facing += churned
+        active_end = np.array(
+            [
+                int(np.sum((cust["joined_s"] < edges[m + 1]) & ~(cust["churned_s"] < edges[m + 1])))
+                for m in m_idx
+            ]
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pd.DataFrame(
+                {
+                    "month": m_idx,
+                    "month_start": start_dates,
+                    "bills": bills.astype(np.int64),
+                    "bill_errors": errors.astype(np.int64),
+                    "bill_shocks": shocks.astype(np.int64),
+                    "calls_offered": offered,
+                    "calls_answered": n_ans,
+                    "calls_abandoned": n_ab,
+                    "service_level": within / (n_ans + n_ab),
+                    "acquired": acquired.astype(np.int64),
+                    "churned": churned.astype(np.int64),
+                    "churn_rate": churned / facing,
+                    "active_end": active_end,
+                    "discounts_granted": granted.astype(np.int64),
+                    "billed": billed,
+                    "discount_cost": discount,
+                    "error_credits": credits,
+                    "revenue": revenue,
+                    "agent_cost": agent_cost,
+                    "telephony_cost": telephony,
+                    "lost_value": lost_value,
+                    "discount_owed": owed,
+                    "net": net,
+                }
+            )
+
+    # ---- per customer ---------------------------------------------------------------------
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        """Final state and counters of every account that existed during the horizon."""
+        cols = dict(self.raw.customers)
+        seg = cols.pop("segment")
+        cols["segment"] = pd.Categorical.from_codes(seg, list(self.raw.segment_names))
+        cols["cycle_day"] = np.array(self.scenario.billing.cycle_days)[cols.pop("cycle")]
+        return pd.DataFrame(cols)
+
+    # ---- KPIs -----------------------------------------------------------------------------
+
+    def kpis(self) -> dict[str, float]:
+        """The headline numbers; formulas in the module docstring and KPI_DEFINITIONS."""
+        c = self.raw.calls
+        sc = self.scenario
+        status = c["status"]
+        answered = status == ANSWERED
+        abandoned = status == ABANDONED
+        T = sc.contact_center.service_level.threshold_s
+        wait = c["t_answer"] - c["t_arrive"]
+        n_ans, n_ab = int(answered.sum()), int(abandoned.sum())
+        iv = self.intervals()
+        m = self.monthly
+        cust = self.raw.customers
+        initial = self.raw.initial_accounts
+        retained = int(np.sum(cust["active"][:initial]))
+        facing = float(m["bills"].sum() + m["churned"].sum())
+        return {
+            "service_level": rate(np.sum(answered & (wait <= T)), n_ans + n_ab),
+            "asa_s": float(wait[answered].mean()) if n_ans else float("nan"),
+            "abandonment_rate": rate(n_ab, n_ans + n_ab),
+            "occupancy": rate(
+                iv["busy_agent_s"].sum(),
+                (
+                    iv["agents_on_duty"]
+                    * np.diff(self.raw.clock.interval_edges(sc.contact_center.interval_minutes))
+                ).sum(),
+            ),
+            "aht_s": float((c["talk"] + c["acw"])[answered].mean()) if n_ans else float("nan"),
+            "fcr": rate(np.sum(answered & c["resolved"]), n_ans),
+            "calls_offered": float(np.sum(~np.isin(status, (IVR, DROPPED, PENDING)))),
+            "calls_answered": float(n_ans),
+            "monthly_churn": rate(m["churned"].sum(), facing),
+            "retention": rate(retained, initial),
+            "churned": float(m["churned"].sum()),
+            "revenue": float(m["revenue"].sum()),
+            "discount_cost": float(m["discount_cost"].sum()),
+            "agent_cost": float(m["agent_cost"].sum()),
+            "telephony_cost": float(m["telephony_cost"].sum()),
+            "lost_value": float(m["lost_value"].sum()),
+            "discount_owed": float(m["discount_owed"].sum()),
+            "net": float(m["net"].sum()),
+        }
+
+    def kpi_table(self) -> pd.DataFrame:
+        """KPIs as a tidy table with labels and units."""
+        k = self.kpis()
+        return pd.DataFrame(
+            [
+                {
+                    "kpi": name,
+                    "label": KPI_DEFINITIONS[name].label,
+                    "unit": KPI_DEFINITIONS[name].unit,
+                    "value": v,
+                }
+                for name, v in k.items()
+            ]
+        )
+
+    def metadata(self) -> dict[str, object]:
+        """What produced these results: enough to reproduce them."""
+        return {
+            "scenario": self.scenario.name,
+            "fingerprint": self.scenario.fingerprint(),
+            "seed": self.seed,
+            "version": self.version,
+        }
+
+    def write(self, out_dir: str | Path, formats: tuple[str, ...] = ("csv", "parquet")) -> Path:
+        """Write every table, the KPIs and the resolved scenario to ``out_dir``.
+
+        Files are written into a temporary folder beside ``out_dir`` and moved into place
+        at the end, so an interrupted write leaves no half-written results.
+        """
+        with atomic_dir(out_dir) as tmp:
+            tables = {
+                "calls": self.calls,
+                "intervals": self.intervals(),
+                "monthly": self.monthly,
+                "customers": self.customers,
+                "kpis": self.kpi_table(),
+            }
+            for name, df in tables.items():
+                if "csv" in formats:
+                    df.to_csv(tmp / f"{name}.csv", index=False)
+                if "parquet" in formats:
+                    df.to_parquet(tmp / f"{name}.parquet", index=False)
+            (tmp / "scenario.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
+            (tmp / "run.json").write_text(json.dumps(self.metadata(), indent=2), encoding="utf-8")
+        return Path(out_dir)
+
+    # ---- per customer segment -------------------------------------------------------------
+
+    def segments(self) -> pd.DataFrame:
+        """Per customer segment: base, retention, churn, discounts and revenue.
+
+        - ``accounts_start``: accounts of the initial base; ``retained_end``: those still
+          active at the end; ``retention`` = retained_end / accounts_start.
+        - ``acquired``, ``churned`` (any account that left), ``active_end``.
+        - ``discounts_granted``: calls in which a discount was granted.
+        - ``discount_cost``: discounts deducted on bills in the horizon (as ``monthly``);
+          ``discount_committed``: monthly value × duration of every discount granted, the
+          full price of the decision even where its bills fall after the horizon.
+        - ``revenue``: billed − discounts − refunded errors (as ``monthly``).
+        - ``charge_active_end``: monthly charge of the accounts active at the end;
+          ``value_active_end`` = that × ``economics.lifetime_months``.
+        """
+        cust = self.raw.customers
+        names = list(self.raw.segment_names)
+        k = len(names)
+        seg = cust["segment"].astype(np.int64)
+        initial = np.arange(seg.size) < self.raw.initial_accounts
+        active = cust["active"].astype(bool)
+        churned = ~np.isnan(cust["churned_s"])
+
+        def per(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            w = None if weights is None else weights[mask]
+            return np.bincount(seg[mask], weights=w, minlength=k)
+
+        granted = self.raw.discount_granted > 0
+        call_seg = seg[self.raw.calls["account"][granted]]
+        zeros = np.zeros(seg.size)
+        every = np.ones(seg.size, dtype=bool)
+        start = per(initial)
+        retained = per(initial & active)
+        charge_end = per(active, cust["charge"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pd.DataFrame(
+                {
+                    "segment": pd.Categorical(names, categories=names),
+                    "accounts_start": start.astype(np.int64),
+                    "retained_end": retained.astype(np.int64),
+                    "retention": retained / start,
+                    "acquired": per(~initial).astype(np.int64),
+                    "churned": per(churned).astype(np.int64),
+                    "active_end": per(active).astype(np.int64),
+                    "discounts_granted": np.bincount(call_seg, minlength=k).astype(np.int64),
+                    "discount_cost": per(every, cust.get("discount_cost", zeros)),
+                    "discount_committed": per(every, cust.get("discount_committed", zeros)),
+                    "revenue": per(every, cust.get("revenue", zeros)),
+                    "charge_active_end": charge_end,
+                    "value_active_end": charge_end * self.scenario.economics.lifetime_months,
+                }
+            )

@@ -1,0 +1,139 @@
+"""Bill runs: what each account is charged, which bills are wrong or shocking, who calls.
+
+A bill run touches every active account of one cycle group at once (index arrays), and
+turns bills into contacts: the bill's flag (error ≫ shock ≫ routine) and the customer's
+segment give the chance of a call, the flag gives the reason mix, and the clock places
+the call some days after delivery inside open hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.codes import REASONS
+from sim.scenario import Scenario
+from sim.scenario.calendar import Clock
+from sim.world.population import Population, usage_multiplier
+
+FLAGS: tuple[str, ...] = ("routine", "shock", "error")
+
+
+@dataclass(frozen=True)
+class Bills:
+    """One bill run: row k is the bill of account ``account[k]``."""
+
+    account: np.ndarray
+    correct: np.ndarray
+    """What the account owes: charge × usage + one-off charges."""
+    error: np.ndarray
+    """Overcharge by a billing error (0 for a correct bill)."""
+    discount: np.ndarray
+    """Active discount deducted on this bill."""
+    flag: np.ndarray
+    """Index into FLAGS: 2 error, 1 shock (and no error), 0 routine."""
+
+    @property
+    def amount(self) -> np.ndarray:
+        return self.correct + self.error - self.discount
+
+
+def error_rate_on(scenario: Scenario, cycle_day: int, date_ordinal: int) -> float:
+    """Error rate of a bill run, raised while a billing incident is active on the cycle."""
+    inc = scenario.billing.incident
+    if (
+        inc is not None
+        and cycle_day in inc.cycles
+        and inc.start.toordinal() <= date_ordinal <= inc.end.toordinal()
+    ):
+        return inc.error_rate
+    return scenario.billing.error.rate
+
+
+def bill_run(
+    pop: Population,
+    cycle_accounts: np.ndarray,
+    month: int,
+    error_rate: float,
+    scenario: Scenario,
+    rng: np.random.Generator,
+) -> tuple[Bills, dict[str, np.ndarray]]:
+    """Bill the active accounts among ``cycle_accounts`` for calendar month ``month``.
+
+    Random numbers are drawn for every account of the cycle, billed or not, and handed
+    back in ``draws`` for the contact decision: a customer's bill and call then do not
+    depend on how many others churned, which keeps common random numbers exact between
+    scenarios that differ only in staffing or policy.
+    """
+    b = scenario.billing
+    n_all = cycle_accounts.size
+    draws = {
+        "usage": usage_multiplier(rng, n_all, b.usage_variation_sd),
+        "one_off_u": rng.random(n_all),
+        "one_off": b.one_off.size.sample(rng, n_all),
+        "error_u": rng.random(n_all),
+        "error": b.error.size.sample(rng, n_all),
+        "call_u": rng.random(n_all),
+        "reason_u": rng.random(n_all),
+        "day_u": rng.random(n_all),
+        "time_u": rng.random(n_all),
+    }
+    live = pop.active[cycle_accounts]
+    idx = cycle_accounts[live]
+    draws = {k: v[live] for k, v in draws.items()}
+    charge = pop.charge[idx]
+    correct = charge * draws["usage"] + np.where(
+        draws["one_off_u"] < b.one_off.probability, draws["one_off"], 0.0
+    )
+    error = np.where(draws["error_u"] < error_rate, draws["error"], 0.0)
+    left = pop.discount_bills_left[idx]
+    discount = np.where(left > 0, charge * pop.discount_pct[idx] / 100.0, 0.0)
+    discount = np.minimum(discount, correct + error)
+    pop.discount_bills_left[idx] = np.maximum(left - 1, 0)
+    amount = correct + error - discount
+    shock = amount > pop.last_bill[idx] * (1 + b.shock_threshold)
+    flag = np.where(error > 0, 2, np.where(shock, 1, 0)).astype(np.int8)
+    pop.last_bill[idx] = amount
+    pop.pending_error[idx] = error
+    bills = Bills(account=idx, correct=correct, error=error, discount=discount, flag=flag)
+    return bills, draws
+
+
+@dataclass(frozen=True)
+class Contacts:
+    account: np.ndarray
+    reason: np.ndarray
+    flag: np.ndarray
+    t: np.ndarray
+
+
+def contacts_from_bills(
+    bills: Bills,
+    draws: dict[str, np.ndarray],
+    pop: Population,
+    day: int,
+    clock: Clock,
+    scenario: Scenario,
+) -> Contacts:
+    """Which bills lead to a call, why, and when (calls after the horizon are dropped)."""
+    c = scenario.billing.contact
+    p_flag = np.array([c.probability.routine, c.probability.shock, c.probability.error])
+    p = np.minimum(p_flag[bills.flag] * pop.call_propensity[pop.segment[bills.account]], 1.0)
+    calls = draws["call_u"] < p
+    acct = bills.account[calls]
+    flag = bills.flag[calls]
+    u_reason = draws["reason_u"][calls]
+    reason = np.empty(acct.size, dtype=np.int16)
+    for f, name in enumerate(FLAGS):
+        rows = np.flatnonzero(flag == f)
+        mix = c.reasons[name]
+        codes = np.array([REASONS.index(r) for r in mix])
+        cum = np.cumsum(np.array(list(mix.values()), dtype=float))
+        pick = np.minimum(
+            np.searchsorted(cum / cum[-1], u_reason[rows], side="right"), codes.size - 1
+        )
+        reason[rows] = codes[pick]
+    t = clock.contact_times(day, c.delay_days, draws["day_u"][calls], draws["time_u"][calls])
+    keep = ~np.isnan(t)
+    return Contacts(account=acct[keep], reason=reason[keep], flag=flag[keep], t=t[keep])

@@ -1,0 +1,121 @@
+"""The customer population: every account as one row of parallel numpy arrays.
+
+Accounts never become objects: a bill run, a churn decision or a discount touches
+thousands of them at once through index arrays, which is what lets a replication hold
+millions of accounts. Arrays are allocated once for the initial base plus the expected
+acquisitions and grown geometrically if acquisition outruns that.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from sim.core.codes import EXPERIENCES
+from sim.scenario import Scenario
+
+
+class Population:
+    """Accounts of one replication. ``n`` rows are in use; the rest is spare capacity."""
+
+    _FIELDS: ClassVar[dict[str, type]] = {
+        "segment": np.int16,
+        "cycle": np.int16,
+        "charge": np.float64,
+        "tenure_at_start": np.float32,
+        "joined_s": np.float64,
+        "active": np.bool_,
+        "churned_s": np.float64,
+        "last_bill": np.float64,
+        "discount_pct": np.float32,
+        "discount_bills_left": np.int16,
+        "pending_error": np.float64,
+        "plan_changes": np.int16,
+        "calls": np.int32,
+        "discount_cost": np.float64,
+        "discount_committed": np.float64,
+        "revenue": np.float64,
+    }
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.scenario = scenario
+        seg = scenario.customers.segments
+        self.segment_names = [s.name for s in seg]
+        self.shares = np.array([s.share for s in seg])
+        self.churn_base = np.array([s.churn_base_monthly for s in seg])
+        self.churn_sensitivity = np.array([s.churn_sensitivity for s in seg])
+        self.call_propensity = np.array([s.call_propensity for s in seg])
+        self.n_cycles = len(scenario.billing.cycle_days)
+        n0 = scenario.customers.accounts
+        acq = scenario.customers.acquisition_per_month * scenario.calendar.months
+        capacity = max(16, int(n0 + acq + 6 * np.sqrt(acq + 1)))
+        self.n = 0
+        for name, dtype in self._FIELDS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+        self.experience = np.zeros((capacity, len(EXPERIENCES)), dtype=np.float32)
+        self.add(n0, 0.0, rng, initial=True)
+
+    @property
+    def capacity(self) -> int:
+        return self.segment.size
+
+    def _grow(self, need: int) -> None:
+        cap = max(need, int(self.capacity * 1.5))
+        for name in self._FIELDS:
+            old = getattr(self, name)
+            new = np.zeros(cap, dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        exp = np.zeros((cap, len(EXPERIENCES)), dtype=np.float32)
+        exp[: self.n] = self.experience[: self.n]
+        self.experience = exp
+
+    def add(self, count: int, t: float, rng: np.random.Generator, initial: bool = False) -> None:
+        """Open ``count`` accounts at time ``t``: existing base (initial) or new customers."""
+        if count <= 0:
+            return
+        if self.n + count > self.capacity:
+            self._grow(self.n + count)
+        sl = slice(self.n, self.n + count)
+        segs = rng.choice(len(self.shares), size=count, p=self.shares).astype(np.int16)
+        self.segment[sl] = segs
+        self.cycle[sl] = rng.integers(0, self.n_cycles, size=count)
+        charge = np.empty(count)
+        tenure = np.zeros(count, dtype=np.float32)
+        for i, s in enumerate(self.scenario.customers.segments):
+            rows = np.flatnonzero(segs == i)
+            charge[rows] = s.charge.sample(rng, rows.size)
+            if initial:
+                tenure[rows] = s.tenure_months.sample(rng, rows.size)
+        self.charge[sl] = charge
+        self.tenure_at_start[sl] = tenure
+        self.joined_s[sl] = t if not initial else -tenure * 30.4375 * 86400
+        self.active[sl] = True
+        self.churned_s[sl] = np.nan
+        # Last month's bill, so the first bill can already be a shock.
+        sd = self.scenario.billing.usage_variation_sd
+        self.last_bill[sl] = charge * usage_multiplier(rng, count, sd) if initial else charge
+        self.n += count
+
+    def tenure_months(self, idx: np.ndarray, t: float) -> np.ndarray:
+        """Tenure at time ``t`` (seconds from the start) for accounts ``idx``."""
+        return (t - self.joined_s[idx]) / (30.4375 * 86400)
+
+    def table(self) -> dict[str, np.ndarray]:
+        """Columns of the per-customer results table."""
+        n = self.n
+        cols: dict[str, np.ndarray] = {"account": np.arange(n)}
+        for name in self._FIELDS:
+            cols[name] = getattr(self, name)[:n].copy()
+        for j, kind in enumerate(EXPERIENCES):
+            cols[f"exp_{kind}"] = self.experience[:n, j].copy()
+        return cols
+
+
+def usage_multiplier(rng: np.random.Generator, size: int, sd: float) -> np.ndarray:
+    """Usage multiplier with mean 1 and the given standard deviation (lognormal)."""
+    if sd == 0:
+        return np.ones(size)
+    sigma = np.sqrt(np.log1p(sd * sd))
+    return rng.lognormal(-sigma * sigma / 2, sigma, size)
