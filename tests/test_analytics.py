@@ -118,7 +118,7 @@ def test_a_discount_for_one_segment_retains_there_and_nowhere_else(no_waits: Sce
 
 def test_segments_table_adds_up_to_the_monthly_money(no_waits: Scenario) -> None:
     res = simulate(no_waits, discount_policy=PremiumOnly())
-    seg, m = res.segments(), res.monthly
+    seg, m = res.segments(), res.monthly()
     assert seg["discount_cost"].sum() == pytest.approx(m["discount_cost"].sum())
     assert seg["revenue"].sum() == pytest.approx(m["revenue"].sum())
     assert seg["churned"].sum() == m["churned"].sum()

@@ -91,7 +91,7 @@ def test_a_run_equals_simulate_with_its_seed(serial_result, tiny):
 def test_common_random_numbers_make_paired_intervals_tighter(serial_result):
     # staffing changes only the queue: the bills, hence the calls offered on first
     # attempt, are identical, and the paired interval is narrower than the unpaired one
-    wide = serial_result.kpis
+    wide = serial_result.kpis()
     a = wide[wide.variant == "today"]["service_level"].to_numpy()
     b = wide[wide.variant == "fewer"]["service_level"].to_numpy()
     paired = serial_result.paired("today").set_index("kpi")
@@ -126,7 +126,7 @@ def test_summary_is_tidy_and_consistent(serial_result):
         "variant", "kpi", "label", "unit", "n", "mean", "sd", "ci_low", "ci_high",
     ]  # fmt: skip
     sl = s[(s.variant == "today") & (s.kpi == "service_level")].iloc[0]
-    values = serial_result.kpis.query("variant == 'today'")["service_level"]
+    values = serial_result.kpis().query("variant == 'today'")["service_level"]
     assert sl["n"] == 4 and sl["mean"] == pytest.approx(values.mean())
     assert sl["ci_low"] <= sl["mean"] <= sl["ci_high"]
     assert sl["label"] == "Service level" and sl["unit"] == "share"
@@ -166,7 +166,7 @@ def test_bad_experiments_are_refused(tiny):
 def test_process_pool_gives_identical_results(two_variants, serial_result):
     pooled = run_experiment(two_variants, 4, executor="process", workers=2,
                             tables=("monthly", "waits"))  # fmt: skip
-    pd.testing.assert_frame_equal(pooled.kpis, serial_result.kpis)
+    pd.testing.assert_frame_equal(pooled.kpis(), serial_result.kpis())
     pd.testing.assert_frame_equal(pooled.table("waits"), serial_result.table("waits"))
 
 
@@ -188,7 +188,7 @@ def test_dask_cluster_by_address_gives_identical_results(
     dasked = run_experiment(two_variants, 4, executor="dask", dask=dask_scheduler,
                             tables=("monthly", "waits"))  # fmt: skip
     assert not dasked.failures
-    pd.testing.assert_frame_equal(dasked.kpis, serial_result.kpis)
+    pd.testing.assert_frame_equal(dasked.kpis(), serial_result.kpis())
     pd.testing.assert_frame_equal(dasked.table("waits"), serial_result.table("waits"))
 
 
@@ -219,7 +219,7 @@ def test_dask_local_cluster_gives_identical_results(two_variants, serial_result)
     dasked = run_experiment(two_variants, 4, executor="dask", workers=2,
                             tables=("monthly", "waits"))  # fmt: skip
     assert not dasked.failures
-    pd.testing.assert_frame_equal(dasked.kpis, serial_result.kpis)
+    pd.testing.assert_frame_equal(dasked.kpis(), serial_result.kpis())
 
 
 def test_unreachable_dask_scheduler_is_a_clear_error(tiny):
@@ -271,7 +271,7 @@ def test_interrupted_experiment_resumes_from_the_store(tmp_path, two_variants, s
     resumed = run_experiment(two_variants, 4, executor="serial", tables=("monthly", "waits"),
                              store=store)  # fmt: skip
     assert resumed.resumed == 3
-    pd.testing.assert_frame_equal(resumed.kpis, serial_result.kpis)
+    pd.testing.assert_frame_equal(resumed.kpis(), serial_result.kpis())
     pd.testing.assert_frame_equal(resumed.table("waits"), serial_result.table("waits"))
     assert store.list_runs().loc[0, "status"] == "complete"
 
@@ -284,7 +284,7 @@ def test_store_reopens_a_run_without_running(tmp_path, two_variants, serial_resu
     store = Store(tmp_path / "runs.sqlite")
     run_id = store.save(serial_result)
     loaded = store.load(run_id)
-    pd.testing.assert_frame_equal(loaded.kpis, serial_result.kpis)
+    pd.testing.assert_frame_equal(loaded.kpis(), serial_result.kpis())
     pd.testing.assert_frame_equal(loaded.summary(), serial_result.summary())
     assert loaded.scenario("fewer") == two_variants[1].scenario
     means = store.query(

@@ -53,7 +53,7 @@ def small_run(small_scenario: Scenario) -> Results:
 
 
 def abandonment(r: Results) -> float:
-    out = r.calls["outcome"]
+    out = r.calls()["outcome"]
     ab, ans = int((out == "abandoned").sum()), int((out == "answered").sum())
     return ab / (ab + ans)
 
@@ -73,7 +73,7 @@ def test_group_with_nobody_on_shift_answers_no_call_and_its_callers_abandon(
     r = simulate(
         no_specialists.with_changes({"contact_center.routing.overflow_after_s": None}), seed=SEED
     )
-    c = r.calls
+    c = r.calls()
     assert not (c["group"] == "billing_specialists").any()
     errors = c[c["reason"] == "billing_error"]
     assert len(errors) > 50  # the mechanism is exercised
@@ -93,7 +93,7 @@ def test_group_with_nobody_on_shift_overflows_to_the_next_group(no_specialists: 
     r = simulate(
         no_specialists.with_changes({"contact_center.routing.overflow_after_s": 30}), seed=SEED
     )
-    c = r.calls
+    c = r.calls()
     assert not (c["group"] == "billing_specialists").any()
     errors = c[c["reason"] == "billing_error"]
     answered = errors[errors["outcome"] == "answered"]
@@ -119,8 +119,8 @@ def test_callbacks_cut_abandonment(understaffed: Scenario) -> None:
         ),
         seed=SEED,
     )
-    assert not without.calls["callback"].any()
-    cb = with_cb.calls[with_cb.calls["callback"]]
+    assert not without.calls()["callback"].any()
+    cb = with_cb.calls()[with_cb.calls()["callback"]]
     assert len(cb) > 500
     # A caller who took a callback keeps their place without hanging up.
     assert not (cb["outcome"] == "abandoned").any()
@@ -141,11 +141,13 @@ def test_retrials_raise_offered_attempts(understaffed: Scenario) -> None:
     always = simulate(
         understaffed.with_changes({"contact_center.callers.retrial.probability": 1.0}), seed=SEED
     )
-    assert (never.calls["attempt"] == 0).all()
-    retrials = always.calls[always.calls["attempt"] > 0]
+    assert (never.calls()["attempt"] == 0).all()
+    retrials = always.calls()[always.calls()["attempt"] > 0]
     assert len(retrials) > 100
     # Every retrial follows an abandoned attempt of the same account.
-    abandoned_accounts = set(always.calls.loc[always.calls["outcome"] == "abandoned", "account"])
+    abandoned_accounts = set(
+        always.calls().loc[always.calls()["outcome"] == "abandoned", "account"]
+    )
     assert set(retrials["account"]) <= abandoned_accounts
     k0, k1 = never.kpis(), always.kpis()
     assert k1["calls_offered"] > k0["calls_offered"] + 0.5 * len(retrials)
@@ -154,7 +156,7 @@ def test_retrials_raise_offered_attempts(understaffed: Scenario) -> None:
     first_month = pd.Timestamp(understaffed.calendar.start) + pd.Timedelta(days=27)
 
     def firsts(r: Results) -> set[tuple[int, float]]:
-        c = r.calls
+        c = r.calls()
         m = (c["attempt"] == 0) & (c["origin"] == "bill") & (c["arrival"] < first_month)
         return set(zip(c.loc[m, "account"], c.loc[m, "t_arrive_s"], strict=True))
 
@@ -170,7 +172,7 @@ def test_overflow_shortens_the_longest_waits(base: Scenario) -> None:
     def p99_error_wait(overflow: float | None) -> tuple[float, Results]:
         sc = thin.with_changes({"contact_center.routing.overflow_after_s": overflow})
         r = simulate(sc, seed=SEED)
-        c = r.calls
+        c = r.calls()
         e = c[(c["reason"] == "billing_error") & c["outcome"].isin(["answered", "abandoned"])]
         assert len(e) > 100
         return float(np.percentile(e["wait_s"], 99)), r
@@ -179,7 +181,7 @@ def test_overflow_shortens_the_longest_waits(base: Scenario) -> None:
     p_over, r_over = p99_error_wait(30)
     assert p_over < 0.5 * p_none
     # Only overflow lets tier1 answer a billing error.
-    c0, c1 = r_none.calls, r_over.calls
+    c0, c1 = r_none.calls(), r_over.calls()
     assert not ((c0["reason"] == "billing_error") & (c0["group"] == "tier1")).any()
     assert ((c1["reason"] == "billing_error") & (c1["group"] == "tier1")).sum() > 10
 
@@ -201,7 +203,7 @@ def test_verification_failures_lengthen_handling_by_the_extra_time(base: Scenari
     assert extra.expected == 90
 
     def handling(r: Results) -> pd.Series:
-        c = r.calls
+        c = r.calls()
         a = c[c["outcome"] == "answered"]
         return a["talk_s"] + a["acw_s"]
 
@@ -216,7 +218,7 @@ def test_verification_failures_lengthen_handling_by_the_extra_time(base: Scenari
     # Common random numbers: the same first-attempt calls of the first bill month get
     # exactly one extra verification draw each, with the documented mean and spread.
     def first(r: Results) -> pd.DataFrame:
-        c = r.calls
+        c = r.calls()
         m = (c["attempt"] == 0) & (c["origin"] == "bill") & (c["outcome"] == "answered")
         m &= c["arrival"] < pd.Timestamp(base.calendar.start) + pd.Timedelta(days=27)
         return c.loc[m, ["account", "t_arrive_s", "talk_s"]]
@@ -236,7 +238,7 @@ def test_ivr_self_service_keeps_question_callers_away_from_agents(base: Scenario
         base.with_changes({"contact_center.callers.ivr_self_service": {"question": 1.0}}),
         seed=SEED,
     )
-    c = r.calls
+    c = r.calls()
     q = c[c["reason"] == "question"]
     assert len(q) > 100
     assert (q["outcome"] == "ivr").all()
@@ -253,7 +255,7 @@ def test_ivr_self_service_keeps_question_callers_away_from_agents(base: Scenario
 
 def test_interval_totals_equal_the_calls_table(small_run: Results) -> None:
     iv = small_run.intervals()
-    c = small_run.calls
+    c = small_run.calls()
     out = c["outcome"]
     assert iv["offered"].sum() == out.isin(QUEUED).sum() > 500
     assert iv["answered"].sum() == (out == "answered").sum()
@@ -296,7 +298,7 @@ def test_agents_on_duty_follow_open_hours(small_run: Results) -> None:
 
 
 def test_first_attempts_arrive_only_while_open(baseline: Scenario, small_run: Results) -> None:
-    c = small_run.calls
+    c = small_run.calls()
     first = c[c["attempt"] == 0]
     assert len(first) > 500 and (first["origin"] == "repeat").any()
     ts = first["arrival"]

@@ -70,26 +70,26 @@ def assert_kpis_equal(a: dict[str, float], b: dict[str, float]) -> None:
 def test_same_seed_same_tables(small_scenario: Scenario, run: Results) -> None:
     again = simulate(small_scenario)
     assert run.seed == again.seed == small_scenario.seed
-    pd.testing.assert_frame_equal(run.calls, again.calls)
-    pd.testing.assert_frame_equal(run.monthly, again.monthly)
-    pd.testing.assert_frame_equal(run.customers, again.customers)
+    pd.testing.assert_frame_equal(run.calls(), again.calls())
+    pd.testing.assert_frame_equal(run.monthly(), again.monthly())
+    pd.testing.assert_frame_equal(run.customers(), again.customers())
     pd.testing.assert_frame_equal(run.intervals(), again.intervals())
     assert_kpis_equal(run.kpis(), again.kpis())
 
 
 def test_explicit_seed_equals_scenario_seed(small_scenario: Scenario, run: Results) -> None:
     same = simulate(small_scenario, seed=small_scenario.seed)
-    pd.testing.assert_frame_equal(run.calls, same.calls)
+    pd.testing.assert_frame_equal(run.calls(), same.calls())
 
 
 def test_different_seed_different_calls(small_scenario: Scenario, run: Results) -> None:
     other = simulate(small_scenario, seed=small_scenario.seed + 1)
     assert other.seed == small_scenario.seed + 1
-    assert len(run.calls) > 100 and len(other.calls) > 100
+    assert len(run.calls()) > 100 and len(other.calls()) > 100
     with pytest.raises(AssertionError):
-        pd.testing.assert_frame_equal(run.calls, other.calls)
+        pd.testing.assert_frame_equal(run.calls(), other.calls())
     # not just a reordering: the arrival times themselves differ
-    assert set(run.calls["t_arrive_s"]).isdisjoint(set(other.calls["t_arrive_s"]))
+    assert set(run.calls()["t_arrive_s"]).isdisjoint(set(other.calls()["t_arrive_s"]))
 
 
 # --------------------------------------------------------------------------- conservation
@@ -97,7 +97,7 @@ def test_different_seed_different_calls(small_scenario: Scenario, run: Results) 
 
 def check_conservation(res: Results) -> None:
     """Invariants every replication must satisfy, whatever the scenario."""
-    calls = res.calls
+    calls = res.calls()
     horizon = res.raw.clock.horizon_s
     outcomes = set(calls["outcome"].astype(str))
     assert outcomes <= SETTLED | STILL_IN_SYSTEM, outcomes
@@ -137,7 +137,7 @@ def check_conservation(res: Results) -> None:
     assert iv["offered"].sum() == queued.sum()
     assert iv["answered"].sum() == n_ans
     assert iv["abandoned"].sum() == n_ab
-    m = res.monthly
+    m = res.monthly()
     assert m["calls_offered"].sum() == queued.sum()
     assert m["calls_answered"].sum() == n_ans
     assert m["calls_abandoned"].sum() == n_ab
@@ -154,7 +154,7 @@ def check_conservation(res: Results) -> None:
         assert math.isnan(k["service_level"]) and math.isnan(k["abandonment_rate"])
 
     # every account is active or churned, never both or neither
-    cust = res.customers
+    cust = res.customers()
     assert cust["active"].dtype == bool
     assert np.array_equal(cust["churned_s"].notna().to_numpy(), ~cust["active"].to_numpy())
     assert len(cust) == res.scenario.customers.accounts + m["acquired"].sum()
@@ -192,7 +192,7 @@ def check_conservation(res: Results) -> None:
 
 
 def test_conservation_in_the_small_scenario(run: Results) -> None:
-    calls = run.calls
+    calls = run.calls()
     assert len(calls) > 500
     counts = calls["outcome"].value_counts()
     assert counts["answered"] > 0.8 * len(calls)
@@ -201,8 +201,8 @@ def test_conservation_in_the_small_scenario(run: Results) -> None:
 
 
 def test_conservation_under_load(lean_run: Results) -> None:
-    assert (lean_run.calls["outcome"] == "abandoned").sum() > 20
-    assert (lean_run.calls["attempt"] > 0).sum() > 0  # retrials happen
+    assert (lean_run.calls()["outcome"] == "abandoned").sum() > 20
+    assert (lean_run.calls()["attempt"] > 0).sum() > 0  # retrials happen
     check_conservation(lean_run)
 
 
@@ -215,7 +215,7 @@ def test_conservation_with_callbacks(lean: Scenario) -> None:
             }
         )
     )
-    cb = res.calls[res.calls["callback"]]
+    cb = res.calls()[res.calls()["callback"]]
     assert len(cb) > 0
     # a caller who accepted a callback never abandons
     assert set(cb["outcome"].astype(str)) <= {"answered", "waiting", "in_service"}
@@ -223,10 +223,10 @@ def test_conservation_with_callbacks(lean: Scenario) -> None:
 
 
 def test_first_attempts_are_counted_per_account(run: Results) -> None:
-    calls = run.calls
+    calls = run.calls()
     first = calls[calls["attempt"] == 0]
     per_acct = first.groupby("account").size()
-    cust = run.customers.set_index("account")
+    cust = run.customers().set_index("account")
     assert cust["calls"].sum() == len(first)
     assert (cust.loc[per_acct.index, "calls"] == per_acct).all()
 
@@ -247,7 +247,7 @@ def test_zero_agents(small_scenario: Scenario) -> None:
         }
     )
     res = simulate(sc)
-    calls = res.calls
+    calls = res.calls()
     outcomes = calls["outcome"].value_counts()
     assert outcomes["answered"] == 0 and outcomes["in_service"] == 0
     assert outcomes["abandoned"] > 100 and outcomes["waiting"] > 10
@@ -267,7 +267,7 @@ def test_zero_agents(small_scenario: Scenario) -> None:
 
 def test_zero_agents_default_patience(small_scenario: Scenario) -> None:
     res = simulate(small_scenario.with_changes(shift_changes(small_scenario, 0)))
-    outcomes = set(res.calls["outcome"].astype(str))
+    outcomes = set(res.calls()["outcome"].astype(str))
     assert "answered" not in outcomes and "abandoned" in outcomes
     check_conservation(res)
     assert res.kpis()["service_level"] == 0.0
@@ -281,8 +281,8 @@ def test_zero_calls(small_scenario: Scenario) -> None:
         }
     )
     res = simulate(sc)
-    assert len(res.calls) == 0
-    assert list(res.calls.columns) == list(simulate(small_scenario).calls.columns)
+    assert len(res.calls()) == 0
+    assert list(res.calls().columns) == list(simulate(small_scenario).calls().columns)
     k = res.kpis()
     for name in ("service_level", "asa_s", "abandonment_rate", "aht_s", "fcr"):
         assert math.isnan(k[name]), name
@@ -290,7 +290,7 @@ def test_zero_calls(small_scenario: Scenario) -> None:
     assert k["occupancy"] == 0.0
     assert k["revenue"] > 0 and k["agent_cost"] > 0
     assert k["telephony_cost"] == 0.0
-    assert res.monthly["calls_offered"].sum() == 0
+    assert res.monthly()["calls_offered"].sum() == 0
     assert res.intervals()["offered"].sum() == 0
     check_conservation(res)
 
@@ -299,14 +299,14 @@ def test_zero_accounts(small_scenario: Scenario) -> None:
     res = simulate(small_scenario.with_changes({"customers.accounts": 0}))
     k = res.kpis()
     assert math.isnan(k["retention"])  # no initial base to retain
-    m = res.monthly
+    m = res.monthly()
     # the only customers are those acquired on the 1st of February and March, one
     # acquisition in each month of the horizon (Jan 4 - Feb 3, Feb 4 - Mar 3)
-    assert m["acquired"].sum() == len(res.customers) > 0
+    assert m["acquired"].sum() == len(res.customers()) > 0
     assert (m["acquired"] > 0).all()
     # nobody is billed before joining: a month bills at most the accounts that exist
     assert (m["bills"] <= m["acquired"].cumsum()).all()
-    joined = res.customers["joined_s"]
+    joined = res.customers()["joined_s"]
     first_joined = (dt.date(2027, 2, 1) - small_scenario.calendar.start).days * 86_400.0
     assert (joined >= first_joined).all()
     check_conservation(res)
@@ -316,7 +316,7 @@ def test_no_accounts_at_all(small_scenario: Scenario) -> None:
     res = simulate(
         small_scenario.with_changes({"customers.accounts": 0, "customers.acquisition_per_month": 0})
     )
-    assert len(res.customers) == 0 and len(res.calls) == 0
+    assert len(res.customers()) == 0 and len(res.calls()) == 0
     k = res.kpis()
     assert k["revenue"] == 0.0 and k["churned"] == 0.0
     assert k["net"] == pytest.approx(-k["agent_cost"])
@@ -349,7 +349,7 @@ def test_more_agents_better_queue_kpis_other_seeds(
 
 
 def _first_bill_calls(res: Results, until_s: float) -> set[tuple[int, float]]:
-    c = res.calls
+    c = res.calls()
     sel = c[(c["attempt"] == 0) & (c["origin"] == "bill") & (c["t_arrive_s"] < until_s)]
     return set(zip(sel["account"].tolist(), sel["t_arrive_s"].tolist(), strict=True))
 
@@ -368,7 +368,7 @@ def test_common_random_numbers_across_staffing(lean_run: Results, doubled_run: R
     n0 = lean_run.scenario.customers.accounts
     for col in ("segment", "cycle_day", "tenure_at_start"):
         pd.testing.assert_series_equal(
-            lean_run.customers[col].iloc[:n0], doubled_run.customers[col].iloc[:n0]
+            lean_run.customers()[col].iloc[:n0], doubled_run.customers()[col].iloc[:n0]
         )
 
 
@@ -386,21 +386,21 @@ def flat_run(small_scenario: Scenario) -> Results:
 
 def test_no_discount_policy_grants_nothing(run: Results) -> None:
     assert run.scenario.policies.discount.name == "none"
-    assert (run.calls["discount_pct"] == 0).all()
-    assert (run.monthly["discount_cost"] == 0).all()
-    assert (run.monthly["discounts_granted"] == 0).all()
+    assert (run.calls()["discount_pct"] == 0).all()
+    assert (run.monthly()["discount_cost"] == 0).all()
+    assert (run.monthly()["discounts_granted"] == 0).all()
     assert run.kpis()["discount_cost"] == 0.0
 
 
 def test_flat_discount_is_granted_and_billed(flat_run: Results) -> None:
-    calls = flat_run.calls
+    calls = flat_run.calls()
     got = calls[calls["discount_pct"] > 0]
     assert len(got) > 10
     # 10 % is within both groups' authority (10 and 15), to answered high-bill/plan callers
     assert (got["discount_pct"] == 10).all()
     assert (got["outcome"] == "answered").all()
     assert set(got["reason"].astype(str)) <= {"high_bill", "plan_change"}
-    m = flat_run.monthly
+    m = flat_run.monthly()
     assert m["discounts_granted"].sum() == len(got)
     # granted after January calls, deducted from the next bills
     assert m["discount_cost"].iloc[-1] > 0
@@ -420,15 +420,15 @@ def test_discount_budget_caps_the_grants(small_scenario: Scenario, flat_run: Res
             }
         )
     )
-    n_free = int((flat_run.calls["discount_pct"] > 0).sum())
-    n_capped = int((capped.calls["discount_pct"] > 0).sum())
+    n_free = int((flat_run.calls()["discount_pct"] > 0).sum())
+    n_capped = int((capped.calls()["discount_pct"] > 0).sum())
     assert 0 < n_capped < n_free
     # committed value (monthly charge x pct x duration) per month never exceeds the budget
     committed: dict[int, float] = {}
     for month, _, value in capped.raw.ledger.discounts:
         committed[month] = committed.get(month, 0.0) + value
     assert committed and all(v <= budget + 1e-9 for v in committed.values())
-    assert capped.monthly["discounts_granted"].sum() == n_capped
+    assert capped.monthly()["discounts_granted"].sum() == n_capped
 
 
 def test_authority_caps_the_discount(small_scenario: Scenario) -> None:
@@ -441,7 +441,7 @@ def test_authority_caps_the_discount(small_scenario: Scenario) -> None:
             }
         )
     )
-    got = res.calls[res.calls["discount_pct"] > 0]
+    got = res.calls()[res.calls()["discount_pct"] > 0]
     assert len(got) > 0
     authority = small_scenario.policies.discount.authority_pct
     for group, pct in got.groupby("group", observed=True)["discount_pct"]:
@@ -454,11 +454,11 @@ def test_churn_of_accounts_that_never_called_is_unaffected_by_staffing(
     """Same experiences (none), same segment, same seed: the churn decision must match."""
     changes = {"calendar.months": 3}
     a, b = simulate(lean.with_changes(changes)), simulate(doubled.with_changes(changes))
-    callers = np.union1d(a.calls["account"], b.calls["account"])
-    quiet = np.setdiff1d(a.customers["account"], callers)
+    callers = np.union1d(a.calls()["account"], b.calls()["account"])
+    quiet = np.setdiff1d(a.customers()["account"], callers)
     assert len(quiet) > 2000
     pd.testing.assert_series_equal(
-        a.customers["active"].iloc[quiet], b.customers["active"].iloc[quiet]
+        a.customers()["active"].iloc[quiet], b.customers()["active"].iloc[quiet]
     )
 
 
@@ -478,7 +478,7 @@ def test_every_month_row_spans_a_whole_month(
     edges = res.raw.month_starts_s
     assert edges.tolist() == [(d - cal.start).days * 86_400.0 for d in expected]
     assert edges[-1] == res.raw.clock.horizon_s
-    m = res.monthly
+    m = res.monthly()
     assert m["month"].tolist() == list(range(months))
     assert [d.date() for d in m["month_start"]] == expected[:-1]
     # every row holds one bill run of each cycle day, none holds two
@@ -490,7 +490,7 @@ def test_bills_per_month_are_steady_in_a_stationary_scenario(small_scenario: Sce
     """No acquisition, every account billed once a month: each month's bills equal the
     accounts facing a bill (no +25 % last row from the days after the last month start)."""
     sc = small_scenario.with_changes({"calendar.months": 3, "customers.acquisition_per_month": 0})
-    m = simulate(sc).monthly
+    m = simulate(sc).monthly()
     facing = m["bills"] + m["churned"]
     assert facing.iloc[0] == sc.customers.accounts
     # the base only shrinks by churn, so facing a bill = active at the previous month's end

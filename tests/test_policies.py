@@ -132,7 +132,7 @@ def test_forecast_of_the_baseline_is_close_to_the_simulated_first_attempts(
     """A planner's expectation, not the realised draws, but within a few percent."""
     load = forecast_load(small_scenario)
     res = simulate(small_scenario, seed=SEED)
-    calls = res.calls
+    calls = res.calls()
     reached = calls[calls["outcome"].isin(["answered", "abandoned", "waiting", "in_service"])]
     sim_first = int((reached["attempt"] == 0).sum())
     assert load.calls.sum() == pytest.approx(sim_first, rel=0.12)
@@ -347,7 +347,7 @@ def discount_base(small_scenario: Scenario) -> Scenario:
 
 
 def granted(res) -> np.ndarray:
-    c = res.calls
+    c = res.calls()
     return c[c["discount_pct"] > 0]
 
 
@@ -510,8 +510,8 @@ def test_acceptance_curve_lowers_small_discounts_in_a_run(small_scenario):
         {"policies.discount.name": "flat", "policies.discount.params": {"pct": 5}}
     )
     curved = base.with_changes({"policies.discount.accept_half_pct": 10})
-    n_flat = (simulate(base).calls["discount_pct"] > 0).sum()
-    n_curved = (simulate(curved).calls["discount_pct"] > 0).sum()
+    n_flat = (simulate(base).calls()["discount_pct"] > 0).sum()
+    n_curved = (simulate(curved).calls()["discount_pct"] > 0).sum()
     # P(accept) falls from 0.9 to 0.9 · (1 − 2^−0.5) ≈ 0.26: about 29 % of the grants
     assert n_flat > 50
     assert 0.15 < n_curved / n_flat < 0.45

@@ -123,15 +123,15 @@ def test_service_level_by_interval_pools_over_runs_and_periods() -> None:
 
 
 def test_money_waterfall_steps_sum_to_net(run: Results) -> None:
-    wf = report.money_waterfall(run.monthly)
+    wf = report.money_waterfall(run.monthly())
     assert list(wf["step"]) == [
         "billed", "discount_cost", "error_credits", "agent_cost", "telephony_cost",
         "lost_value", "discount_owed", "net",
     ]  # fmt: skip
     deltas = wf[wf["step"] != "net"]
     assert np.allclose(deltas["start"].to_numpy()[1:], deltas["end"].to_numpy()[:-1])
-    assert deltas["amount"].sum() == pytest.approx(run.monthly["net"].sum())
-    assert wf["end"].iloc[-1] == pytest.approx(run.monthly["net"].sum())
+    assert deltas["amount"].sum() == pytest.approx(run.monthly()["net"].sum())
+    assert wf["end"].iloc[-1] == pytest.approx(run.monthly()["net"].sum())
     assert (wf.loc[wf["step"].isin(MONEY_COLUMNS[1:3]), "amount"] <= 0).all()
 
 
@@ -159,24 +159,24 @@ def test_money_waterfall_averages_runs_per_variant() -> None:
 
 
 def test_wait_distribution_counts_every_call(run: Results) -> None:
-    dist = report.wait_distribution(run.calls)
-    done = run.calls["outcome"].isin(["answered", "abandoned"]).sum()
+    dist = report.wait_distribution(run.calls())
+    done = run.calls()["outcome"].isin(["answered", "abandoned"]).sum()
     assert dist["calls"].sum() == done
     assert dist["share"].sum() == pytest.approx(1.0)
     assert np.isinf(dist["wait_to_s"]).sum() == 2  # one open-ended bin per outcome
-    empty = report.wait_distribution(run.calls.iloc[:0])
+    empty = report.wait_distribution(run.calls().iloc[:0])
     assert empty.empty and "share" in empty.columns
 
 
 def test_monthly_retention_is_survival(run: Results) -> None:
-    mr = report.monthly_retention(run.monthly)
-    expected = np.cumprod(1 - run.monthly["churn_rate"].to_numpy())
+    mr = report.monthly_retention(run.monthly())
+    expected = np.cumprod(1 - run.monthly()["churn_rate"].to_numpy())
     assert np.allclose(mr["retained"], expected)
-    m0 = run.monthly.iloc[0]
+    m0 = run.monthly().iloc[0]
     start = m0["active_end"] - m0["acquired"] + m0["churned"]
     assert start == run.raw.initial_accounts
     assert mr["active_vs_start"].iloc[-1] == pytest.approx(
-        run.monthly["active_end"].iloc[-1] / start
+        run.monthly()["active_end"].iloc[-1] / start
     )
 
 
@@ -266,7 +266,7 @@ def test_agents_needed_on_a_simulated_run(run: Results) -> None:
         assert row["agents_needed"] == staff_erlang_c(lam, row["aht_s"], sl.target, sl.threshold_s)
     assert (iv.loc[iv["offered"] == 0, "agents_needed"] == 0).all()
     assert iv["agents_needed"].notna().all()
-    calls = run.calls
+    calls = run.calls()
     queued = calls["outcome"].isin(["answered", "abandoned", "waiting", "in_service"])
     assert (iv["mean_queue"] * 1800).sum() == pytest.approx(calls.loc[queued, "wait_s"].sum())
 
@@ -341,7 +341,7 @@ def test_write_report_strategies_with_summary(
 
 
 def test_write_report_notes_missing_tables(tmp_path: Path, run: Results) -> None:
-    tables = {"monthly": run.monthly, "intervals": run.intervals().drop(columns="mean_queue")}
+    tables = {"monthly": run.monthly(), "intervals": run.intervals().drop(columns="mean_queue")}
     out = report.write_report(tmp_path / "partial", tables, dpi=40)
     pngs = {p.stem for p in out.glob("*.png")}
     assert "queue_and_agents" not in pngs and "wait_distribution" not in pngs
@@ -379,7 +379,7 @@ def test_report_of_a_run_without_calls(tmp_path: Path, small_scenario: Scenario)
     )
     res = sim.simulate(quiet, 1)
     iv = res.intervals()
-    assert len(res.calls) == 0
+    assert len(res.calls()) == 0
     assert (iv["mean_queue"] == 0).all() and (iv["agents_needed"] == 0).all()
     out = report.write_report(tmp_path / "quiet", res, dpi=30)
     assert len(list(out.glob("*.png"))) == len(report.FIGURES)
@@ -389,7 +389,7 @@ def test_report_tables_rejects_what_it_cannot_draw(run: Results) -> None:
     with pytest.raises(TypeError):
         report.report_tables(42)
     with pytest.raises(ValueError, match="unknown table"):
-        report.report_tables({"calls": run.calls, "months": run.monthly})
+        report.report_tables({"calls": run.calls(), "months": run.monthly()})
     with pytest.raises(ValueError, match="nothing to report"):
         report.report_tables([])
 

@@ -63,9 +63,9 @@ def month_of(r: Results, t: np.ndarray | pd.Series) -> np.ndarray:
 
 def first_bill_calls(r: Results) -> pd.DataFrame:
     """First attempts of bill-driven calls, with the caller's cycle day and month."""
-    c = r.calls
+    c = r.calls()
     f = c[(c["attempt"] == 0) & (c["origin"] == "bill")].copy()
-    f["cycle_day"] = r.customers["cycle_day"].to_numpy()[f["account"].to_numpy()]
+    f["cycle_day"] = r.customers()["cycle_day"].to_numpy()[f["account"].to_numpy()]
     f["month"] = month_of(r, f["t_arrive_s"])
     return f
 
@@ -84,8 +84,8 @@ def test_churn_without_calls_or_effects_matches_the_base_hazard(baseline: Scenar
         }
     )
     r = simulate(sc, seed=SEED)
-    assert len(r.calls) == 0
-    cust = r.customers
+    assert len(r.calls()) == 0
+    cust = r.customers()
     assert len(cust) == 100_000
     churned_s = cust["churned_s"].to_numpy()
     gone = ~np.isnan(churned_s)
@@ -99,7 +99,7 @@ def test_churn_without_calls_or_effects_matches_the_base_hazard(baseline: Scenar
             facing[mine] += ~(churned_s[mine] < t)
         # Churn only ever happens at the account's own bill dates.
         assert np.isin(churned_s[mine & gone], times).all()
-    m = r.monthly
+    m = r.monthly()
     assert facing.sum() == m["bills"].sum() + m["churned"].sum()
     assert gone.sum() == m["churned"].sum() > 1000
 
@@ -131,22 +131,22 @@ def test_more_waiting_means_more_churn(mid: Scenario) -> None:
     assert ks["asa_s"] > 10 * ka["asa_s"]
     assert ks["abandonment_rate"] > 0.3 > 0.05 > ka["abandonment_rate"]
     # The same bills went out in the first month (staffing moves no bill).
-    assert short.monthly["bills"][0] == ample.monthly["bills"][0]
+    assert short.monthly()["bills"][0] == ample.monthly()["bills"][0]
     assert ks["churned"] > ka["churned"] + 40
     assert ks["monthly_churn"] > ka["monthly_churn"]
     # Waiting is what moved it: remembered long waits and abandoned calls.
-    exp_s = short.customers[["exp_long_wait", "exp_abandoned"]].sum()
-    exp_a = ample.customers[["exp_long_wait", "exp_abandoned"]].sum()
+    exp_s = short.customers()[["exp_long_wait", "exp_abandoned"]].sum()
+    exp_a = ample.customers()[["exp_long_wait", "exp_abandoned"]].sum()
     assert (exp_s > 10 * exp_a + 100).all(), (exp_s, exp_a)
 
 
 def test_more_billing_errors_mean_more_calls_and_churn(mid: Scenario) -> None:
     low = simulate(mid.with_changes({"billing.error.rate": 0.01}), seed=SEED)
     high = simulate(mid.with_changes({"billing.error.rate": 0.10}), seed=SEED)
-    ml, mh = low.monthly, high.monthly
+    ml, mh = low.monthly(), high.monthly()
     assert mh["bill_errors"].sum() > 7 * ml["bill_errors"].sum()
     assert mh["calls_offered"].sum() > 1.4 * ml["calls_offered"].sum()
-    errors = [(r.calls["reason"] == "billing_error").sum() for r in (low, high)]
+    errors = [(r.calls()["reason"] == "billing_error").sum() for r in (low, high)]
     assert errors[1] > 5 * errors[0]
     assert high.kpis()["churned"] > low.kpis()["churned"] + 40
     assert mh["error_credits"].sum() > 5 * ml["error_credits"].sum()
@@ -175,7 +175,7 @@ def test_incident_raises_calls_of_its_cycle_only(baseline: Scenario) -> None:
     assert month_of(r0, [(dt.date(2027, 2, 8) - base.calendar.start).days * DAY_S])[0] == 1
     # Compare accounts whose churn history is the same in both runs (extra waiting
     # in the incident can tip a few churn decisions, which moves later bills).
-    c0, c1 = r0.customers, r1.customers
+    c0, c1 = r0.customers(), r1.customers()
     pd.testing.assert_series_equal(c0["cycle_day"], c1["cycle_day"])
     same = (c0["churned_s"] == c1["churned_s"]) | (c0["churned_s"].isna() & c1["churned_s"].isna())
     assert same.mean() > 0.99
@@ -200,7 +200,7 @@ def test_incident_raises_calls_of_its_cycle_only(baseline: Scenario) -> None:
 
     # Bill errors: with common random numbers the incident adds exactly the cycle-8
     # bills whose error draw fell in [0.02, 0.3): Binomial(bills, 0.28) of them.
-    m0, m1 = r0.monthly, r1.monthly
+    m0, m1 = r0.monthly(), r1.monthly()
     assert m0["bill_errors"][0] == m1["bill_errors"][0]
     t8 = bill_times(base)[8][1]  # 2027-02-08
     cyc8 = (c0["cycle_day"] == 8).to_numpy()
@@ -237,7 +237,7 @@ def test_money_adds_up_each_month_and_in_total(mid: Scenario) -> None:
         }
     )
     r = simulate(sc, seed=SEED)
-    m = r.monthly
+    m = r.monthly()
     for col in MONEY:  # every term is really exercised
         assert (m[col][1:] > 0).all(), col
     # No account is billed twice in the first month, so no discount is deducted yet.
@@ -256,11 +256,11 @@ def test_money_adds_up_each_month_and_in_total(mid: Scenario) -> None:
     total -= m["discount_owed"].sum()
     assert np.isclose(k["net"], total, rtol=1e-12)
     # Lost value is the churned accounts' monthly charge over the expected lifetime.
-    cust = r.customers
+    cust = r.customers()
     lost = cust.loc[cust["churned_s"].notna(), "charge"].sum() * sc.economics.lifetime_months
     assert np.isclose(m["lost_value"].sum(), lost, rtol=1e-9)
     # Telephony: every minute on the line (waiting or talking) at the per-minute rate.
-    c = r.calls
+    c = r.calls()
     line_s = c.loc[c["outcome"].isin(["answered", "abandoned"]), ["wait_s", "talk_s"]]
     minutes = line_s.fillna(0.0).to_numpy().sum() / 60
     assert np.isclose(
@@ -297,14 +297,16 @@ def test_agent_cost_is_agents_times_open_hours_times_rate(baseline: Scenario) ->
     assert hours == 22 * 12 + 4 * 5
     r = simulate(sc, seed=SEED)
     rate_h = sc.economics.agent_cost_per_hour
-    assert r.monthly["agent_cost"].tolist() == pytest.approx([n_agents * hours * rate_h], rel=1e-12)
+    assert r.monthly()["agent_cost"].tolist() == pytest.approx(
+        [n_agents * hours * rate_h], rel=1e-12
+    )
     # Shrinkage takes agents off the phones, not off the payroll.
     iv = r.intervals()
     assert iv["agents_scheduled"].max() == n_agents
     assert iv["agents_on_duty"].max() == round(n_agents * 0.7)
     # A group's own hourly cost replaces the default.
     own = sc.with_changes({"contact_center.groups[0].cost_per_hour": 50.0})
-    cost = simulate(own, seed=SEED).monthly["agent_cost"].sum()
+    cost = simulate(own, seed=SEED).monthly()["agent_cost"].sum()
     assert cost == pytest.approx(n_agents * hours * 50.0, rel=1e-12)
 
 
@@ -331,7 +333,7 @@ def test_agent_cost_of_baseline_shifts(baseline: Scenario) -> None:
         day += dt.timedelta(days=1)
     r = simulate(sc, seed=SEED)
     expected = agent_hours * sc.economics.agent_cost_per_hour
-    assert r.monthly["agent_cost"].sum() == pytest.approx(expected, rel=1e-12)
+    assert r.monthly()["agent_cost"].sum() == pytest.approx(expected, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- plan changes
@@ -353,7 +355,7 @@ def test_plan_changes_lower_charges_and_billing(mid: Scenario) -> None:
     assert cut == 0.15
     r1 = simulate(sc, seed=SEED)
     r0 = simulate(sc.with_changes({"billing.plan_change_reduction": 0.0}), seed=SEED)
-    c1, c0 = r1.customers, r0.customers
+    c1, c0 = r1.customers(), r0.customers()
     assert len(c1) == len(c0)
     changed = c1["plan_changes"] > 0
     assert changed.sum() > 500
@@ -363,13 +365,13 @@ def test_plan_changes_lower_charges_and_billing(mid: Scenario) -> None:
     np.testing.assert_allclose(ratio, (1 - cut) ** c1["plan_changes"], rtol=1e-12)
     assert (c1.loc[changed, "charge"] < c0.loc[changed, "charge"]).all()
     # Every answered plan-change call resolved the issue.
-    pc = r1.calls[(r1.calls["reason"] == "plan_change") & (r1.calls["outcome"] == "answered")]
+    pc = r1.calls()[(r1.calls()["reason"] == "plan_change") & (r1.calls()["outcome"] == "answered")]
     assert pc["resolved"].all()
     assert c1["plan_changes"].sum() <= len(pc)
     # Lower charges show up on the bills of the last month.
     last = sc.calendar.months - 1
-    assert r1.monthly["billed"][last] < 0.99 * r0.monthly["billed"][last]
-    assert r1.monthly["billed"][0] == r0.monthly["billed"][0]
+    assert r1.monthly()["billed"][last] < 0.99 * r0.monthly()["billed"][last]
+    assert r1.monthly()["billed"][0] == r0.monthly()["billed"][0]
 
 
 # --------------------------------------------------------------------------- CRN
@@ -379,7 +381,7 @@ def test_staffing_leaves_bills_and_first_calls_identical(mid: Scenario) -> None:
     sc = mid.with_changes({"customers.accounts": 10_000})
     r1 = simulate(sc, seed=SEED)
     r2 = simulate(scale_shifts(sc, lambda a: 2 * a), seed=SEED)
-    m1, m2 = r1.monthly, r2.monthly
+    m1, m2 = r1.monthly(), r2.monthly()
     for col in ("bills", "bill_errors", "bill_shocks", "billed"):
         assert m1[col][0] == m2[col][0], col
     f1, f2 = first_bill_calls(r1), first_bill_calls(r2)

@@ -35,7 +35,7 @@ def escalating(baseline: Scenario) -> sim.Results:
 
 
 def test_unresolved_calls_escalate_only_to_the_specialists(escalating: sim.Results) -> None:
-    c = escalating.calls
+    c = escalating.calls()
     t = c[c["origin"] == "transfer"]
     assert len(t) > 20
     # Only billing errors (the specialists' only skill) are escalated, only to them.
@@ -63,7 +63,7 @@ def test_unresolved_calls_escalate_only_to_the_specialists(escalating: sim.Resul
 
 
 def test_resolution_rate_depends_on_the_group(escalating: sim.Results) -> None:
-    c = escalating.calls
+    c = escalating.calls()
     ans = c[(c["outcome"] == "answered") & (c["reason"] == "billing_error")]
     spec = ans[ans["group"] == "billing_specialists"]
     tier1 = ans[ans["group"] == "tier1"]
@@ -94,7 +94,7 @@ def test_forecast_adds_poisson_arrivals_in_its_intervals(baseline: Scenario) -> 
             },
         }
     )
-    c = sim.simulate(sc, seed=11).calls
+    c = sim.simulate(sc, seed=11).calls()
     fc = c[c["origin"] == "forecast"]
     expected = 20.0 * len(rows)
     assert abs(len(fc) - expected) < 4 * np.sqrt(expected)

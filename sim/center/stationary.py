@@ -8,6 +8,7 @@ available -- so that tests and benchmarks can compare it with Erlang C and Erlan
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,8 +49,6 @@ def stationary_queue(
     warmup_s: float = 1800.0,
 ) -> QueueStats:
     """M/M/c (+M when patience is finite) through ContactCenter; stats after warm-up."""
-    import time
-
     streams = Streams(seed)
     horizon = hours * 3600.0
     rng_a = streams["arrivals"]

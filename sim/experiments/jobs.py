@@ -97,7 +97,7 @@ def run_tables(results: Results, names: Iterable[str]) -> dict[str, pd.DataFrame
     out: dict[str, pd.DataFrame] = {}
     for name in names:
         if name == "monthly":
-            out[name] = results.monthly
+            out[name] = results.monthly()
         elif name == "intervals":
             out[name] = results.intervals()
         elif name == "segments":

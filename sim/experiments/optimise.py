@@ -77,8 +77,6 @@ use a representative short horizon (a week or a month), not a quarter.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -91,6 +89,7 @@ from sim.core.codes import ABANDONED, ANSWERED, REASONS
 from sim.core.erlang import staff_intervals
 from sim.core.progress import ProgressFn
 from sim.core.rng import replication_seed
+from sim.experiments.pool import process_pool, worker_count
 from sim.model import simulate
 from sim.policies.load import ForecastLoad
 from sim.policies.staffing import ErlangAStaffing, IntervalStaffing
@@ -344,7 +343,7 @@ class _Problem:
         self.open_h = self.load.open_share * np.diff(self.edges) / 3600.0
         shape = self.load.calls.shape
         self.runner = _Runner(scenario, options, self.edges, primary, self.threshold, shape)
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.workers = worker_count(workers)
         self._pool: ProcessPoolExecutor | None = None
         self.simulations = 0
         self._cache: dict[tuple[bytes, int], np.ndarray] = {}
@@ -389,13 +388,7 @@ class _Problem:
             return [self.runner.counts(k, s) for k, s in tasks]
         if self._pool is None:
             # fork: workers inherit the scenario and policy objects without pickling
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context(method),
-                initializer=_init_worker,
-                initargs=(self.runner,),
-            )
+            self._pool = process_pool(self.workers, _init_worker, (self.runner,))
         return list(self._pool.map(_work, tasks))
 
     def close(self) -> None:

@@ -69,7 +69,6 @@ class ExperimentResult:
         out["variant"] = pd.Categorical(out["variant"], self.variant_names)
         return out
 
-    @property
     def kpis(self) -> pd.DataFrame:
         """Wide: one row per run, one column per KPI."""
         rows = [
@@ -89,7 +88,7 @@ class ExperimentResult:
             raise ValueError(
                 f"baseline '{base}' is not a variant (variants: {', '.join(self.variant_names)})"
             )
-        return paired_differences(self.kpis, base, self.variant_names, level)
+        return paired_differences(self.kpis(), base, self.variant_names, level)
 
     def metadata(self) -> dict[str, Any]:
         """What produced these results: experiment id, seeds per run, versions."""
@@ -124,7 +123,7 @@ class ExperimentResult:
         per-run table, each as CSV and/or Parquet;
         ``scenarios/<n>-<variant>.yaml``; ``experiment.json``.
         """
-        tables: dict[str, pd.DataFrame] = {"summary": self.summary(), "kpis": self.kpis}
+        tables: dict[str, pd.DataFrame] = {"summary": self.summary(), "kpis": self.kpis()}
         if len(self.variants) > 1:
             tables["paired"] = self.paired()
         for name in TABLES:

@@ -185,7 +185,7 @@ def service_level_by_interval(intervals: pd.DataFrame, freq: str | None = None) 
 def wait_distribution(calls: pd.DataFrame, bins: int = 30) -> pd.DataFrame:
     """Histogram of waits of answered and of abandoned calls, on common bins.
 
-    Works on ``Results.calls`` and on an experiment's ``waits`` table (columns wait_s,
+    Works on ``Results.calls()`` and on an experiment's ``waits`` table (columns wait_s,
     outcome). Bins are equal (at least 1 s) up to the 99th percentile of the non-zero
     waits; the last bin is open-ended (``wait_to_s`` = inf) so no call is left out.
     ``share`` is the share of all answered + abandoned calls of the variant, so the bars
@@ -666,7 +666,7 @@ def fig_weekday_hour(intervals: pd.DataFrame, column: str = "service_level") -> 
 class ReportTables:
     """What a report is drawn from: the tables and the facts that label them.
 
-    ``calls`` may be ``Results.calls`` or an experiment's ``waits`` table; ``kpis`` is
+    ``calls`` may be ``Results.calls()`` or an experiment's ``waits`` table; ``kpis`` is
     long (columns kpi, value and any of variant / replication / seed). A table that is
     None leaves its figures out of the report with a note, not with an error.
     """
@@ -712,8 +712,8 @@ def _from_runs(runs: Sequence[tuple[Any, int | None, Results]]) -> ReportTables:
         k = res.kpis()
         tables = {
             "intervals": res.intervals(),
-            "calls": res.calls[["outcome", "wait_s"]],
-            "monthly": res.monthly,
+            "calls": res.calls()[["outcome", "wait_s"]],
+            "monthly": res.monthly(),
             "kpis": pd.DataFrame({"kpi": list(k), "value": list(k.values())}),
         }
         for name, df in tables.items():

@@ -182,9 +182,12 @@ class Results:
 
     # ---- per call ---------------------------------------------------------------------
 
-    @cached_property
     def calls(self) -> pd.DataFrame:
         """One row per call attempt (retrials and repeats are rows of their own)."""
+        return self._calls
+
+    @cached_property
+    def _calls(self) -> pd.DataFrame:
         c = self.raw.calls
         status = c["status"]
         answered = status == ANSWERED
@@ -339,9 +342,12 @@ class Results:
 
     # ---- per month ------------------------------------------------------------------------
 
-    @cached_property
     def monthly(self) -> pd.DataFrame:
         """Bills, calls, churn and money per calendar month of the horizon."""
+        return self._monthly
+
+    @cached_property
+    def _monthly(self) -> pd.DataFrame:
         sc = self.scenario
         led = self.raw.ledger
         months = sc.calendar.months
@@ -450,9 +456,12 @@ class Results:
 
     # ---- per customer ---------------------------------------------------------------------
 
-    @cached_property
     def customers(self) -> pd.DataFrame:
         """Final state and counters of every account that existed during the horizon."""
+        return self._customers
+
+    @cached_property
+    def _customers(self) -> pd.DataFrame:
         cols = dict(self.raw.customers)
         seg = cols.pop("segment")
         cols["segment"] = pd.Categorical.from_codes(seg, list(self.raw.segment_names))
@@ -472,7 +481,7 @@ class Results:
         wait = c["t_answer"] - c["t_arrive"]
         n_ans, n_ab = int(answered.sum()), int(abandoned.sum())
         iv = self.intervals()
-        m = self.monthly
+        m = self.monthly()
         cust = self.raw.customers
         initial = self.raw.initial_accounts
         retained = int(np.sum(cust["active"][:initial]))
@@ -536,10 +545,10 @@ class Results:
         """
         with atomic_dir(out_dir) as tmp:
             tables = {
-                "calls": self.calls,
+                "calls": self.calls(),
                 "intervals": self.intervals(),
-                "monthly": self.monthly,
-                "customers": self.customers,
+                "monthly": self.monthly(),
+                "customers": self.customers(),
                 "kpis": self.kpi_table(),
             }
             for name, df in tables.items():

@@ -85,10 +85,10 @@ def compute() -> dict[str, Any]:
         for seed in SEEDS:
             res = sim.simulate(scenario, seed=seed)
             tables = {
-                "calls": res.calls,
+                "calls": res.calls(),
                 "intervals": res.intervals(),
-                "monthly": res.monthly,
-                "customers": res.customers,
+                "monthly": res.monthly(),
+                "customers": res.customers(),
                 "segments": res.segments(),
             }
             runs[f"{name}/seed={seed}"] = {
