@@ -509,7 +509,9 @@ class _Run:
             return
         rng = self.streams.child("forecast", day)
         width = self.sc.contact_center.interval_minutes * 60.0
-        counts = rng.poisson(fc_n[rows])
+        cv = fc.busyness_cv  # a separate stream, drawn only when cv > 0: others never shift
+        busy = self.streams.child("busyness", day).gamma(cv**-2, cv**2) if cv > 0 else 1.0
+        counts = rng.poisson(fc_n[rows] * busy)
         t = np.repeat(fc_t[rows], counts) + rng.random(counts.sum()) * width
         t = np.minimum(t, self.clock.horizon_s - 1e-6)
         active = np.flatnonzero(self.pop.active[: self.pop.n])
