@@ -72,6 +72,8 @@ class Ledger:
     acquired: list[tuple[int, int]] = field(default_factory=list)
     discounts: list[tuple[int, int, float]] = field(default_factory=list)
     """(month, discounts granted, committed value) per day."""
+    bill_rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """(day, accounts, amounts, flags) per bill run: the per-bill extract (calibrate.export)."""
 
 
 @dataclass
@@ -478,6 +480,7 @@ class _Run:
         rate = error_rate_on(self.sc, date.day, date.toordinal())
         rng = self.streams.child("billing", self._bill_runs)
         bills, draws = bill_run(pop, members, month, rate, self.sc, rng)
+        self.ledger.bill_rows.append((day, bills.account, bills.amount, bills.flag))
         pop.discount_cost[bills.account] += bills.discount
         pop.revenue[bills.account] += bills.amount
         self.ledger.bills.append(
