@@ -90,6 +90,8 @@ class CallLog:
     sources: list[str] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
     """Records read but not at the agent stage (e.g. VRU-only calls), by kind."""
+    day_types: dict[int, str] | None = None
+    """Weekday (Mon=0) to day type, when the source knows its week (the bank: Sun-Thu)."""
 
     def quirks_table(self) -> pd.DataFrame:
         """Quirks as a tidy table: quirk, rows, what was done."""
@@ -104,7 +106,8 @@ class CallLog:
     def subset(self, months: list[str]) -> CallLog:
         """Only the calls of the given months ('YYYY-MM')."""
         keep = self.calls["arrival"].dt.strftime("%Y-%m").isin(months)
-        return CallLog(self.calls[keep].reset_index(drop=True), dict(self.quirks), list(self.sources))
+        calls = self.calls[keep].reset_index(drop=True)
+        return CallLog(calls, dict(self.quirks), list(self.sources), dict(self.excluded), self.day_types)
 
 
 QUIRK_HANDLING = {
@@ -312,7 +315,9 @@ def read_anonymous_bank(paths: list[str | Path] | str | Path | IO[bytes]) -> Cal
             quirks["tab_replaced_by_spaces"] = quirks.get("tab_replaced_by_spaces", 0) + fixed
         frames.append(_bank_frame(df.apply(lambda s: s.str.strip()), name, quirks, excluded))
     calls = pd.concat(frames, ignore_index=True).sort_values("arrival", kind="stable")
-    return CallLog(calls.reset_index(drop=True), quirks, names, excluded)
+    from sim.calibrate.arrivals import DAY_TYPES_SUN_THU
+
+    return CallLog(calls.reset_index(drop=True), quirks, names, excluded, DAY_TYPES_SUN_THU)
 
 
 def _bank_frame(df: pd.DataFrame, name: str, quirks: dict[str, int], excluded: dict[str, int]) -> pd.DataFrame:
@@ -450,4 +455,5 @@ def as_call_log(data: Any) -> CallLog:
         for k, v in lg.excluded.items():
             excluded[k] = excluded.get(k, 0) + v
     calls = pd.concat([lg.calls for lg in logs], ignore_index=True).sort_values("arrival", kind="stable")
-    return CallLog(calls.reset_index(drop=True), quirks, [s for lg in logs for s in lg.sources], excluded)
+    srcs = [s for lg in logs for s in lg.sources]
+    return CallLog(calls.reset_index(drop=True), quirks, srcs, excluded, logs[0].day_types)
