@@ -137,7 +137,7 @@ def fit_billing(
     delay_ci = (dm - q * dsd / math.sqrt(max(dn, 1)), dm + q * dsd / math.sqrt(max(dn, 1)))
     panel = churn_panel(calls, bills, accounts, memory_months, long_wait_s)
     X = sm.add_constant(panel[[*EXPERIENCE_COLUMNS, "prev_shock", "tenure_years"]].astype(float))
-    res = sm.Logit(panel["churned"].astype(float), X).fit(disp=0)
+    res = sm.Logit(panel["churned"].astype(float), X).fit(disp=0, maxiter=200)
     ci = res.conf_int()
     churn = pd.DataFrame({"term": X.columns, "coef": res.params.to_numpy(), "lo": ci[0].to_numpy(), "hi": ci[1].to_numpy()})
     base = float(1 / (1 + math.exp(-res.params["const"])))
@@ -158,7 +158,8 @@ def churn_panel(
     faced["prev_shock"] = (faced.groupby("account")["flag"].shift(1) == "shock").astype(float)
     c = calls[calls["account_id"].notna()].copy()
     c["account"] = c["account_id"].astype(str)
-    end_day = (c["arrival"] + pd.to_timedelta(c["wait_s"], unit="s")).dt.normalize()
+    ended = c["wait_s"] + c["service_s"].fillna(0.0)  # an experience counts once the call ends
+    end_day = (c["arrival"] + pd.to_timedelta(ended, unit="s")).dt.normalize()
     c["day"] = end_day + pd.Timedelta(days=1)  # experiences count from the next midnight on
     c["abandoned"] = (c["outcome"] == "abandoned").astype(float)
     c["long_wait"] = ((c["outcome"] == "answered") & (c["wait_s"] > long_wait_s)).astype(float)
