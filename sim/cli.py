@@ -989,11 +989,26 @@ def _months(text: str | None) -> list[str]:
 
 @app.command()
 def fit(
-    data: Annotated[list[Path], typer.Argument(metavar="DATA", help="Call logs (CSV/Parquet in the generic schema, or Anonymous Bank .txt/.txt.gz).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", help="Fitted scenario YAML to write.")] = Path("scenario.yaml"),
-    report: Annotated[Path | None, typer.Option("--report", help="Folder for the HTML fit report.")] = None,
-    months: Annotated[str | None, typer.Option("--months", help="Only these months, e.g. 1999-01,1999-02.")] = None,
-    bills: Annotated[Path | None, typer.Option("--bills", help="Billing extract (needs --accounts).")] = None,
+    data: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="DATA",
+            help="Call logs (CSV/Parquet in the generic schema, or Anonymous Bank .txt/.txt.gz).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Fitted scenario YAML to write.")] = Path(
+        "scenario.yaml"
+    ),
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Folder for the HTML fit report.")
+    ] = None,
+    months: Annotated[
+        str | None, typer.Option("--months", help="Only these months, e.g. 1999-01,1999-02.")
+    ] = None,
+    bills: Annotated[
+        Path | None, typer.Option("--bills", help="Billing extract (needs --accounts).")
+    ] = None,
     accounts: Annotated[Path | None, typer.Option("--accounts", help="Account extract.")] = None,
 ) -> None:
     """Fit a scenario from call logs (see README, "Calibrate from your own data")."""
@@ -1012,12 +1027,22 @@ def fit(
 
 @app.command()
 def backtest(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML whose handling, patience and busyness are tested.")],
-    log: Annotated[list[Path], typer.Argument(metavar="LOG", help="Call logs covering the fit and held-out months.")],
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML whose handling, patience and busyness are tested.")
+    ],
+    log: Annotated[
+        list[Path],
+        typer.Argument(metavar="LOG", help="Call logs covering the fit and held-out months."),
+    ],
     months: Annotated[str, typer.Option("--months", help="Held-out months, e.g. 1999-09,1999-10.")],
-    fit_months: Annotated[str | None, typer.Option("--fit-months", help="Months for the arrival profile (default: the others).")] = None,
+    fit_months: Annotated[
+        str | None,
+        typer.Option("--fit-months", help="Months for the arrival profile (default: the others)."),
+    ] = None,
     replications: Annotated[int, typer.Option("-r", "--replications")] = 5,
-    report: Annotated[Path | None, typer.Option("--report", help="Folder for the HTML back-test report.")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Folder for the HTML back-test report.")
+    ] = None,
 ) -> None:
     """Simulate held-out months with their inferred staffing and compare with the log."""
     from sim.calibrate import DataError, as_call_log

@@ -56,4 +56,6 @@ def staffing_profile(agents: pd.DataFrame, day_types: dict[int, str]) -> pd.Data
     a["day_type"] = [day_types[d.weekday()] for d in a["interval_start"]]
     a["slot"] = a["interval_start"].dt.hour * 60 + a["interval_start"].dt.minute
     g = a.groupby(["day_type", "slot"])["agents"]
-    return pd.DataFrame({"median": g.median(), "q1": g.quantile(0.25), "q3": g.quantile(0.75), "days": g.size()}).reset_index()
+    return pd.DataFrame(
+        {"median": g.median(), "q1": g.quantile(0.25), "q3": g.quantile(0.75), "days": g.size()}
+    ).reset_index()

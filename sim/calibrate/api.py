@@ -46,33 +46,67 @@ class CalibrationFit:
         last = self.log.calls["arrival"].max()
         return (last.to_period("M") + 1).to_timestamp().date()
 
-    def scenario(self, start: dt.date | None = None, months: int = 1, agents: pd.DataFrame | None = None) -> Scenario:
-        return build_scenario(self, start or self.next_month(), months, agents, self.interval_minutes)[0]
+    def scenario(
+        self, start: dt.date | None = None, months: int = 1, agents: pd.DataFrame | None = None
+    ) -> Scenario:
+        return build_scenario(
+            self, start or self.next_month(), months, agents, self.interval_minutes
+        )[0]
 
-    def to_yaml(self, start: dt.date | None = None, months: int = 1, agents: pd.DataFrame | None = None) -> str:
+    def to_yaml(
+        self, start: dt.date | None = None, months: int = 1, agents: pd.DataFrame | None = None
+    ) -> str:
         """The fitted scenario, every fitted number commented (estimate, 95 % CI, rows)."""
-        sc, comments = build_scenario(self, start or self.next_month(), months, agents, self.interval_minutes)
+        sc, comments = build_scenario(
+            self, start or self.next_month(), months, agents, self.interval_minutes
+        )
         head = (
             "Fitted by billsim (sim.calibrate) from: " + ", ".join(self.sources)[:500] + "\n"
             "Arrivals: contact_center.forecast (bill-driven contacts off); staffing: "
-            "policies.staffing table.\nQuirks: " + ", ".join(f"{k} {v}" for k, v in self.quirks.items())
+            "policies.staffing table.\nQuirks: "
+            + ", ".join(f"{k} {v}" for k, v in self.quirks.items())
         )
         return to_commented_yaml(sc, comments, head)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Tidy tables of every fit (for a page or a CSV folder)."""
-        svc = pd.concat([f.families.assign(call_type=k, rows=f.n) for k, f in self.services.items()], ignore_index=True)
+        svc = pd.concat(
+            [f.families.assign(call_type=k, rows=f.n) for k, f in self.services.items()],
+            ignore_index=True,
+        )
         lognormal = pd.DataFrame(
-            [{"call_type": k, "rows": f.n, "mu": f.mu, "mu_lo": f.mu_ci[0], "mu_hi": f.mu_ci[1], "sigma": f.sigma,
-              "sigma_lo": f.sigma_ci[0], "sigma_hi": f.sigma_ci[1], "mean_s": f.mean, "mean_lo": f.mean_ci[0],
-              "mean_hi": f.mean_ci[1], "best": f.best} for k, f in self.services.items()]  # fmt: skip
+            [
+                {
+                    "call_type": k,
+                    "rows": f.n,
+                    "mu": f.mu,
+                    "mu_lo": f.mu_ci[0],
+                    "mu_hi": f.mu_ci[1],
+                    "sigma": f.sigma,
+                    "sigma_lo": f.sigma_ci[0],
+                    "sigma_hi": f.sigma_ci[1],
+                    "mean_s": f.mean,
+                    "mean_lo": f.mean_ci[0],
+                    "mean_hi": f.mean_ci[1],
+                    "best": f.best,
+                }
+                for k, f in self.services.items()
+            ]
         )
         out = {
             "arrival_rates": self.arrivals.rates,
             "daily_calls": self.arrivals.daily,
-            "busyness": pd.DataFrame([{"cv": self.arrivals.busyness_cv, "lo": self.arrivals.busyness_lo,
-                                       "hi": self.arrivals.busyness_hi, "mom": self.arrivals.busyness_mom,
-                                       "days": self.arrivals.n_days_busyness}]),  # fmt: skip
+            "busyness": pd.DataFrame(
+                [
+                    {
+                        "cv": self.arrivals.busyness_cv,
+                        "lo": self.arrivals.busyness_lo,
+                        "hi": self.arrivals.busyness_hi,
+                        "mom": self.arrivals.busyness_mom,
+                        "days": self.arrivals.n_days_busyness,
+                    }
+                ]
+            ),
             "service_families": svc,
             "service_lognormal": lognormal,
             "patience_models": self.patience.models,
@@ -118,8 +152,7 @@ def fit_logs(
     agents = infer_agents(calls, interval_minutes)
     bf = None
     if bills is not None and accounts is not None:
-        b = bills if isinstance(bills, pd.DataFrame) and "flag" in bills and "bill_date" in bills else bills
-        bf = fit_billing(calls, read_bills(b), read_accounts(accounts))
+        bf = fit_billing(calls, read_bills(bills), read_accounts(accounts))
     return CalibrationFit(
         log=log,
         arrivals=fit_arrivals(calls, day_types),

@@ -17,8 +17,24 @@ import pandas as pd
 from scipy import stats
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_TYPES_MON_FRI = {0: "mon-fri", 1: "mon-fri", 2: "mon-fri", 3: "mon-fri", 4: "mon-fri", 5: "sat", 6: "sun"}
-DAY_TYPES_SUN_THU = {6: "sun-thu", 0: "sun-thu", 1: "sun-thu", 2: "sun-thu", 3: "sun-thu", 4: "fri", 5: "sat"}
+DAY_TYPES_MON_FRI = {
+    0: "mon-fri",
+    1: "mon-fri",
+    2: "mon-fri",
+    3: "mon-fri",
+    4: "mon-fri",
+    5: "sat",
+    6: "sun",
+}
+DAY_TYPES_SUN_THU = {
+    6: "sun-thu",
+    0: "sun-thu",
+    1: "sun-thu",
+    2: "sun-thu",
+    3: "sun-thu",
+    4: "fri",
+    5: "sat",
+}
 """Israel 1999 (the Anonymous Bank): weekdays Sunday-Thursday."""
 MIN_DAILY_CALLS = 100
 
@@ -75,8 +91,16 @@ def fit_arrivals(calls: pd.DataFrame, day_types: dict[int, str] | None = None) -
         se = np.sqrt(np.maximum(v, m) / n)
         q = stats.t.ppf(0.975, max(n - 1, 1))
         for h in range(24):
-            rows.append({"day_type": t, "hour": h, "rate": m[h], "lo": max(0.0, m[h] - q * se[h]),
-                         "hi": m[h] + q * se[h], "days": n})  # fmt: skip
+            rows.append(
+                {
+                    "day_type": t,
+                    "hour": h,
+                    "rate": m[h],
+                    "lo": max(0.0, m[h] - q * se[h]),
+                    "hi": m[h] + q * se[h],
+                    "days": n,
+                }
+            )
     rates = pd.DataFrame(rows)
     total = counts.sum(axis=1)
     daily = pd.DataFrame({"day": days, "day_type": dtype.to_numpy(), "calls": total.to_numpy()})
@@ -107,4 +131,14 @@ def fit_arrivals(calls: pd.DataFrame, day_types: dict[int, str] | None = None) -
             cv, lo, hi = mom, 0.0, float("nan")
         if cv < 1e-3:
             cv, lo, hi = mom, 0.0, max(hi, mom)
-    return ArrivalFit(day_types, rates, daily, float(cv), float(lo), float(hi), mom, int(len(calls)), int(len(used)))
+    return ArrivalFit(
+        day_types,
+        rates,
+        daily,
+        float(cv),
+        float(lo),
+        float(hi),
+        mom,
+        len(calls),
+        len(used),
+    )

@@ -32,8 +32,15 @@ def _metrics(df: pd.DataFrame, key: str, threshold_s: float) -> pd.DataFrame:
     """Per ``key`` value: offered, abandonment %, ASA and service level % of a frame with
     outcome, wait_s."""
     ans = df["outcome"] == "answered"
-    g = pd.DataFrame({key: df[key], "ans": ans, "ab": ~ans, "w": df["wait_s"].where(ans),
-                      "ok": ans & (df["wait_s"] <= threshold_s)}).groupby(key)  # fmt: skip
+    g = pd.DataFrame(
+        {
+            key: df[key],
+            "ans": ans,
+            "ab": ~ans,
+            "w": df["wait_s"].where(ans),
+            "ok": ans & (df["wait_s"] <= threshold_s),
+        }
+    ).groupby(key)
     return pd.DataFrame(
         {
             "offered": g.size(),
@@ -65,10 +72,24 @@ class BacktestResult:
             for m, sub in df.groupby("metric", sort=False):
                 sub = sub.dropna(subset=["observed", "sim_mean"])
                 d = sub["sim_mean"] - sub["observed"]
-                rows.append({"level": level, "metric": m, "n": len(sub), "observed_mean": sub["observed"].mean(),
-                             "sim_mean": sub["sim_mean"].mean(), "bias": d.mean(), "mae": d.abs().mean(),
-                             "rel_bias_pct": 100 * d.sum() / sub["observed"].sum() if sub["observed"].sum() else np.nan,
-                             "inside_ci_pct": 100 * ((sub["observed"] >= sub["sim_lo"]) & (sub["observed"] <= sub["sim_hi"])).mean()})  # fmt: skip
+                rows.append(
+                    {
+                        "level": level,
+                        "metric": m,
+                        "n": len(sub),
+                        "observed_mean": sub["observed"].mean(),
+                        "sim_mean": sub["sim_mean"].mean(),
+                        "bias": d.mean(),
+                        "mae": d.abs().mean(),
+                        "rel_bias_pct": 100 * d.sum() / sub["observed"].sum()
+                        if sub["observed"].sum()
+                        else np.nan,
+                        "inside_ci_pct": 100
+                        * (
+                            (sub["observed"] >= sub["sim_lo"]) & (sub["observed"] <= sub["sim_hi"])
+                        ).mean(),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def report_html(self) -> str:
@@ -125,23 +146,34 @@ def backtest(
             raise ValueError(f"no calls in held-out month {month}")
         agents = infer_agents(obs, fit.interval_minutes)
         start = dt.date.fromisoformat(month + "-01")
-        sc = fit.scenario(start, 1, agents).with_changes({"contact_center.service_level.threshold_s": threshold_s, "seed": seed})
+        sc = fit.scenario(start, 1, agents).with_changes(
+            {"contact_center.service_level.threshold_s": threshold_s, "seed": seed}
+        )
         if scenario is not None:
             sc = sc.with_changes(
                 {
                     "contact_center.handling": scenario.contact_center.handling,
                     "customers.segments[0].patience_s": scenario.customers.segments[0].patience_s,
-                    "contact_center.forecast.busyness_cv": (scenario.contact_center.forecast.busyness_cv
-                                                            if scenario.contact_center.forecast else 0.0),
+                    "contact_center.forecast.busyness_cv": (
+                        scenario.contact_center.forecast.busyness_cv
+                        if scenario.contact_center.forecast
+                        else 0.0
+                    ),
                 }
-            )  # fmt: skip
+            )
         days_seen = set(obs["day"].dt.date)
         sims_d, sims_h = [], []
         for r in range(replications):
             res = simulate(sc, replication_seed(sc.seed, r))
             c = res.calls
             c = c[c["outcome"].isin(["answered", "abandoned"])]
-            c = pd.DataFrame({"arrival": c["arrival"], "outcome": c["outcome"].astype(str), "wait_s": c["wait_s"]})
+            c = pd.DataFrame(
+                {
+                    "arrival": c["arrival"],
+                    "outcome": c["outcome"].astype(str),
+                    "wait_s": c["wait_s"],
+                }
+            )
             c["day"] = c["arrival"].dt.normalize()
             c = c[c["day"].dt.date.isin(days_seen)]
             c["hour"] = c["arrival"].dt.hour
@@ -151,8 +183,16 @@ def backtest(
         daily.append(_compare(_metrics(o, "day", threshold_s), sims_d, month))
         hourly.append(_compare(_metrics(o, "hour", threshold_s), sims_h, month))
     secs = (time.perf_counter() - t0) / max(len(test_months), 1)
-    return BacktestResult(fit, list(fit_months), list(test_months), replications,
-                          pd.concat(daily, ignore_index=True), pd.concat(hourly, ignore_index=True), secs, NOTES)  # fmt: skip
+    return BacktestResult(
+        fit,
+        list(fit_months),
+        list(test_months),
+        replications,
+        pd.concat(daily, ignore_index=True),
+        pd.concat(hourly, ignore_index=True),
+        secs,
+        NOTES,
+    )
 
 
 def _compare(obs: pd.DataFrame, sims: list[pd.DataFrame], month: str) -> pd.DataFrame:
@@ -171,6 +211,17 @@ def _compare(obs: pd.DataFrame, sims: list[pd.DataFrame], month: str) -> pd.Data
         q = stats.t.ppf(0.975, np.maximum(n - 1, 1))
         # a 95 % prediction interval for one month's value (spread of replications)
         half = q * sd * np.sqrt(1 + 1 / np.maximum(n, 1))
-        rows.append(pd.DataFrame({"month": month, key: idx, "metric": m, "observed": obs[m].reindex(idx).to_numpy(dtype=float),
-                                  "sim_mean": mean, "sim_lo": mean - half, "sim_hi": mean + half}))  # fmt: skip
+        rows.append(
+            pd.DataFrame(
+                {
+                    "month": month,
+                    key: idx,
+                    "metric": m,
+                    "observed": obs[m].reindex(idx).to_numpy(dtype=float),
+                    "sim_mean": mean,
+                    "sim_lo": mean - half,
+                    "sim_hi": mean + half,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)

@@ -61,7 +61,9 @@ def build_scenario(
     share = interval_minutes / 60.0
     rate_tab = arr.rates.set_index(["day_type", "hour"])["rate"]
     dtypes = [arr.day_types[d.weekday()] for d in t]
-    calls = np.array([rate_tab.get((d, h), 0.0) for d, h in zip(dtypes, t.hour, strict=True)]) * share
+    calls = (
+        np.array([rate_tab.get((d, h), 0.0) for d, h in zip(dtypes, t.hour, strict=True)]) * share
+    )
     # staffing: actual inferred agents where known, else the median profile
     prof = fit.staffing_profile.set_index(["day_type", "slot"])["median"]
     slot = t.hour * 60 + t.minute
@@ -72,7 +74,9 @@ def build_scenario(
         a = agents.set_index("interval_start")["agents"]
         known = t.isin(a.index)
         staff[known] = a.reindex(t[known]).to_numpy().astype(int)
-        source = f"inferred from the log ({int(known.sum())} of {t.size} intervals), else median profile"
+        source = (
+            f"inferred from the log ({int(known.sum())} of {t.size} intervals), else median profile"
+        )
     volumes = fit.type_volumes
     mapping = type_to_reason(volumes)
     mix = {r: 0.0 for r in REASONS}
@@ -90,7 +94,8 @@ def build_scenario(
         comments[f"contact_center.handling.work_s.{r}"] = (
             f"type {f.call_type}: lognormal mean {_fmt(f.mean)} s [95% {_fmt(f.mean_ci[0])}, "
             f"{_fmt(f.mean_ci[1])}], mu {_fmt(f.mu)} [{_fmt(f.mu_ci[0])}, {_fmt(f.mu_ci[1])}], "
-            f"sigma {_fmt(f.sigma)} [{_fmt(f.sigma_ci[0])}, {_fmt(f.sigma_ci[1])}]; KS {_fmt(f.families.ks[0])} "
+            f"sigma {_fmt(f.sigma)} [{_fmt(f.sigma_ci[0])}, {_fmt(f.sigma_ci[1])}]; "
+            f"KS {_fmt(f.families.ks[0])} "
             f"(best by KS: {f.best}); {f.n} rows"
         )
     zero = Dist(dist="constant", mean=0).model_dump(exclude_none=True)
@@ -103,7 +108,8 @@ def build_scenario(
     )
     comments["contact_center.forecast.busyness_cv"] = (
         f"NB2 GLM on daily totals: {_fmt(arr.busyness_cv)} [95% {_fmt(arr.busyness_lo)}, "
-        f"{_fmt(arr.busyness_hi)}], method of moments {_fmt(arr.busyness_mom)}; {arr.n_days_busyness} days"
+        f"{_fmt(arr.busyness_hi)}], method of moments {_fmt(arr.busyness_mom)}; "
+        f"{arr.n_days_busyness} days"
     )
     comments["contact_center.forecast.intervals"] = (
         f"expected calls per {interval_minutes} min = fitted hourly rate by day type "
@@ -117,18 +123,34 @@ def build_scenario(
     data = {
         "name": name,
         "description": f"Fitted by sim.calibrate from {', '.join(fit.sources)[:300]}",
-        "calendar": {"start": start.isoformat(), "months": months, "open_hours": {"daily": "00:00-24:00"}},
+        "calendar": {
+            "start": start.isoformat(),
+            "months": months,
+            "open_hours": {"daily": "00:00-24:00"},
+        },
         "customers": {
             "accounts": 2000,
             "acquisition_per_month": 0,
-            "segments": [{"name": "callers", "share": 1.0, "patience_s": pd_.model_dump(exclude_none=True),
-                          "churn_base_monthly": 0.0}],  # fmt: skip
+            "segments": [
+                {
+                    "name": "callers",
+                    "share": 1.0,
+                    "patience_s": pd_.model_dump(exclude_none=True),
+                    "churn_base_monthly": 0.0,
+                }
+            ],
         },
         "billing": {"contact": {"probability": {"error": 0.0, "shock": 0.0, "routine": 0.0}}},
         "contact_center": {
             "interval_minutes": interval_minutes,
             "service_level": {"target": 0.8, "threshold_s": threshold_s},
-            "groups": [{"name": GROUP, "skills": list(REASONS), "agents": int(np.median(staff[staff > 0])) if (staff > 0).any() else 0}],
+            "groups": [
+                {
+                    "name": GROUP,
+                    "skills": list(REASONS),
+                    "agents": int(np.median(staff[staff > 0])) if (staff > 0).any() else 0,
+                }
+            ],
             "handling": {
                 "verification_s": zero,
                 "verification_fail_rate": 0.0,
@@ -142,11 +164,16 @@ def build_scenario(
             "forecast": {
                 "reasons": mix,
                 "busyness_cv": round(float(arr.busyness_cv), 6),
-                "intervals": [{"start": ts.isoformat(), "calls": round(float(c), 4)}
-                              for ts, c in zip(t, calls, strict=True) if c > 0],  # fmt: skip
+                "intervals": [
+                    {"start": ts.isoformat(), "calls": round(float(c), 4)}
+                    for ts, c in zip(t, calls, strict=True)
+                    if c > 0
+                ],
             },
         },
-        "policies": {"staffing": {"name": "table", "params": {"agents_by_group": {GROUP: staff.tolist()}}}},
+        "policies": {
+            "staffing": {"name": "table", "params": {"agents_by_group": {GROUP: staff.tolist()}}}
+        },
     }
     if getattr(fit, "billing", None) is not None:
         data, more = fit.billing.apply(data)
@@ -177,7 +204,7 @@ def _emit(obj: dict[str, Any], comments: dict[str, str], path: str, indent: int)
         c = comments.get(p)
         if c:
             out.append(f"{pad}# {c}")
-        if _flat(v) and not (isinstance(v, dict) and not v and False):
+        if _flat(v):
             out.append(f"{pad}{k}: {json.dumps(v, ensure_ascii=False)}")
         elif isinstance(v, dict):
             out.append(f"{pad}{k}:")

@@ -50,10 +50,24 @@ BILL_FLAGS = ("routine", "shock", "error", "credit")
 ACCOUNT_COLUMNS = ("account", "segment", "start", "charge", "churn_date")
 
 BANK_COLUMNS = (
-    "vru_line", "call_id", "customer_id", "priority", "type", "date", "vru_entry",
-    "vru_exit", "vru_time", "q_start", "q_exit", "q_time", "outcome", "ser_start",
-    "ser_exit", "ser_time", "server",
-)  # fmt: skip
+    "vru_line",
+    "call_id",
+    "customer_id",
+    "priority",
+    "type",
+    "date",
+    "vru_entry",
+    "vru_exit",
+    "vru_time",
+    "q_start",
+    "q_exit",
+    "q_time",
+    "outcome",
+    "ser_start",
+    "ser_exit",
+    "ser_time",
+    "server",
+)
 LONG_SERVICE_S = 3600.0
 """Services longer than this are kept in the log but left out of the service-time fit
 (Brown et al. 2005 truncate at one hour)."""
@@ -96,7 +110,10 @@ class CallLog:
     def quirks_table(self) -> pd.DataFrame:
         """Quirks as a tidy table: quirk, rows, what was done."""
         return pd.DataFrame(
-            [{"quirk": k, "rows": v, "handling": QUIRK_HANDLING.get(k, "")} for k, v in self.quirks.items()]
+            [
+                {"quirk": k, "rows": v, "handling": QUIRK_HANDLING.get(k, "")}
+                for k, v in self.quirks.items()
+            ]
         )
 
     def months(self) -> list[str]:
@@ -107,7 +124,9 @@ class CallLog:
         """Only the calls of the given months ('YYYY-MM')."""
         keep = self.calls["arrival"].dt.strftime("%Y-%m").isin(months)
         calls = self.calls[keep].reset_index(drop=True)
-        return CallLog(calls, dict(self.quirks), list(self.sources), dict(self.excluded), self.day_types)
+        return CallLog(
+            calls, dict(self.quirks), list(self.sources), dict(self.excluded), self.day_types
+        )
 
 
 QUIRK_HANDLING = {
@@ -148,7 +167,9 @@ def _table(src: Source) -> pd.DataFrame:
 def _require(df: pd.DataFrame, cols: tuple[str, ...], name: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise DataError(name, f"missing column(s) {missing} (has {list(df.columns)})", column=missing[0])
+        raise DataError(
+            name, f"missing column(s) {missing} (has {list(df.columns)})", column=missing[0]
+        )
 
 
 def _times(df: pd.DataFrame, col: str, name: str, required: bool) -> pd.Series:
@@ -174,13 +195,20 @@ def read_call_log(src: Source) -> CallLog:
     _require(df, CALL_COLUMNS, name)
     arrival = _times(df, "arrival", name, True)
     end = _times(df, "end", name, True)
-    answer = _times(df, "answer", name, False) if "answer" in df else pd.Series(pd.NaT, index=df.index)
+    answer = (
+        _times(df, "answer", name, False) if "answer" in df else pd.Series(pd.NaT, index=df.index)
+    )
     queue = _times(df, "queue_entry", name, False) if "queue_entry" in df else None
     outcome = df["outcome"].astype(str).str.strip().str.lower()
     bad = ~outcome.isin(["answered", "abandoned"])
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(name, f"outcome must be answered or abandoned (got {df['outcome'].iloc[i]!r})", i + 2, "outcome")
+        raise DataError(
+            name,
+            f"outcome must be answered or abandoned (got {df['outcome'].iloc[i]!r})",
+            i + 2,
+            "outcome",
+        )
     ans = outcome == "answered"
     miss = ans & answer.isna()
     if miss.any():
@@ -207,8 +235,13 @@ def read_call_log(src: Source) -> CallLog:
             "queued": np.asarray(queued, dtype=bool),
             "call_type": df["call_type"].astype(str).to_numpy() if "call_type" in df else "all",
             "agent_id": df["agent_id"].astype("string").to_numpy() if "agent_id" in df else pd.NA,
-            "account_id": df["account_id"].astype("string").to_numpy() if "account_id" in df else pd.NA,
-            "priority": pd.to_numeric(df["priority"], errors="coerce").fillna(0).astype(int).to_numpy()
+            "account_id": df["account_id"].astype("string").to_numpy()
+            if "account_id" in df
+            else pd.NA,
+            "priority": pd.to_numeric(df["priority"], errors="coerce")
+            .fillna(0)
+            .astype(int)
+            .to_numpy()
             if "priority" in df
             else 0,
         }
@@ -222,7 +255,9 @@ def read_call_log(src: Source) -> CallLog:
         quirks["zero_service_time"] = int(zero.sum())
     calls["fit_service"] = ans.to_numpy() & ~long.to_numpy() & ~zero.to_numpy()
     calls["day"] = calls["arrival"].dt.normalize()
-    return CallLog(calls.sort_values("arrival", kind="stable").reset_index(drop=True), quirks, [name])
+    return CallLog(
+        calls.sort_values("arrival", kind="stable").reset_index(drop=True), quirks, [name]
+    )
 
 
 # ---- the Anonymous Bank (Technion SEE Lab) ------------------------------------------------------
@@ -309,8 +344,14 @@ def read_anonymous_bank(paths: list[str | Path] | str | Path | IO[bytes]) -> Cal
                 ln = "\t".join(_SPACES.split(ln.strip()))
                 fixed += 1
             body.append(ln)
-        df = pd.read_csv(io.StringIO("\n".join(body)), sep="\t", header=None, names=header, dtype=str,
-                         keep_default_na=False)  # fmt: skip
+        df = pd.read_csv(
+            io.StringIO("\n".join(body)),
+            sep="\t",
+            header=None,
+            names=header,
+            dtype=str,
+            keep_default_na=False,
+        )
         if fixed:
             quirks["tab_replaced_by_spaces"] = quirks.get("tab_replaced_by_spaces", 0) + fixed
         frames.append(_bank_frame(df.apply(lambda s: s.str.strip()), name, quirks, excluded))
@@ -320,7 +361,9 @@ def read_anonymous_bank(paths: list[str | Path] | str | Path | IO[bytes]) -> Cal
     return CallLog(calls.reset_index(drop=True), quirks, names, excluded, DAY_TYPES_SUN_THU)
 
 
-def _bank_frame(df: pd.DataFrame, name: str, quirks: dict[str, int], excluded: dict[str, int]) -> pd.DataFrame:
+def _bank_frame(
+    df: pd.DataFrame, name: str, quirks: dict[str, int], excluded: dict[str, int]
+) -> pd.DataFrame:
     def add(k: str, n: int) -> None:
         if n:
             quirks[k] = quirks.get(k, 0) + int(n)
@@ -350,7 +393,9 @@ def _bank_frame(df: pd.DataFrame, name: str, quirks: dict[str, int], excluded: d
     agent = outcome == "AGENT"
     stage = agent | ((outcome == "HANG") & queued)
     excluded["phantom"] = excluded.get("phantom", 0) + int((outcome == "PHANTOM").sum())
-    excluded["vru_abandon"] = excluded.get("vru_abandon", 0) + int(((outcome == "HANG") & ~queued).sum())
+    excluded["vru_abandon"] = excluded.get("vru_abandon", 0) + int(
+        ((outcome == "HANG") & ~queued).sum()
+    )
     add("negative_vru_time", (nums["vru_time"] < 0).sum())
     sci = df["customer_id"].str.contains(r"[eE]\+", regex=True).to_numpy()
     add("scientific_customer_id", sci.sum())
@@ -409,7 +454,12 @@ def read_bills(src: Source) -> pd.DataFrame:
     bad = ~flag.isin(BILL_FLAGS)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(name, f"flag must be one of {list(BILL_FLAGS)} (got {df['flag'].iloc[i]!r})", i + 2, "flag")
+        raise DataError(
+            name,
+            f"flag must be one of {list(BILL_FLAGS)} (got {df['flag'].iloc[i]!r})",
+            i + 2,
+            "flag",
+        )
     out["flag"] = flag.to_numpy()
     return out
 
@@ -419,7 +469,12 @@ def read_accounts(src: Source) -> pd.DataFrame:
     name = _name(src)
     df = _table(src)
     _require(df, ACCOUNT_COLUMNS, name)
-    out = pd.DataFrame({"account": df["account"].astype(str).to_numpy(), "segment": df["segment"].astype(str).to_numpy()})
+    out = pd.DataFrame(
+        {
+            "account": df["account"].astype(str).to_numpy(),
+            "segment": df["segment"].astype(str).to_numpy(),
+        }
+    )
     out["start"] = _times(df, "start", name, True)
     out["churn_date"] = _times(df, "churn_date", name, False)
     charge = pd.to_numeric(df["charge"], errors="coerce")
@@ -454,6 +509,8 @@ def as_call_log(data: Any) -> CallLog:
             quirks[k] = quirks.get(k, 0) + v
         for k, v in lg.excluded.items():
             excluded[k] = excluded.get(k, 0) + v
-    calls = pd.concat([lg.calls for lg in logs], ignore_index=True).sort_values("arrival", kind="stable")
+    calls = pd.concat([lg.calls for lg in logs], ignore_index=True).sort_values(
+        "arrival", kind="stable"
+    )
     srcs = [s for lg in logs for s in lg.sources]
     return CallLog(calls.reset_index(drop=True), quirks, srcs, excluded, logs[0].day_types)

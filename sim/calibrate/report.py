@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
 if TYPE_CHECKING:
     from sim.calibrate.api import CalibrationFit
@@ -40,14 +40,24 @@ def _table(df: pd.DataFrame) -> str:
 
 
 def _page(title: str, body: list[str]) -> str:
-    css = "body{font-family:sans-serif;max-width:1100px;margin:auto}table.t td,table.t th{padding:2px 8px}"
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{css}</style></head><body><h1>{html.escape(title)}</h1>{''.join(body)}<p><small>{ACK}</small></p></body></html>"
+    css = (
+        "body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "table.t td,table.t th{padding:2px 8px}"
+    )
+    t = html.escape(title)
+    head = f"<head><meta charset='utf-8'><title>{t}</title><style>{css}</style></head>"
+    foot = f"<p><small>{ACK}</small></p>"
+    return f"<!doctype html><html>{head}<body><h1>{t}</h1>{''.join(body)}{foot}</body></html>"
 
 
 def fit_report_html(fit: CalibrationFit) -> str:
     """Arrival profile, service QQ, Kaplan-Meier and hazard, abandonment against mean
     wait, inferred staffing, and the tables behind them."""
-    body = [f"<p>Sources: {html.escape(', '.join(fit.sources))}</p>", "<h2>Quirks</h2>", _table(fit.log.quirks_table())]
+    body = [
+        f"<p>Sources: {html.escape(', '.join(fit.sources))}</p>",
+        "<h2>Quirks</h2>",
+        _table(fit.log.quirks_table()),
+    ]
     fig, ax = plt.subplots(figsize=(8, 3.5))
     for t, r in fit.arrivals.rates.groupby("day_type"):
         ax.plot(r["hour"], r["rate"], label=t)
@@ -55,15 +65,23 @@ def fit_report_html(fit: CalibrationFit) -> str:
     ax.set(xlabel="hour", ylabel="calls per hour", title="Arrival profile by day type (95 % CI)")
     ax.legend()
     a = fit.arrivals
-    body += ["<h2>Arrivals</h2>", _png(fig),
-             f"<p>Busyness CV {a.busyness_cv:.3g} [95 % {a.busyness_lo:.3g}, {a.busyness_hi:.3g}] (NB2 GLM, "
-             f"{a.n_days_busyness} days); method of moments {a.busyness_mom:.3g}.</p>"]  # fmt: skip
+    body += [
+        "<h2>Arrivals</h2>",
+        _png(fig),
+        f"<p>Busyness CV {a.busyness_cv:.3g} "
+        f"[95 % {a.busyness_lo:.3g}, {a.busyness_hi:.3g}] (NB2 GLM, "
+        f"{a.n_days_busyness} days); method of moments {a.busyness_mom:.3g}.</p>",
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for k, f in list(fit.services.items())[:6]:
         axes[0].plot(f.qq["lognormal"], f.qq["empirical"], ".", label=f"{k} (n={f.n})")
     lim = axes[0].get_xlim()
     axes[0].plot(lim, lim, "k--", lw=1)
-    axes[0].set(xlabel="lognormal quantile (log s)", ylabel="empirical quantile (log s)", title="Service time QQ")
+    axes[0].set(
+        xlabel="lognormal quantile (log s)",
+        ylabel="empirical quantile (log s)",
+        title="Service time QQ",
+    )
     axes[0].legend(fontsize=7)
     fam = pd.concat([f.families.assign(call_type=k) for k, f in fit.services.items()])
     fam.pivot(index="call_type", columns="family", values="ks").plot.bar(ax=axes[1])
@@ -73,7 +91,12 @@ def fit_report_html(fit: CalibrationFit) -> str:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     axes[0].step(p.km["time"], p.km["survival"], where="post")
     axes[0].fill_between(p.km["time"], p.km["lo"], p.km["hi"], step="post", alpha=0.3)
-    axes[0].set(xlabel="wait (s)", ylabel="P(patience > t)", title="Kaplan-Meier (Greenwood 95 %)", xlim=(0, p.hazard["bin_end"].max()))
+    axes[0].set(
+        xlabel="wait (s)",
+        ylabel="P(patience > t)",
+        title="Kaplan-Meier (Greenwood 95 %)",
+        xlim=(0, p.hazard["bin_end"].max()),
+    )
     axes[1].plot(p.hazard["bin_start"], p.hazard["hazard_per_s"], "o-")
     axes[1].axhline(p.rate, color="k", ls="--", label="exponential")
     axes[1].set(xlabel="wait (s)", ylabel="hazard per s", title="Abandonment hazard")
@@ -82,7 +105,9 @@ def fit_report_html(fit: CalibrationFit) -> str:
     axes[2].scatter(bh["mean_wait_s"], bh["abandon_pct"])
     for _, r in bh.iterrows():
         axes[2].annotate(str(int(r["hour"])), (r["mean_wait_s"], r["abandon_pct"]), fontsize=7)
-    axes[2].set(xlabel="mean wait (s)", ylabel="abandonment %", title=f"By hour (Spearman {p.spearman:.2f})")
+    axes[2].set(
+        xlabel="mean wait (s)", ylabel="abandonment %", title=f"By hour (Spearman {p.spearman:.2f})"
+    )
     body += ["<h2>Patience</h2>", _png(fig), _table(p.models.drop(columns="k"))]
     fig, ax = plt.subplots(figsize=(9, 3.5))
     prof = fit.staffing_profile
@@ -93,15 +118,22 @@ def fit_report_html(fit: CalibrationFit) -> str:
     ax.legend()
     body += ["<h2>Inferred staffing</h2>", _png(fig)]
     if fit.billing is not None:
-        body += ["<h2>Billing and churn</h2>", _table(fit.billing.contact), _table(fit.billing.churn)]
+        body += [
+            "<h2>Billing and churn</h2>",
+            _table(fit.billing.contact),
+            _table(fit.billing.churn),
+        ]
     return _page("billsim fit report", body)
 
 
 def backtest_report_html(bt: BacktestResult) -> str:
     """Per-day and per-hour comparisons, the error table and where the model is off."""
-    body = [f"<p>Fitted on {', '.join(bt.fit_months)}; held out {', '.join(bt.test_months)}; "
-            f"{bt.replications} replications; {bt.seconds_per_month:.1f} s per held-out month.</p>",
-            "<h2>Bias and error</h2>", _table(bt.errors())]  # fmt: skip
+    body = [
+        f"<p>Fitted on {', '.join(bt.fit_months)}; held out {', '.join(bt.test_months)}; "
+        f"{bt.replications} replications; {bt.seconds_per_month:.1f} s per held-out month.</p>",
+        "<h2>Bias and error</h2>",
+        _table(bt.errors()),
+    ]
     for level, df, x in (("day", bt.daily, "day"), ("hour", bt.hourly, "hour")):
         fig, axes = plt.subplots(2, 2, figsize=(11, 6))
         for ax, (m, sub) in zip(axes.ravel(), df.groupby("metric", sort=False), strict=False):
@@ -113,5 +145,9 @@ def backtest_report_html(bt: BacktestResult) -> str:
             ax.tick_params(axis="x", labelrotation=45, labelsize=7)
         axes[0, 0].legend()
         body += [f"<h2>Per {level}</h2>", _png(fig)]
-    body += ["<h2>Where it is off, and why</h2><ul>", *[f"<li>{html.escape(n)}</li>" for n in bt.notes], "</ul>"]
+    body += [
+        "<h2>Where it is off, and why</h2><ul>",
+        *[f"<li>{html.escape(n)}</li>" for n in bt.notes],
+        "</ul>",
+    ]
     return _page("billsim back-test", body)

@@ -88,7 +88,9 @@ def fit_service(x: np.ndarray, call_type: str = "all", seed: int = 0) -> Service
     families = pd.DataFrame(rows)
     best = str(families.loc[families["ks"].idxmin(), "family"])
     p = (np.arange(1, 100) - 0.5) / 99
-    qq = pd.DataFrame({"p": p, "empirical": np.quantile(lx, p), "lognormal": mu + sigma * stats.norm.ppf(p)})
+    qq = pd.DataFrame(
+        {"p": p, "empirical": np.quantile(lx, p), "lognormal": mu + sigma * stats.norm.ppf(p)}
+    )
     return ServiceFit(call_type, n, mu, sigma, mu_ci, sigma_ci, mean, mean_ci, families, best, qq)
 
 
