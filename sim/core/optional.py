@@ -13,6 +13,10 @@ from types import ModuleType
 OPTIONAL: dict[str, tuple[str, str]] = {
     "distributed": ("dask", "running experiments on a Dask cluster"),
     "sim.presentation.report": ("report", "figures and HTML reports (matplotlib)"),
+    "sim.presentation.calibration": ("report", "the fit and back-test reports (matplotlib)"),
+    "statsmodels.api": ("calibrate", "fitting a scenario to data (statsmodels)"),
+    "statsmodels.duration.survfunc": ("calibrate", "Kaplan-Meier fits (statsmodels)"),
+    "statsmodels.tools.numdiff": ("calibrate", "censored maximum-likelihood fits (statsmodels)"),
     "streamlit": ("app", "the manager's app"),
 }
 """Module → (pyproject extra that installs it, what it is for)."""

@@ -30,6 +30,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from sim.calibrate import DataError, as_call_log, fit_logs
+from sim.calibrate import backtest as run_backtest
 from sim.core.files import atomic_dir
 from sim.core.optional import require
 from sim.core.progress import ProgressFn
@@ -974,6 +976,90 @@ def runs(
             f"{row['runs_done']} / {row['runs_failed']}",
         )
     _stdout().print(out)
+
+
+def _months(text: str | None) -> list[str]:
+    return [m.strip() for m in (text or "").split(",") if m.strip()]
+
+
+@app.command()
+def fit(
+    data: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="DATA",
+            help="Call logs (CSV/Parquet in the generic schema, or Anonymous Bank .txt/.txt.gz).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Fitted scenario YAML to write.")] = Path(
+        "scenario.yaml"
+    ),
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Folder for the HTML fit report.")
+    ] = None,
+    months: Annotated[
+        str | None, typer.Option("--months", help="Only these months, e.g. 1999-01,1999-02.")
+    ] = None,
+    bills: Annotated[
+        Path | None, typer.Option("--bills", help="Billing extract (needs --accounts).")
+    ] = None,
+    accounts: Annotated[Path | None, typer.Option("--accounts", help="Account extract.")] = None,
+) -> None:
+    """Fit a scenario from call logs (see README, "Calibrate from your own data")."""
+
+    try:
+        result = fit_logs([str(p) for p in data], bills, accounts, months=_months(months) or None)
+        out.write_text(result.to_yaml(), encoding="utf-8")
+        if report is not None:
+            report.mkdir(parents=True, exist_ok=True)
+            (report / "fit.html").write_text(
+                require("sim.presentation.calibration").fit_report_html(result),
+                encoding="utf-8",
+            )
+    except (DataError, ScenarioError, ValueError, OSError) as exc:
+        _fail(exc)
+    typer.echo(f"wrote {out} ({len(result.log.calls)} calls; quirks: {result.quirks})")
+
+
+@app.command()
+def backtest(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario YAML whose handling, patience and busyness are tested.")
+    ],
+    log: Annotated[
+        list[Path],
+        typer.Argument(metavar="LOG", help="Call logs covering the fit and held-out months."),
+    ],
+    months: Annotated[str, typer.Option("--months", help="Held-out months, e.g. 1999-09,1999-10.")],
+    fit_months: Annotated[
+        str | None,
+        typer.Option("--fit-months", help="Months for the arrival profile (default: the others)."),
+    ] = None,
+    replications: Annotated[int, typer.Option("-r", "--replications")] = 5,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Folder for the HTML back-test report.")
+    ] = None,
+) -> None:
+    """Simulate held-out months with their inferred staffing and compare with the log."""
+
+    sc = _load(scenario)
+    if replications < 2:
+        _fail(f"--replications must be >= 2 for intervals (got {replications})")
+    try:
+        calls = as_call_log([str(p) for p in log])
+        held = _months(months)
+        train = _months(fit_months) or [m for m in calls.months() if m not in held]
+        result = run_backtest(calls, train, held, replications, scenario=sc)
+        if report is not None:
+            report.mkdir(parents=True, exist_ok=True)
+            (report / "backtest.html").write_text(
+                require("sim.presentation.calibration").backtest_report_html(result),
+                encoding="utf-8",
+            )
+    except (DataError, ScenarioError, ValueError, OSError) as exc:
+        _fail(exc)
+    typer.echo(result.errors().to_string(index=False, float_format=lambda x: f"{x:.3g}"))
 
 
 @app.command()

@@ -45,14 +45,18 @@ def simulate(
     priority_policy: PriorityPolicy | None = None,
     staffing_policy: StaffingPolicy | None = None,
     progress: ProgressFn | None = None,
+    keep_bills: bool = False,
 ) -> Results:
     """Run one replication of ``scenario``; ``seed`` defaults to the scenario's seed.
 
     ``discount_policy``, ``priority_policy`` and ``staffing_policy`` replace the
     scenario's named policies with a researcher's own objects (see sim.policies for
-    the protocols).
+    the protocols). ``keep_bills`` keeps every bill in ``raw.ledger.bill_rows`` for a
+    per-bill extract (sim.calibrate.export); off by default, it costs memory.
     """
-    raw = run(scenario, seed, discount_policy, priority_policy, progress, staffing_policy)
+    raw = run(
+        scenario, seed, discount_policy, priority_policy, progress, staffing_policy, keep_bills
+    )
     return Results(raw)
 
 
@@ -86,8 +90,10 @@ class _Run:
         discount_policy: DiscountPolicy | None,
         priority_policy: PriorityPolicy | None,
         staffing_policy: StaffingPolicy | None = None,
+        keep_bills: bool = False,
     ) -> None:
         self.sc = scenario
+        self.keep_bills = keep_bills
         self.seed = seed
         self.streams = Streams(seed)
         self.clock = Clock(scenario)
@@ -418,6 +424,8 @@ class _Run:
         rate = error_rate_on(self.sc, date.day, date.toordinal())
         rng = self.streams.child("billing", self._bill_runs)
         bills, draws = bill_run(pop, members, month, rate, self.sc, rng)
+        if self.keep_bills:
+            self.ledger.bill_rows.append((day, bills.account, bills.amount, bills.flag))
         pop.discount_cost[bills.account] += bills.discount
         pop.revenue[bills.account] += bills.amount
         self.ledger.bills.append(
@@ -449,7 +457,9 @@ class _Run:
             return
         rng = self.streams.child("forecast", day)
         width = self.sc.contact_center.interval_minutes * 60.0
-        counts = rng.poisson(fc_n[rows])
+        cv = fc.busyness_cv  # a separate stream, drawn only when cv > 0: others never shift
+        busy = self.streams.child("busyness", day).gamma(cv**-2, cv**2) if cv > 0 else 1.0
+        counts = rng.poisson(fc_n[rows] * busy)
         t = np.repeat(fc_t[rows], counts) + rng.random(counts.sum()) * width
         t = np.minimum(t, self.clock.horizon_s - 1e-6)
         active = np.flatnonzero(self.pop.active[: self.pop.n])
@@ -518,6 +528,7 @@ def run(
     priority_policy: PriorityPolicy | None = None,
     progress: ProgressFn | None = None,
     staffing_policy: StaffingPolicy | None = None,
+    keep_bills: bool = False,
 ) -> RawRun:
     """The replication itself, returning raw arrays (``simulate`` wraps them as Results)."""
     if discount_policy is not None and not isinstance(discount_policy, DiscountPolicy):
@@ -527,4 +538,6 @@ def run(
     if staffing_policy is not None and not isinstance(staffing_policy, StaffingPolicy):
         raise TypeError("staffing_policy needs a method agents(load) -> array or None")
     s = scenario.seed if seed is None else int(seed)
-    return _Run(scenario, s, discount_policy, priority_policy, staffing_policy).run(progress)
+    return _Run(scenario, s, discount_policy, priority_policy, staffing_policy, keep_bills).run(
+        progress
+    )

@@ -33,6 +33,10 @@ class Ledger:
     acquired: list[tuple[int, int]] = field(default_factory=list)
     discounts: list[tuple[int, int, float]] = field(default_factory=list)
     """(month, discounts granted, committed value) per day."""
+    bill_rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """(day, accounts, amounts, flags) per bill run, only with ``simulate(keep_bills=True)``:
+    the per-bill extract of sim.calibrate.export (a year of a million accounts would
+    otherwise hold every bill in memory)."""
 
 
 @dataclass

@@ -498,6 +498,9 @@ class Forecast(Strict):
 
     reasons: dict[Reason, float] = Field(default_factory=lambda: {"question": 1.0})
     intervals: list[ForecastRow] = Field(default_factory=list)
+    busyness_cv: float = Field(0.0, ge=0, le=5)
+    """CV of a daily gamma multiplier (mean 1) on the expected calls: day-to-day
+    over-dispersion (Poisson-gamma) as fitted by sim.calibrate; 0 = plain Poisson."""
 
     @field_validator("reasons")
     @classmethod

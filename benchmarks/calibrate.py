@@ -1,0 +1,38 @@
+"""Calibration benchmark: read and fit the 9 Anonymous Bank months, back-test one month.
+
+Targets (2-core machine): read + fit 9 months < 60 s; one back-test month < 60 s.
+Run: PYTHONPATH=. .venv/bin/python benchmarks/calibrate.py  (needs the bank data).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from sim.calibrate import backtest, fit_logs, read_anonymous_bank
+from sim.calibrate.readers import anonymous_bank_dir, anonymous_bank_files
+
+
+def main() -> int:
+    files = anonymous_bank_files()
+    if not files:
+        print(f"Anonymous Bank data not found at {anonymous_bank_dir()}; nothing to measure")
+        return 0
+    t0 = time.perf_counter()
+    log = read_anonymous_bank(files)
+    t_read = time.perf_counter() - t0
+    fit = fit_logs(log)
+    t_fit = time.perf_counter() - t0
+    print(f"read 9 months: {t_read:.1f} s; read + fit: {t_fit:.1f} s (target < 60 s)")
+    print(f"{len(log.calls)} calls, {fit.patience.events} abandonments, quirks {fit.quirks}")
+    months = log.months()
+    train, held = [m for m in months if m < "1999-09"], ["1999-09"]
+    fit_train = fit_logs(log, months=train)
+    bt = backtest(log, train, held, replications=5, fit=fit_train)
+    print(f"back-test of {held[0]}, 5 replications: {bt.seconds_per_month:.1f} s (target < 60 s)")
+    print(bt.errors().to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
