@@ -238,6 +238,7 @@ class FakeUpload:
 
     def __init__(self, name: str, data: bytes) -> None:
         self.name = name
+        self.size = len(data)
         self._data = data
 
     def getvalue(self) -> bytes:
