@@ -26,7 +26,14 @@ from sim.experiments.store import StoreError
 from sim.faces import ui
 from sim.policies.catalogue import DISCOUNTS
 from sim.presentation import i18n
-from sim.presentation.formatting import MoneyFormat, format_date, format_value, vega_locale
+from sim.presentation.formatting import (
+    MoneyFormat,
+    format_date,
+    format_diff,
+    format_interval,
+    format_value,
+    vega_locale,
+)
 from sim.scenario import Scenario, ScenarioError, scenario_from_yaml
 
 HERE = Path(__file__).resolve().parent
@@ -211,9 +218,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 key=key(f"discount_pct|{policy}"),
             )
         changes.update(ui.discount_changes(base, policy, pct))
-        no_cap = st.checkbox(
-            tr("no_cap"), value=choice.budget_per_month is None, key=key("no_cap")
-        )
+        no_cap = st.checkbox(tr("no_cap"), value=choice.budget_per_month is None, key=key("no_cap"))
         budget = None
         if not no_cap:
             budget = st.number_input(
@@ -398,9 +403,7 @@ def execute_run(request: dict, slot: Any) -> None:
     if run_key not in runs:
         state["running"] = request
         with slot.container():
-            st.button(
-                tr("cancel"), key="cancel", on_click=lambda: state.update(cancelled=True)
-            )
+            st.button(tr("cancel"), key="cancel", on_click=lambda: state.update(cancelled=True))
             bar = st.progress(0.0, text=tr("running", name=name, what=tr("starting")))
 
         def progress(fraction: float, message: str) -> None:
@@ -761,7 +764,7 @@ def show_comparison(chosen: dict, lang: str) -> None:
 
 def ranking_display(ranked: pd.DataFrame, base: str, money: MoneyFormat) -> pd.DataFrame:
     """The ranking as text: net value [CI] and the paired difference to the baseline."""
-    from sim.presentation.formatting import format_diff, format_interval  # noqa: PLC0415
+    from sim.presentation.formatting import format_diff, format_interval
 
     def diff(r: pd.Series) -> str:
         if r["strategy"] == base:
@@ -890,11 +893,13 @@ def frontier_section(combined: Any, chosen: dict, money: MoneyFormat) -> None:
 
 def sweep_controls(scenario: Scenario, reps: int) -> None:
     """Run one discount policy at several percentages as strategies for the frontier."""
-    lang = st.session_state.get("lang", "en")
+    st.session_state.get("lang", "en")
     with st.expander(tr("sweep")):
         st.caption(tr("sweep_help"))
         names = [n for n in DISCOUNTS if ui.discount_pct_param(n) is not None]
-        policy = choose(st.selectbox, tr("discount_policy"), names, i18n.policy_label, key="sweep_policy")
+        policy = choose(
+            st.selectbox, tr("discount_policy"), names, i18n.policy_label, key="sweep_policy"
+        )
         text = st.text_input(tr("sweep_pcts"), value="5, 10, 20", key="sweep_pcts")
         if not st.button(tr("sweep_run"), key="sweep_run"):
             return

@@ -195,9 +195,7 @@ def frontier_points(combined: ExperimentResult, rel_tol: float = 1e-9) -> pd.Dat
     points: list[dict[str, Any]] = []
     for name in combined.variant_names:
         agents = mean(name, "agent_cost")
-        discounts = _zero_nan(mean(name, "discount_cost")) + _zero_nan(
-            mean(name, "discount_owed")
-        )
+        discounts = _zero_nan(mean(name, "discount_cost")) + _zero_nan(mean(name, "discount_owed"))
         point = {
             "cost": agents + discounts,
             "agent_cost": agents,
@@ -305,10 +303,10 @@ class Change:
 
 def scenario_changes(base: Scenario, new: Scenario) -> list[Change]:
     """Every leaf field that differs between two scenarios, in document order (lists of
-    equal length compared item by item); the seed and the name are left out."""
+    equal length compared item by item); the name is left out."""
     out: list[Change] = []
     _diff(base.to_dict(), new.to_dict(), "", out)
-    return [c for c in out if c.path not in ("seed", "name")]
+    return [c for c in out if c.path != "name"]
 
 
 def _diff(a: Any, b: Any, path: str, out: list[Change]) -> None:

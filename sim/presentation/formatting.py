@@ -214,7 +214,7 @@ def format_compact(
         return format_value(v, unit, fmt, money_decimals=0)
     words = _COMPACT["de" if lang == "de" else "en"]
     scale, word = next((s, w) for s, w in words if abs(v) >= s)
-    digits = max(0, 2 - int(math.floor(math.log10(abs(v) / scale))))
+    digits = max(0, 2 - math.floor(math.log10(abs(v) / scale)))
     number = f"{format_number(v / scale, digits, fmt.style)} {word}"
     if unit != "money":
         return number

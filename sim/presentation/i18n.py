@@ -564,7 +564,9 @@ def staffing_label(mode: str, lang: str = "en") -> str:
     return t(key, lang) if key in STRINGS else mode
 
 
-def option_from_label(value: Any, options: Sequence[str], labeller: Callable[[str, str], str]) -> str:
+def option_from_label(
+    value: Any, options: Sequence[str], labeller: Callable[[str, str], str]
+) -> str:
     """The option a select box means, also when it hands back a *label*.
 
     Streamlit's select box returns the formatted label it last showed when that label
@@ -641,6 +643,7 @@ LEVER_PATHS: tuple[tuple[str, str, float], ...] = (
     (r"customers\.acquisition_per_month", "acquisition", 1.0),
     (r"customers\.segments", "customers", 1.0),
     (r"calendar\.months", "months", 1.0),
+    (r"seed", "seed", 1.0),
 )
 """Field path → (label of the lever that sets it, factor from field to lever units)."""
 
@@ -683,7 +686,7 @@ def lever_problem(problem: str, lang: str = "en") -> tuple[str, str]:
         rule = t(key, lang, limit=num(limit), got=num(got))
         return t("must_be", lang, lever=lever, rule=rule), path
     if m := _PCT.search(rest):
-        got = m.group(1)
+        got = num(m.group(1)) if re.fullmatch(r"[-\d.eE+]+", m.group(1)) else m.group(1)
         return t("must_be", lang, lever=lever, rule=t("rule_pct", lang, got=got)), path
     return f"{lever}: {rest}", path
 
@@ -720,13 +723,13 @@ def verdict_text(v: Verdict, money: MoneyFormat, lang: str = "en") -> str:
 
 def strategy_name(changes: Sequence[Change], base: Scenario, lang: str = "en") -> str:
     """A short name from what a strategy changed ("Tier 1 Mon–Fri 08:00–16:00: 7→9
-    agents · Flat 10 %"); "Today" when nothing changed. At most three changes are named."""
+    agents · Flat 10 %"); "Today" when nothing changed. At most four changes are named."""
     if not changes:
         return t("name_today", lang)
     parts = [_change_words(c, base, lang) for c in changes]
     parts = list(dict.fromkeys(p for p in parts if p))
-    more = f" +{len(parts) - 3}" if len(parts) > 3 else ""
-    return " · ".join(parts[:3]) + more
+    more = f" +{len(parts) - 4}" if len(parts) > 4 else ""
+    return " · ".join(parts[:4]) + more
 
 
 def _change_words(c: Change, base: Scenario, lang: str) -> str:
