@@ -764,7 +764,6 @@ def show_comparison(chosen: dict, lang: str) -> None:
 
 def ranking_display(ranked: pd.DataFrame, base: str, money: MoneyFormat) -> pd.DataFrame:
     """The ranking as text: net value [CI] and the paired difference to the baseline."""
-    from sim.presentation.formatting import format_diff, format_interval
 
     def diff(r: pd.Series) -> str:
         if r["strategy"] == base:
