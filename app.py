@@ -42,8 +42,9 @@ DEFAULT_SCENARIO = "baseline.yaml"
 MAX_CACHED_RUNS = 12
 
 
+# What a broken results store raises: the page says so instead of a traceback. (A comment,
+# not a docstring: Streamlit's magic would print a bare string on the page.)
 STORE_ERRORS = (StoreError, sqlite3.Error, OSError, ValueError)
-"""What a broken results store raises: the page says so instead of a traceback."""
 
 
 def strategy_color() -> alt.Color:
