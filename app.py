@@ -13,6 +13,7 @@ pools, Dask) do not render anything.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from sim.experiments import decision
+from sim.experiments.store import StoreError
 from sim.faces import ui
 from sim.policies.catalogue import DISCOUNTS
 from sim.presentation import i18n
-from sim.presentation.formatting import MoneyFormat, format_value, vega_locale
+from sim.presentation.formatting import (
+    MoneyFormat,
+    format_date,
+    format_diff,
+    format_interval,
+    format_value,
+    vega_locale,
+)
 from sim.scenario import Scenario, ScenarioError, scenario_from_yaml
 
 HERE = Path(__file__).resolve().parent
@@ -32,9 +42,28 @@ DEFAULT_SCENARIO = "baseline.yaml"
 MAX_CACHED_RUNS = 12
 
 
+# What a broken results store raises: the page says so instead of a traceback. (A comment,
+# not a docstring: Streamlit's magic would print a bare string on the page.)
+STORE_ERRORS = (StoreError, sqlite3.Error, OSError, ValueError)
+
+
 def strategy_color() -> alt.Color:
-    """One distinct colour per strategy in every overlaid chart."""
-    return alt.Color("strategy:N", title=tr("strategy"), scale=alt.Scale(scheme="category10"))
+    """One distinct colour per strategy in every overlaid chart; the legend sits below
+    the chart in rows, so long names never squeeze the plot."""
+    return alt.Color(
+        "strategy:N",
+        title=None,
+        scale=alt.Scale(scheme="category10"),
+        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600),
+    )
+
+
+def choose(widget: Any, label: str, options: list[str], labeller: Any, **kw: Any) -> str:
+    """A select box or radio over option keys shown as labels in the reader's language;
+    robust to the label a select box hands back right after the language changes."""
+    lang = st.session_state.get("lang", "en")
+    value = widget(label, options, format_func=lambda o: labeller(o, lang), **kw)
+    return i18n.option_from_label(value, options, labeller)
 
 
 def show(chart: alt.TopLevelMixin, money: MoneyFormat) -> None:
@@ -61,9 +90,17 @@ def pick_scenario() -> tuple[str, Scenario, str] | None:
         return None
     index = files.index(DEFAULT_SCENARIO) if DEFAULT_SCENARIO in files else 0
     file = sb.selectbox(tr("scenario_file"), files, index=index, key="scenario_file")
-    upload = sb.file_uploader(tr("upload"), type=["yaml", "yml"], key="upload")
+    kb = ui.MAX_SCENARIO_BYTES // 1024
+    upload = sb.file_uploader(tr("upload_limit", kb=kb), type=["yaml", "yml"], key="upload")
     source, text = file, (SCENARIO_DIR / file).read_text(encoding="utf-8")
     if upload is not None:
+        refused = ui.upload_problem(upload.name, upload.size)
+        if refused == "too_big":
+            size = f"{upload.size / 1024:,.0f}"
+            sb.error(tr("upload_too_big", file=upload.name, size=size, kb=kb))
+        elif refused == "not_yaml":
+            sb.error(tr("upload_not_yaml", file=upload.name))
+    if upload is not None and refused is None:
         data = upload.getvalue()
         try:
             ui.read_upload(upload.name, data)
@@ -113,11 +150,12 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
     with sb.expander(tr("staffing"), expanded=True):
         modes = ui.staffing_modes()
         current = base.policies.staffing.name
-        mode = st.selectbox(
+        mode = choose(
+            st.selectbox,
             tr("staffing_mode"),
             modes,
+            i18n.staffing_label,
             index=modes.index(current) if current in modes else 0,
-            format_func=lambda m: i18n.staffing_label(m, lang),
             key=key("staffing_mode"),
         )
         sl = base.contact_center.service_level
@@ -147,25 +185,27 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 key=key("beta"),
                 help=tr("beta_help"),
             )
+            st.caption(tr("sqrt_target_note"))
         changes.update(ui.staffing_changes(base, mode, target / 100, threshold, beta))
         if mode == "fixed":
             group = None
-            for gname, label, path, agents in ui.staffing_levers(base):
+            for gname, label, path, agents in ui.staffing_levers(base, lang):
                 if gname != group:
-                    st.markdown(f"**{gname}**")
+                    st.markdown(f"**{i18n.entity_label(gname, lang)}**")
                     group = gname
-                text = f"{tr('agents')} {label}" if label else tr("agents_all_hours")
+                text = tr("agents_shift", shift=label) if label else tr("agents_all_hours")
                 changes[path] = st.number_input(text, value=agents, step=1, key=key(path))
         slots["staffing"] = st.empty()
 
     with sb.expander(tr("discounts")):
         names = list(DISCOUNTS)
         choice = base.policies.discount
-        policy = st.selectbox(
+        policy = choose(
+            st.selectbox,
             tr("discount_policy"),
             names,
+            i18n.policy_label,
             index=names.index(choice.name) if choice.name in names else 0,
-            format_func=lambda n: i18n.policy_label(n, lang),
             key=key("discount_policy"),
             help=tr("discount_policy_help"),
         )
@@ -173,22 +213,25 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
         param = ui.discount_pct_param(policy)
         if param is not None:
             pct = st.number_input(
-                tr("discount_pct", param=param),
+                tr("discount_pct_of"),
                 value=ui.default_discount_pct(base, policy),
                 step=1.0,
                 key=key(f"discount_pct|{policy}"),
             )
         changes.update(ui.discount_changes(base, policy, pct))
-        budget = st.number_input(
-            tr("budget"),
-            value=choice.budget_per_month,
-            step=1000.0,
-            key=key("budget"),
-        )
+        no_cap = st.checkbox(tr("no_cap"), value=choice.budget_per_month is None, key=key("no_cap"))
+        budget = None
+        if not no_cap:
+            budget = st.number_input(
+                tr("budget_value") + f" ({MoneyFormat.from_scenario(base).unit})",
+                value=float(choice.budget_per_month or 20000.0),
+                step=1000.0,
+                key=key("budget"),
+            )
         changes["policies.discount.budget_per_month"] = budget
         for gname, value in choice.authority_pct.items():
             changes[f"policies.discount.authority_pct.{gname}"] = st.number_input(
-                tr("authority", group=gname),
+                tr("authority", group=i18n.entity_label(gname, lang)),
                 value=float(value),
                 step=1.0,
                 key=key(f"authority|{gname}"),
@@ -242,7 +285,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
         )
         shares = {
             s.name: st.number_input(
-                tr("segment_share", segment=s.name),
+                tr("segment_share", segment=i18n.entity_label(s.name, lang)),
                 value=round(s.share * 100, 2),
                 step=1.0,
                 key=key(f"share|{s.name}"),
@@ -284,58 +327,117 @@ def build_scenario(base: Scenario, changes: dict, problems: dict, slots: dict) -
                 problems[ui.lever_group(p)].append(p)
         except ValueError as exc:
             problems[ui.lever_group(str(exc))].append(str(exc))
+    lang = st.session_state.get("lang", "en")
     for group, found in problems.items():
         if found:
-            slots[group].error(tr("not_runnable") + "\n\n" + _bullets(found))
+            lines = []
+            for p in found:
+                text, path = i18n.lever_problem(p, lang)
+                lines.append(f"{text} — {tr('field')} `{path}`")
+            slots[group].error(tr("not_runnable") + "\n\n" + _bullets(lines))
     return scenario
 
 
 # ---- running ---------------------------------------------------------------------------------
 
 
-def run_controls(scenario: Scenario | None, reps: int) -> None:
-    """Strategy name and Run button; a run is cached by scenario fingerprint and
-    replications, so pressing Run again or re-rendering never simulates twice."""
+def run_controls(base: Scenario, scenario: Scenario | None, reps: int) -> dict | None:
+    """Strategy name and Run button. Returns the run to start (at the end of the page,
+    so the last results stay visible meanwhile), or None.
+
+    An empty name takes the name made from what changed against the scenario file; a
+    name already kept for other settings asks before replacing (or keeps both).
+    """
     state = st.session_state
+    lang = state.get("lang", "en")
     strategies: dict = state.setdefault("strategies", {})
-    runs: dict = state.setdefault("runs", {})
     sb = st.sidebar
-    name = sb.text_input(
-        tr("strategy_name"), key="strategy_name", placeholder=tr("strategy_placeholder")
+    if state.pop("clear_name", False):
+        state["strategy_name"] = ""
+    auto = (
+        i18n.strategy_name(decision.scenario_changes(base, scenario), base, lang)
+        if scenario is not None
+        else ""
     )
+    name = sb.text_input(tr("strategy_name"), key="strategy_name", placeholder=auto)
     pressed = sb.button(
         tr("run"), key="run", type="primary", disabled=scenario is None, width="stretch"
     )
-    error_slot = sb.empty()
-    if not pressed or scenario is None:
-        return
+    request = None
+    if pressed and scenario is not None:
+        run_key = f"{scenario.fingerprint()}:{reps}"
+        name = name.strip() or auto or tr("strategy_default", n=len(strategies) + 1)
+        keys = state.get("strategy_keys", {})
+        if name in strategies and keys.get(name) != run_key:
+            state["ask_replace"] = {"name": name, "scenario": scenario, "reps": reps}
+        else:
+            request = {"name": name, "scenario": scenario, "reps": reps}
+    ask = state.get("ask_replace")
+    if ask is not None:
+        sb.warning(tr("name_taken", name=ask["name"]))
+        left, right = sb.columns(2)
+        if left.button(tr("replace"), key="replace"):
+            request = state.pop("ask_replace")
+        elif right.button(tr("keep_both"), key="keep_both"):
+            request = state.pop("ask_replace")
+            request["name"] = ui.unique_name(request["name"], list(strategies))
+    again = state.pop("interrupted_request", None)
+    if again is not None:
+        sb.info(tr("interrupted", name=again["name"]))
+        if sb.button(tr("run_again"), key="run_again"):
+            request = again
+        else:
+            state["interrupted_request"] = again
+    return request
+
+
+def execute_run(request: dict, slot: Any) -> None:
+    """Run a requested strategy with progress and a Cancel button in ``slot``.
+
+    A run the page interrupts (Cancel, or a lever touched meanwhile: Streamlit restarts
+    the script) stops its workers (the runner cancels what has not started) and is
+    reported on the next page instead of vanishing silently."""
+    state = st.session_state
+    name, scenario, reps = request["name"], request["scenario"], request["reps"]
+    runs: dict = state.setdefault("runs", {})
     run_key = f"{scenario.fingerprint()}:{reps}"
-    name = name.strip() or _existing_name(run_key) or tr("strategy_default", n=len(strategies) + 1)
     if run_key not in runs:
-        bar = st.progress(0.0, text=tr("starting"))
+        state["running"] = request
+        with slot.container():
+            st.button(tr("cancel"), key="cancel", on_click=lambda: state.update(cancelled=True))
+            bar = st.progress(0.0, text=tr("running", name=name, what=tr("starting")))
 
         def progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+            text = tr("running", name=name, what=message)
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
 
         try:
             runs[run_key] = ui.run_strategy(name, scenario, reps, progress)
         except (RuntimeError, ValueError) as exc:
-            error_slot.error(f"{tr('run_failed')} {exc}")
+            state.pop("running", None)
+            slot.error(f"{tr('run_failed')} {exc}")
             return
-        finally:
-            bar.empty()
+        state.pop("running", None)
         while len(runs) > MAX_CACHED_RUNS:
             runs.pop(next(iter(runs)))
-    strategies[name] = ui.rename(runs[run_key], name)
+    state.setdefault("strategies", {})[name] = ui.rename(runs[run_key], name)
     state["strategy_keys"] = {**state.get("strategy_keys", {}), name: run_key}
     state["current"] = name
+    state["clear_name"] = True
+    st.rerun()
 
 
-def _existing_name(run_key: str) -> str | None:
-    for name, k in st.session_state.get("strategy_keys", {}).items():
-        if k == run_key:
-            return name
-    return None
+def report_interrupted() -> None:
+    """Say what happened to a run that did not finish: cancelled, or interrupted by a
+    change (then offer to run it again)."""
+    state = st.session_state
+    running = state.pop("running", None)
+    if running is None:
+        return
+    if state.pop("cancelled", False):
+        st.warning(tr("stopped", name=running["name"]))
+    else:
+        state["interrupted_request"] = running
 
 
 # ---- dashboard ------------------------------------------------------------------------------
@@ -377,7 +479,7 @@ def dashboard(scenario: Scenario | None, reps: int) -> None:
             seed=sc.seed,
             accounts=format_value(sc.customers.accounts, "accounts", money),
             months=sc.calendar.months,
-            start=sc.calendar.start,
+            start=format_date(sc.calendar.start, lang),
             reps=result.replications,
         )
     )
@@ -389,6 +491,8 @@ def dashboard(scenario: Scenario | None, reps: int) -> None:
                 col.caption(tr("ci", ci=card.interval))
     if result.replications < 2:
         st.caption(tr("ci_one_rep"))
+    else:
+        st.caption(tr("ci_explained"))
     save_to_store(shown, result)
 
     tables = {name: result.table(name) for name in ("intervals", "waits", "monthly")}
@@ -419,12 +523,8 @@ def heatmap_chart(intervals: pd.DataFrame, money: MoneyFormat, lang: str) -> Non
     """Service level, ASA or abandonment by weekday × hour."""
     st.subheader(tr("heatmap"))
     measures = ["service_level", "asa_s", "abandonment_rate"]
-    measure = st.radio(
-        tr("heat_measure"),
-        measures,
-        horizontal=True,
-        key="heat_measure",
-        format_func=lambda m: i18n.kpi_label(m, lang),
+    measure = choose(
+        st.radio, tr("heat_measure"), measures, i18n.kpi_label, horizontal=True, key="heat_measure"
     )
     heat = ui.weekday_hour(intervals, measure)
     if heat.empty:
@@ -432,6 +532,8 @@ def heatmap_chart(intervals: pd.DataFrame, money: MoneyFormat, lang: str) -> Non
     else:
         fmt = ".0%" if measure != "asa_s" else ".0f"
         scheme = "redyellowgreen" if measure == "service_level" else "yelloworangered"
+        # a fixed scale: the same colour means the same value in every run
+        domain = [0, 1] if measure != "asa_s" else [0, 300]
         chart = (
             alt.Chart(heat)
             .mark_rect()
@@ -445,7 +547,7 @@ def heatmap_chart(intervals: pd.DataFrame, money: MoneyFormat, lang: str) -> Non
                 color=alt.Color(
                     "value:Q",
                     title=i18n.kpi_label(measure, lang),
-                    scale=alt.Scale(scheme=scheme),
+                    scale=alt.Scale(scheme=scheme, domain=domain, clamp=True),
                     legend=alt.Legend(format=fmt),
                 ),
                 tooltip=["weekday", "hour", alt.Tooltip("value:Q", format=fmt)],
@@ -588,13 +690,9 @@ def save_to_store(name: str, result: Any) -> None:
     name = f"{name}:{sc.fingerprint()}:{result.replications}"  # a re-run is saved anew
     if st.button(tr("save_run"), key="save_run", disabled=name in saved):
         try:
-            store = ui.open_store()
-            if store is None:
-                st.info(tr("past_none"))
-                return
-            saved[name] = store.save(result)
-        except (OSError, ValueError, RuntimeError) as exc:
-            st.error(f"{tr('run_failed')} {exc}")
+            saved[name] = ui.open_store().save(result)
+        except (*STORE_ERRORS, RuntimeError) as exc:
+            st.error(tr("store_broken", reason=exc))
             return
     if name in saved:
         st.caption(tr("saved", run_id=saved[name]))
@@ -619,102 +717,188 @@ def compare(scenario: Scenario | None, reps: int) -> None:
         if len(picked) >= 2:
             show_comparison({n: strategies[n] for n in picked}, lang)
         if st.button(tr("forget"), key="forget"):
-            for k in ("strategies", "strategy_keys", "current", "saved"):
-                state.pop(k, None)
-            st.rerun()
+            state["confirm_forget"] = True
+        if state.get("confirm_forget"):
+            st.warning(tr("forget_confirm", n=len(strategies)))
+            yes, no = st.columns(2)
+            if yes.button(tr("forget_yes"), key="forget_yes"):
+                for k in ("strategies", "strategy_keys", "current", "saved", "confirm_forget"):
+                    state.pop(k, None)
+                st.rerun()
+            if no.button(tr("forget_no"), key="forget_no"):
+                state.pop("confirm_forget", None)
+                st.rerun()
     if scenario is not None:
         sweep_controls(scenario, reps)
 
 
 def show_comparison(chosen: dict, lang: str) -> None:
+    """Ranking and verdict first, then every KPI side by side, overlays and frontier."""
     names = list(chosen)
-    base = st.selectbox(tr("compare_base"), names, index=0, key="compare_base")
+    base = choose(st.selectbox, tr("compare_base"), names, lambda n, _l: n, key="compare_base")
     combined = ui.combine(chosen)
     money = MoneyFormat.from_scenario(chosen[base].variants[0].scenario)
     if not ui.same_seed(chosen):
         st.warning(tr("compare_seeds"))
-    st.caption(tr("compare_table"))
+
+    facts = decision.verdict(combined, base)
+    if facts is not None:
+        st.subheader(tr("verdict"))
+        st.markdown(i18n.verdict_text(facts, money, lang), help=tr("multiple_caveat"))
+    st.subheader(tr("ranking"), help=tr("ci_explained"))
+    ranked = decision.ranking(combined, base)
+    st.dataframe(ranking_display(ranked, base, money), hide_index=True)
+
+    st.caption(tr("compare_table"), help=tr("multiple_caveat"))
     table = ui.compare_table(combined, base, money, lang)
-    st.dataframe(table, hide_index=True, height=35 * (len(table) + 1) + 3)
-
-    left, mid, right = st.columns(3)
-    with left:
-        st.subheader(tr("overlay_active"))
-        data = ui.overlay_monthly(chosen, "active_end")
-        show(
-            alt.Chart(data)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("yearmonth(month_start):O", title=tr("col_month")),
-                y=alt.Y("value:Q", title=tr("active_end"), scale=alt.Scale(zero=False)),
-                color=strategy_color(),
-            ),
-            money,
-        )
-    with mid:
-        st.subheader(tr("overlay_sl"))
-        data = ui.overlay_service_level(chosen)
-        if not data.empty:
-            show(
-                alt.Chart(data)
-                .mark_line(point=True)
-                .encode(
-                    x=alt.X("hour:Q", title=tr("hour")),
-                    y=alt.Y(
-                        "value:Q",
-                        title=i18n.kpi_label("service_level", lang),
-                        axis=alt.Axis(format="%"),
-                    ),
-                    color=strategy_color(),
-                ),
-                money,
-            )
-    with right:
-        st.subheader(tr("overlay_waits"))
-        data = ui.overlay_waits(chosen)
-        if not data.empty:
-            show(
-                alt.Chart(data)
-                .mark_line()
-                .encode(
-                    x=alt.X("wait_s:Q", title=tr("wait_s")),
-                    y=alt.Y("share:Q", title=tr("share"), axis=alt.Axis(format="%")),
-                    color=strategy_color(),
-                ),
-                money,
-            )
-
-    st.subheader(tr("frontier"), help=tr("frontier_help"))
-    fr = ui.frontier(combined, base)
-    enc = {
-        "x": alt.X(
-            "discount_cost:Q",
-            title=tr("extra_discount", unit=money.unit),
-            axis=alt.Axis(format="$,.0f"),
-        ),
-        "y": alt.Y("kept:Q", title=tr("kept")),
-    }
-    points = (
-        alt.Chart(fr)
-        .mark_point(filled=True, size=80)
-        .encode(**enc, tooltip=["strategy", "discount_cost", "kept", "retention_pp", "net_diff"])
+    effects = ui.compare_effects(combined, base, lang)
+    st.dataframe(
+        style_effects(table, effects),
+        hide_index=True,
+        height=35 * (len(table) + 1) + 3,
+        column_config={table.columns[0]: st.column_config.TextColumn(pinned=True)},
     )
-    bars = alt.Chart(fr).mark_rule().encode(x="discount_cost:Q", y="kept_low:Q", y2="kept_high:Q")
-    labels = alt.Chart(fr).mark_text(align="left", dx=8).encode(**enc, text="strategy:N")
+
+    overlays(chosen, money, lang)
+    frontier_section(combined, chosen, money)
+
+
+def ranking_display(ranked: pd.DataFrame, base: str, money: MoneyFormat) -> pd.DataFrame:
+    """The ranking as text: net value [CI] and the paired difference to the baseline."""
+
+    def diff(r: pd.Series) -> str:
+        if r["strategy"] == base:
+            return "—"
+        text = f"{format_diff(r['diff'], 'money', money)} "
+        text += format_interval(r["diff_low"], r["diff_high"], "money", money)
+        return text.strip() + (" ★" if r["significant"] else "")
+
+    return pd.DataFrame(
+        {
+            tr("rank"): ranked["rank"],
+            tr("strategy"): ranked["strategy"],
+            tr("net_ci"): [
+                f"{format_value(r.net, 'money', money, money_decimals=0)} "
+                f"{format_interval(r.net_low, r.net_high, 'money', money)}".strip()
+                for r in ranked.itertuples()
+            ],
+            tr("diff_ref", name=base): [diff(r) for _, r in ranked.iterrows()],
+        }
+    )
+
+
+def style_effects(table: pd.DataFrame, effects: pd.DataFrame) -> Any:
+    """Difference cells green when better, red when worse (bold when significant)."""
+    colours = {1: "color: #1a7f37", -1: "color: #cf222e", 0: ""}
+
+    def paint(frame: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        for col in effects.columns:
+            if col in frame.columns:
+                out[col] = [
+                    colours[int(e)] + ("; font-weight: bold" if str(v).endswith("★") else "")
+                    for e, v in zip(effects[col], frame[col], strict=True)
+                ]
+        return out
+
+    return table.style.apply(paint, axis=None)
+
+
+def overlays(chosen: dict, money: MoneyFormat, lang: str) -> None:
+    """Monthly accounts, service level by hour and waits per strategy: overlaid lines
+    for up to three strategies, small multiples (one panel each, shared axes) beyond."""
+    many = len(chosen) > 3
+    specs = [
+        (
+            tr("overlay_active"),
+            ui.overlay_monthly(chosen, "active_end"),
+            alt.X("yearmonth(month_start):T", title=None, axis=alt.Axis(format="%b %y")),
+            alt.Y("value:Q", title=tr("active_end"), scale=alt.Scale(zero=False)),
+        ),
+        (
+            tr("overlay_sl"),
+            ui.overlay_service_level(chosen),
+            alt.X("hour:Q", title=tr("hour")),
+            alt.Y(
+                "value:Q",
+                title=i18n.kpi_label("service_level", lang),
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+        ),
+        (
+            tr("overlay_waits"),
+            ui.overlay_waits(chosen).rename(columns={"share": "value"}),
+            alt.X("wait_s:Q", title=tr("wait_s")),
+            alt.Y("value:Q", title=tr("share"), axis=alt.Axis(format="%")),
+        ),
+    ]
+    cols = st.columns(1 if many else 3)
+    for i, (title, data, x, y) in enumerate(specs):
+        with cols[0 if many else i]:
+            st.subheader(title)
+            if data.empty:
+                continue
+            chart = alt.Chart(data).mark_line(point=not many).encode(x=x, y=y)
+            chart = chart.encode(color=strategy_color())
+            if many:
+                chart = chart.properties(width=220, height=160).facet(
+                    facet=alt.Facet("strategy:N", title=None, header=alt.Header(labelLimit=300)),
+                    columns=3,
+                )
+            show(chart, money)
+
+
+def frontier_section(combined: Any, chosen: dict, money: MoneyFormat) -> None:
+    """Net value against total cost (agents + discounts), coinciding points labelled
+    once, and what caps the discounts."""
+    st.subheader(tr("frontier_money"), help=tr("frontier_money_help"))
+    pts = decision.frontier_points(combined)
+    pts = pts.assign(
+        cost_text=[format_value(v, "money", money, money_decimals=0) for v in pts["cost"]],
+        net_text=[format_value(v, "money", money, money_decimals=0) for v in pts["net"]],
+    )
+    fmt = "$,.0f"
+    x = alt.X("cost:Q", title=tr("total_cost", unit=money.unit), axis=alt.Axis(format=fmt))
+    x = x.scale(zero=False)
+    y = alt.Y("net:Q", title=tr("net_value", unit=money.unit), axis=alt.Axis(format=fmt))
+    y = y.scale(zero=False)
+    data = pts.drop(columns=["names"])
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=90)
+        .encode(x=x, y=y, tooltip=["label", "cost_text", "net_text"])
+    )
+    bars = alt.Chart(data).mark_rule().encode(x="cost:Q", y="net_low:Q", y2="net_high:Q")
+    labels = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=8, dy=-8, limit=360)
+        .encode(x="cost:Q", y="net:Q", text="label:N")
+    )
     show(alt.layer(bars, points, labels), money)
+    lang = st.session_state.get("lang", "en")
+    for group in decision.identical_outcomes(pts):
+        st.caption(tr("identical", names=", ".join(group)))
+    for name in chosen:
+        b = decision.binding(combined, name)
+        if b.capped_groups:
+            groups = ", ".join(i18n.entity_label(g, lang) for g in b.capped_groups)
+            share = format_value(b.authority_share, "share", money)
+            pct = f"{b.offered_pct:g} %"
+            st.caption(tr("authority_binds", name=name, pct=pct, groups=groups, share=share))
+        if b.budget_binds:
+            used = format_value(b.budget_used, "share", money)
+            st.caption(tr("budget_binds", name=name, used=used))
 
 
 def sweep_controls(scenario: Scenario, reps: int) -> None:
     """Run one discount policy at several percentages as strategies for the frontier."""
-    lang = st.session_state.get("lang", "en")
+    st.session_state.get("lang", "en")
     with st.expander(tr("sweep")):
         st.caption(tr("sweep_help"))
         names = [n for n in DISCOUNTS if ui.discount_pct_param(n) is not None]
-        policy = st.selectbox(
-            tr("discount_policy"),
-            names,
-            key="sweep_policy",
-            format_func=lambda n: i18n.policy_label(n, lang),
+        policy = choose(
+            st.selectbox, tr("discount_policy"), names, i18n.policy_label, key="sweep_policy"
         )
         text = st.text_input(tr("sweep_pcts"), value="5, 10, 20", key="sweep_pcts")
         if not st.button(tr("sweep_run"), key="sweep_run"):
@@ -746,36 +930,25 @@ def sweep_controls(scenario: Scenario, reps: int) -> None:
 
 
 def past_runs() -> None:
-    store = ui.open_store()
-    if store is None:
-        st.info(tr("past_none"))
-        return
+    lang = st.session_state.get("lang", "en")
     try:
+        store = ui.open_store()
         runs = store.list_runs()
-    except (OSError, ValueError) as exc:
-        st.error(f"{tr('past_bad')} {exc}")
+    except STORE_ERRORS as exc:
+        st.error(tr("store_broken", reason=exc))
         return
     if runs is None or len(runs) == 0:
         st.info(tr("past_empty"))
         return
-    cols = {
-        "name": tr("strategy"),
-        "created": tr("col_created"),
-        "replications": tr("replications"),
-        "variant_names": tr("compare_pick"),
-        "status": tr("col_status"),
-        "run_id": tr("past_pick"),
-    }
-    shown = runs[[c for c in cols if c in runs.columns]].rename(columns=cols)
-    st.dataframe(shown, hide_index=True)
+    st.dataframe(ui.past_runs_table(runs, lang), hide_index=True)
     rows = runs.to_dict("records")
     ids = [r["run_id"] for r in rows]
-    labels = {r["run_id"]: ui.run_label(r) for r in rows}
+    labels = {r["run_id"]: ui.run_label(r, lang) for r in rows}
     run_id = st.selectbox(tr("past_pick"), ids, format_func=lambda i: labels[i], key="past_pick")
     if st.button(tr("past_open"), key="past_open"):
         try:
             result = store.load(run_id)
-        except (OSError, KeyError, ValueError) as exc:
+        except (*STORE_ERRORS, KeyError) as exc:
             st.error(f"{tr('past_bad')} {exc}")
             return
         state = st.session_state
@@ -848,9 +1021,11 @@ def main() -> None:
     if picked is None:
         st.stop()
     source, base, text = picked
+    report_interrupted()
+    progress_slot = st.empty()
     changes, problems, reps, slots = levers(lever_prefix(source), base)
     scenario = build_scenario(base, changes, problems, slots)
-    run_controls(scenario, reps)
+    request = run_controls(base, scenario, reps)
 
     tabs = st.tabs([tr("tab_dashboard"), tr("tab_compare"), tr("tab_past"), tr("tab_scenario")])
     with tabs[0]:
@@ -861,6 +1036,8 @@ def main() -> None:
         past_runs()
     with tabs[3]:
         editor(source, text, scenario)
+    if request is not None:
+        execute_run(request, progress_slot)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ SEED = f"{BASE}|seed"
 REPS = f"{BASE}|replications"
 TIER1_EARLY = f"{BASE}|contact_center.groups[1].shifts[0].agents"
 POLICY = f"{BASE}|discount_policy"
+AUTO = "Months 1 · Accounts 3,000 · New accounts per month 50"
 SMALL = {"customers.accounts": 3000, "customers.acquisition_per_month": 50, "calendar.months": 1}
 
 
@@ -136,14 +137,14 @@ def test_run_shows_results_and_reruns_do_not_simulate(sims):
     assert len(charts) == 6  # heatmap, waits, abandonment, queue/agents, retention, waterfall
     monthly = at.dataframe[0].value
     assert len(monthly) == 1 and "Net result" in monthly.columns
-    assert list(at.session_state["strategies"]) == ["Strategy 1"]
+    assert list(at.session_state["strategies"]) == [AUTO]
 
     at.run()  # a rerun without pressing Run
     assert not at.exception and len(sims) == 1
     assert [m.value for m in at.metric] == list(values.values())
     run(at)  # same settings: served from the cache, kept under the same name
     assert len(sims) == 1
-    assert list(at.session_state["strategies"]) == ["Strategy 1"]
+    assert list(at.session_state["strategies"]) == [AUTO]
 
     at.number_input(key=SEED).set_value(7).run()  # changed, not yet run
     assert len(sims) == 1
@@ -151,6 +152,82 @@ def test_run_shows_results_and_reruns_do_not_simulate(sims):
     run(at)
     assert len(sims) == 2 and sims[-1][1] == 7
     assert not any("last run" in i.value for i in at.info)
+    assert len(at.session_state["strategies"]) == 2  # the first strategy is not lost
+
+
+def test_a_taken_name_asks_before_replacing(sims):
+    at = small(fresh())
+    run(at, "today")
+    at.number_input(key=SEED).set_value(7)
+    run(at, "today")
+    assert len(sims) == 2 - 1  # asked, nothing run yet
+    assert any("exists" in w.value for w in at.warning)
+    at.button(key="keep_both").click().run()
+    assert not at.exception
+    assert list(at.session_state["strategies"]) == ["today", "today (2)"]
+    at.number_input(key=SEED).set_value(8)
+    run(at, "today")
+    at.button(key="replace").click().run()
+    assert list(at.session_state["strategies"]) == ["today", "today (2)"]
+    assert at.session_state["strategies"]["today"].variants[0].scenario.seed == 8
+
+
+def test_forget_asks_first(sims):
+    at = small(fresh())
+    run(at, "a")
+    at.button(key="forget").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    at.button(key="forget_no").click().run()
+    assert list(at.session_state["strategies"]) == ["a"]
+    at.button(key="forget").click().run()
+    at.button(key="forget_yes").click().run()
+    assert not at.session_state["strategies"] if "strategies" in at.session_state else True
+
+
+def test_a_broken_store_is_explained_not_raised(sims, store_path, monkeypatch):
+    store_path.mkdir()  # a folder where the database should be
+    at = fresh()
+    assert not at.exception
+    assert any("results store cannot be used" in e.value for e in at.error)
+    assert at.text_area  # the Scenario-file tab still renders
+    store_path.rmdir()
+    store_path.write_bytes(b"not a database at all" * 100)
+    at = run(small(fresh()))
+    assert not at.exception
+    at.button(key="save_run").click().run()
+    assert not at.exception
+    assert any("results store cannot be used" in e.value for e in at.error)
+
+
+def test_language_round_trip_with_a_discount_policy(sims):
+    at = fresh()
+    at.selectbox(key=POLICY).set_value("flat").run()
+    at.selectbox(key="lang").set_value("de").run()
+    assert not at.exception
+    assert at.selectbox(key=POLICY).value == "flat"
+    at.selectbox(key="lang").set_value("en").run()
+    assert not at.exception and at.selectbox(key=POLICY).value == "flat"
+
+
+def test_the_browser_label_after_a_language_switch_maps_back():
+    # what Streamlit's select box returns when its old label is no longer an option
+    names = list(DISCOUNTS)
+    assert i18n.option_from_label("No discounts", names, i18n.policy_label) == "none"
+    assert i18n.option_from_label("Pauschal", names, i18n.policy_label) == "flat"
+    assert i18n.option_from_label("flat", names, i18n.policy_label) == "flat"
+    assert i18n.option_from_label("garbage", names, i18n.policy_label) == names[0]
+
+
+def test_oversized_and_non_yaml_uploads_are_refused_at_once(sims, monkeypatch):
+    upload(monkeypatch, "huge.yaml", b"#" * (ui.MAX_SCENARIO_BYTES + 1))
+    started = time.monotonic()
+    at = fresh()
+    assert time.monotonic() - started < 5
+    assert "may be at most 256 kB" in errors(at)
+    assert at.number_input(key=ACCOUNTS).value == 50000
+    assert ui.upload_problem("data.csv", 10) == "not_yaml"
+    assert ui.upload_problem("ok.YML", 10) is None
+    assert (ROOT / ".streamlit" / "config.toml").read_text().count("maxUploadSize = 1") == 1
 
 
 def test_replications_give_intervals_on_the_cards(sims):
@@ -168,9 +245,9 @@ def test_auto_staffing_hides_the_shift_levers_and_runs(sims):
     assert not at.exception and not at.error
     assert not any("].agents" in (n.key or "") for n in at.number_input)
     at.number_input(key=f"{BASE}|sl_target").set_value(90.0)
-    run(at)
+    run(at, "auto")
     assert len(sims) == 1 and not at.error
-    sc = at.session_state["strategies"]["Strategy 1"].variants[0].scenario
+    sc = at.session_state["strategies"]["auto"].variants[0].scenario
     assert sc.policies.staffing.name == "erlang_c"
     assert sc.contact_center.service_level.target == pytest.approx(0.9)
 
@@ -204,11 +281,12 @@ def test_impossible_discount_is_explained(sims, policy, param):
     at = fresh()
     at.selectbox(key=POLICY).set_value(policy).run()
     pct = at.number_input(key=f"{BASE}|discount_pct|{policy}")
-    assert param in pct.label
+    assert pct.label == "Discount (%)"  # the lever's words, not the parameter name
     assert pct.value == ui.default_discount_pct(load_scenario(ROOT / "scenarios" / BASE), policy)
     pct.set_value(150).run()
     assert not at.exception
-    assert "0..100" in errors(at)
+    assert "a percentage 0–100 (you entered 150)" in errors(at)
+    assert "policies.discount.params" in errors(at)  # the field path as detail
     assert at.button(key="run").disabled
     assert sims == []
 
@@ -238,6 +316,7 @@ class FakeUpload:
 
     def __init__(self, name: str, data: bytes) -> None:
         self.name = name
+        self.size = len(data)
         self._data = data
 
     def getvalue(self) -> bytes:
@@ -318,7 +397,10 @@ def test_compare_strategies_side_by_side(sims):
     run(at, "fewer agents")
     assert list(at.session_state["strategies"]) == ["as is", "fewer agents"]
     assert len(sims) == 4
-    table = at.dataframe[1].value  # tab 2: the comparison
+    ranking = at.dataframe[1].value  # tab 2: ranking first
+    assert set(ranking["strategy"]) == {"as is", "fewer agents"}
+    assert any("on net value by" in m.value for m in at.markdown)  # the verdict
+    table = at.dataframe[2].value  # every KPI, styled
     assert list(table.columns[:3]) == ["KPI", "as is", "fewer agents"]
     diff = "fewer agents: Δ vs as is"
     assert diff in table.columns
@@ -385,7 +467,7 @@ def test_a_stored_sweep_without_some_tables_opens_without_traceback(sims, store_
     assert len(sims) == before
     assert any("did not keep its intervals table" in i.value for i in at.info)
     assert at.dataframe[0].value.shape[0] == 1  # the monthly table is there
-    assert "cli sweep: flat: Δ vs cli sweep: as is" in at.dataframe[1].value.columns
+    assert "cli sweep: flat: Δ vs cli sweep: as is" in at.dataframe[2].value.columns
 
 
 def test_german_labels_and_back(sims):

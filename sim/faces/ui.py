@@ -22,13 +22,22 @@ import pandas as pd
 from sim import policies
 from sim.core.optional import require
 from sim.core.progress import ProgressFn
+from sim.experiments import decision
 from sim.experiments.jobs import Variant
 from sim.experiments.result import ExperimentResult
 from sim.experiments.runner import run_experiment
 from sim.experiments.store import Store
 from sim.policies.catalogue import DISCOUNTS
 from sim.presentation import i18n
-from sim.presentation.formatting import MoneyFormat, format_diff, format_interval, format_value
+from sim.presentation.formatting import (
+    MoneyFormat,
+    format_compact,
+    format_date,
+    format_diff,
+    format_interval,
+    format_timestamp,
+    format_value,
+)
 from sim.results.tables import KPI_DEFINITIONS
 from sim.scenario import Scenario, ScenarioError, scenario_from_yaml
 
@@ -56,7 +65,7 @@ HEADLINE_KPIS: tuple[str, ...] = (
 )
 """The KPI cards the page shows, in order."""
 
-RUN_TABLES: tuple[str, ...] = ("monthly", "intervals", "waits")
+RUN_TABLES: tuple[str, ...] = ("monthly", "intervals", "waits", "segments")
 """Per-run tables the app keeps: enough for every chart, small enough for many runs."""
 
 AUTO_STAFFING: tuple[str, ...] = ("fixed", "erlang_c", "erlang_a", "sqrt")
@@ -121,11 +130,11 @@ def discount_changes(scenario: Scenario, name: str, pct: float | None) -> dict[s
     return {"policies.discount.name": name, "policies.discount.params": params}
 
 
-def staffing_levers(scenario: Scenario) -> list[tuple[str, str, str, int]]:
+def staffing_levers(scenario: Scenario, lang: str = "en") -> list[tuple[str, str, str, int]]:
     """One lever per staffing figure: (group name, label, scenario path, current agents).
 
-    A group staffed by shifts yields one lever per shift; a group with a constant head
-    count yields one lever for that count. Labels are language-neutral (days and times).
+    A group staffed by shifts yields one lever per shift ("Mon–Fri 08:00–16:30", in
+    ``lang``); a group with a constant head count yields one lever for that count.
     """
     levers = []
     for gi, g in enumerate(scenario.contact_center.groups):
@@ -134,7 +143,7 @@ def staffing_levers(scenario: Scenario) -> list[tuple[str, str, str, int]]:
             levers.append((g.name, "", path, int(g.agents or 0)))
             continue
         for si, sh in enumerate(g.shifts):
-            label = f"{sh.days} {sh.start} +{sh.hours:g} h"
+            label = i18n.shift_label(sh.days, sh.start, sh.hours, lang)
             path = f"contact_center.groups[{gi}].shifts[{si}].agents"
             levers.append((g.name, label, path, sh.agents))
     return levers
@@ -245,6 +254,31 @@ def default_incident(scenario: Scenario) -> tuple[float, dt.date, dt.date, list[
     return 0.20, start, end, [scenario.billing.cycle_days[0]]
 
 
+MAX_SCENARIO_BYTES = 256 * 1024
+"""Largest scenario upload: the shipped scenarios are about 10 kB."""
+
+
+def upload_problem(name: str, size: int, limit: int = MAX_SCENARIO_BYTES) -> str | None:
+    """Why an upload is refused before it is read: "too_big" or "not_yaml" (None: fine).
+
+    Checked on the size and the name only, so a large file is refused at once."""
+    if not name.lower().endswith((".yaml", ".yml")):
+        return "not_yaml"
+    if size > limit:
+        return "too_big"
+    return None
+
+
+def unique_name(name: str, taken: Sequence[str]) -> str:
+    """``name``, or "name (2)", "name (3)", … when it is taken: keeping both strategies."""
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name} ({n})" in taken:
+        n += 1
+    return f"{name} ({n})"
+
+
 def read_upload(name: str, data: bytes) -> tuple[Scenario, str]:
     """An uploaded scenario file: (scenario, its text); ScenarioError naming the file and
     the problem when it is not UTF-8 text, not YAML or not a valid scenario."""
@@ -345,7 +379,10 @@ class Card:
 def kpi_cards(
     result: ExperimentResult, money: MoneyFormat, lang: str = "en", variant: str | None = None
 ) -> list[Card]:
-    """The headline KPIs of one strategy: mean over replications with its 95 % interval."""
+    """The headline KPIs of one strategy: mean over replications with its 95 % interval.
+
+    The value is compact ("11.6 M EUR") so a card never cuts it; the full value leads
+    the card's help text."""
     summary = result.summary()
     name = variant or result.variant_names[0]
     summary = summary[summary["variant"] == name].set_index("kpi")
@@ -354,13 +391,14 @@ def kpi_cards(
         d = KPI_DEFINITIONS[kpi]
         if kpi in summary.index:
             row = summary.loc[kpi]
-            value = format_value(row["mean"], d.unit, money, money_decimals=0)
+            value = format_compact(row["mean"], d.unit, money, lang=lang)
+            full = format_value(row["mean"], d.unit, money, money_decimals=0)
             ci = format_interval(row["ci_low"], row["ci_high"], d.unit, money)
         else:
-            value, ci = format_value(None, d.unit, money), ""
-        cards.append(
-            Card(kpi, i18n.kpi_label(kpi, lang), value, ci, i18n.kpi_definition(kpi, lang))
-        )
+            value = full = format_value(None, d.unit, money)
+            ci = ""
+        help_text = f"{full} — {i18n.kpi_definition(kpi, lang)}"
+        cards.append(Card(kpi, i18n.kpi_label(kpi, lang), value, ci, help_text))
     return cards
 
 
@@ -368,7 +406,8 @@ def compare_table(
     combined: ExperimentResult, baseline: str, money: MoneyFormat, lang: str = "en"
 ) -> pd.DataFrame:
     """Side by side: one row per KPI, the mean [95 % CI] of every strategy, and each
-    strategy's paired difference to ``baseline`` with its interval."""
+    strategy's paired difference to ``baseline`` with its interval; a significant
+    difference (interval excludes 0) ends in " ★"."""
     summary = combined.summary().set_index(["variant", "kpi"])
     paired = combined.paired(baseline) if len(combined.variants) > 1 else None
     if paired is not None:
@@ -396,11 +435,29 @@ def compare_table(
                     lo = format_diff(p["ci_low"], d.unit, money)
                     hi = format_diff(p["ci_high"], d.unit, money)
                     text += f" [{lo}; {hi}]" if money.style == "de" else f" [{lo}, {hi}]"
+                if bool(p["significant"]):
+                    text += " ★"
                 row[col] = text
             else:
                 row[col] = ""
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def compare_effects(combined: ExperimentResult, baseline: str, lang: str = "en") -> pd.DataFrame:
+    """Same shape as ``compare_table``'s difference columns: +1 better, -1 worse, 0
+    neither, per KPI row (decision.kpi_effects), for colouring the table."""
+    eff = decision.kpi_effects(combined, baseline).set_index(["strategy", "kpi"])
+    diff_word = i18n.t("diff_vs", lang, name=baseline)
+    out = {}
+    for name in combined.variant_names:
+        if name == baseline:
+            continue
+        out[f"{name}: {diff_word}"] = [
+            int(eff.loc[(name, k), "effect"]) if (name, k) in eff.index else 0
+            for k in KPI_DEFINITIONS
+        ]
+    return pd.DataFrame(out)
 
 
 def frontier(combined: ExperimentResult, baseline: str) -> pd.DataFrame:
@@ -635,7 +692,8 @@ def monthly_display(monthly: pd.DataFrame, money: MoneyFormat, lang: str = "en")
     """The monthly table (replication mean) as text in the scenario's number format,
     with translated column names."""
     m = monthly_mean(monthly)
-    out = pd.DataFrame({i18n.t("col_month", lang): m["month_start"].dt.strftime("%Y-%m-%d")})
+    months = [format_date(d, lang) for d in m["month_start"].dt.date]
+    out = pd.DataFrame({i18n.t("col_month", lang): months})
     units = {
         "calls_offered": "calls",
         "calls_answered": "calls",
@@ -672,8 +730,23 @@ def open_store() -> Store:
     return Store()
 
 
-def run_label(row: Mapping[str, Any]) -> str:
-    """A past run as one line for a select box."""
-    created = str(row.get("created", ""))[:16].replace("T", " ")
+def run_label(row: Mapping[str, Any], lang: str = "en") -> str:
+    """A past run as one line for a select box, its time in local time."""
+    created = format_timestamp(row.get("created", ""), lang)
     reps = row.get("replications", "")
     return f"{row.get('name', '')} · {created} · {reps} × · {row.get('run_id')}"
+
+
+def past_runs_table(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Past runs for reading: local times, translated headers, newest first."""
+    out = pd.DataFrame(
+        {
+            i18n.t("strategy", lang): runs["name"].astype(str),
+            i18n.t("col_created", lang): [format_timestamp(c, lang) for c in runs["created"]],
+            i18n.t("replications", lang): runs["replications"],
+            i18n.t("compare_pick", lang): runs.get("variant_names", ""),
+            i18n.t("col_status", lang): runs.get("status", ""),
+            i18n.t("past_pick", lang): runs["run_id"],
+        }
+    )
+    return out

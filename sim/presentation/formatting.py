@@ -9,6 +9,7 @@ change of convention does not have to be made in three places.
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -191,3 +192,54 @@ def vega_locale(money: MoneyFormat, lang: str = "en") -> dict[str, Any]:
     if lang == "de":
         locale["time"] = _DE_TIME
     return locale
+
+
+_COMPACT: dict[str, tuple[tuple[float, str], ...]] = {
+    "en": ((1e9, "bn"), (1e6, "M"), (1e3, "k")),
+    "de": ((1e9, "Mrd."), (1e6, "Mio."), (1e3, "Tsd.")),
+}
+
+
+def format_compact(
+    value: float | None, unit: str, money: MoneyFormat | str = "EUR", *, lang: str = "en"
+) -> str:
+    """A KPI value short enough for a card: money and counts in
+    millions (from 1 000 000 on) with three significant digits ("11,6 Mio. €", "€11.6 M");
+    anything smaller, and other units, exactly as ``format_value`` writes them."""
+    fmt = MoneyFormat(currency=money) if isinstance(money, str) else money
+    if value is None or unit not in ("money", "calls", "accounts"):
+        return format_value(value, unit, fmt, money_decimals=0)
+    v = float(value)
+    if not math.isfinite(v) or abs(v) < 1e6:
+        return format_value(v, unit, fmt, money_decimals=0)
+    words = _COMPACT["de" if lang == "de" else "en"]
+    scale, word = next((s, w) for s, w in words if abs(v) >= s)
+    digits = max(0, 2 - math.floor(math.log10(abs(v) / scale)))
+    number = f"{format_number(v / scale, digits, fmt.style)} {word}"
+    if unit != "money":
+        return number
+    if fmt.symbol is None:
+        return f"{number} {fmt.currency}"
+    if fmt.style == "en":
+        sign, rest = ("-", number[1:]) if number.startswith("-") else ("", number)
+        return f"{sign}{fmt.symbol}{rest}"
+    return f"{number} {fmt.symbol}"
+
+
+def format_date(value: Any, lang: str = "en") -> str:
+    """A date as the reader writes it: ISO (2027-02-01) in English, 01.02.2027 in German."""
+    d = value if isinstance(value, _dt.date) else _dt.date.fromisoformat(str(value)[:10])
+    return d.strftime("%d.%m.%Y") if lang == "de" else d.isoformat()
+
+
+def format_timestamp(value: Any, lang: str = "en") -> str:
+    """A stored UTC time stamp in the machine's local time, to the minute, in the
+    reader's date format ("" when it cannot be read)."""
+    try:
+        t = _dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return ""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.UTC)
+    t = t.astimezone()
+    return f"{format_date(t.date(), lang)} {t:%H:%M}"

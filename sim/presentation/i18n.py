@@ -3,11 +3,25 @@
 The operation the simulator was first described for works in German, so every label a
 manager reads (widgets, KPI names and definitions, table columns, chart titles) exists
 in both languages here, one place, and a test checks that no key lacks a translation.
-Error messages from the scenario validator stay in English: they name field paths that
-are English in the YAML file too.
+Validation problems are reworded per lever (``lever_problem``) in the reader's language
+and the lever's units; the field path is kept as detail.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sim.experiments.decision import Change, Verdict
+from sim.presentation.formatting import (
+    MoneyFormat,
+    format_diff,
+    format_interval,
+    format_number,
+    format_value,
+)
+from sim.scenario import Scenario
 
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
 
@@ -276,6 +290,150 @@ STRINGS: dict[str, tuple[str, str]] = {
     "acquired": ("New accounts", "Neukunden"),
     "churn_rate": ("Churn rate", "Kündigungsquote"),
     "active_end": ("Active at month end", "Aktiv am Monatsende"),
+    # decision cockpit
+    "ranking": ("Ranking by net value", "Rangfolge nach Ergebnis"),
+    "rank": ("rank", "Rang"),
+    "net_ci": ("net value [95 % CI]", "Ergebnis [95-%-KI]"),
+    "diff_ref": ("Δ vs {name} [95 % CI]", "Δ zu {name} [95-%-KI]"),
+    "verdict": ("Verdict", "Fazit"),
+    "ci_explained": (
+        "95 % CI: the range that holds the true mean with 95 % confidence, from the "
+        "spread over replications (Student t). A difference is marked ★ when its paired "
+        "interval excludes zero.",
+        "95-%-KI: der Bereich, der den wahren Mittelwert mit 95 % Sicherheit enthält, aus "
+        "der Streuung über die Wiederholungen (Student-t). Eine Differenz ist mit ★ "
+        "markiert, wenn ihr gepaartes Intervall die Null ausschließt.",
+    ),
+    "multiple_caveat": (
+        "Each ★ is one test at the 5 % level: with many KPIs and strategies, about one "
+        "in twenty marks can appear by chance. Green: better, red: worse than the "
+        "baseline.",
+        "Jeder ★ ist ein Test zum 5-%-Niveau: bei vielen Kennzahlen und Strategien kann "
+        "etwa jede zwanzigste Markierung zufällig sein. Grün: besser, Rot: schlechter "
+        "als die Referenz.",
+    ),
+    "verdict_beats": (
+        "**{best}** beats **{other}** on net value by {diff} {ci}",
+        "**{best}** schlägt **{other}** beim Ergebnis um {diff} {ci}",
+    ),
+    "verdict_tie": (
+        "**{best}** has the highest net value, {diff} {ci} above **{other}**, but the "
+        "difference is not significant",
+        "**{best}** hat das höchste Ergebnis, {diff} {ci} über **{other}**, aber der "
+        "Unterschied ist nicht signifikant",
+    ),
+    "verdict_costs": (
+        "; it costs {agents} {more_less} in agents, {discounts} in discounts and keeps "
+        "{kept} {kept_word} accounts",
+        "; es kostet {agents} {more_less} an Personal, {discounts} an Rabatten und hält "
+        "{kept} {kept_word} Konten",
+    ),
+    "more": ("more", "mehr"),
+    "less": ("less", "weniger"),
+    "fewer": ("fewer", "weniger"),
+    "verdict_sl_sig": (
+        "; the difference in service level ({sl}) is significant.",
+        "; der Unterschied im Servicelevel ({sl}) ist signifikant.",
+    ),
+    "verdict_sl_not": (
+        "; the difference in service level ({sl}) is not significant.",
+        "; der Unterschied im Servicelevel ({sl}) ist nicht signifikant.",
+    ),
+    "verdict_one_rep": (
+        " (One replication: no intervals, so no difference can be called significant.)",
+        " (Eine Wiederholung: keine Intervalle, daher ist kein Unterschied signifikant.)",
+    ),
+    "frontier_money": ("Net value against total cost", "Ergebnis gegen Gesamtkosten"),
+    "frontier_money_help": (
+        "Total cost = agents + discounts (deducted and still owed). Up and to the left "
+        "is better. Bars: 95 % CI of the net value. Strategies with identical results "
+        "share one point.",
+        "Gesamtkosten = Personal + Rabatte (abgezogen und noch zugesagt). Oben links ist "
+        "besser. Balken: 95-%-KI des Ergebnisses. Strategien mit gleichem Ergebnis "
+        "teilen einen Punkt.",
+    ),
+    "total_cost": (
+        "total cost: agents + discounts ({unit})",
+        "Gesamtkosten: Personal + Rabatte ({unit})",
+    ),
+    "net_value": ("net value ({unit})", "Ergebnis ({unit})"),
+    "identical": ("{names} give identical results.", "{names} ergeben identische Ergebnisse."),
+    "authority_binds": (
+        "**{name}**: offers of {pct} are capped by the authority of {groups} "
+        "({share} of the groups).",
+        "**{name}**: Angebote von {pct} werden durch die Befugnis von {groups} begrenzt "
+        "({share} der Gruppen).",
+    ),
+    "budget_binds": (
+        "**{name}**: the monthly budget binds ({used} of it committed); later offers in a "
+        "month are refused.",
+        "**{name}**: das Monatsbudget greift ({used} davon gebunden); spätere Angebote im "
+        "Monat werden abgelehnt.",
+    ),
+    "name_taken": (
+        "A strategy named **{name}** exists. Replace it?",
+        "Eine Strategie **{name}** gibt es schon. Ersetzen?",
+    ),
+    "replace": ("Replace", "Ersetzen"),
+    "keep_both": ("Keep both", "Beide behalten"),
+    "name_today": ("Today", "Heute"),
+    "cancel": ("Cancel the run", "Lauf abbrechen"),
+    "stopped": (
+        "Stopped: **{name}** was not finished; nothing was kept from it.",
+        "Abgebrochen: **{name}** wurde nicht beendet; davon wurde nichts behalten.",
+    ),
+    "interrupted": (
+        "The run of **{name}** was interrupted by a change to the page. Run it again?",
+        "Der Lauf **{name}** wurde durch eine Änderung unterbrochen. Erneut starten?",
+    ),
+    "run_again": ("Run it again", "Erneut starten"),
+    "running": ("Running **{name}**: {what}", "Läuft: **{name}**: {what}"),
+    "forget_confirm": (
+        "Forget all {n} strategies? This cannot be undone.",
+        "Alle {n} Strategien verwerfen? Das lässt sich nicht rückgängig machen.",
+    ),
+    "forget_yes": ("Yes, forget them", "Ja, verwerfen"),
+    "forget_no": ("No, keep them", "Nein, behalten"),
+    "upload_limit": (
+        "…or upload a scenario (YAML, at most {kb} kB)",
+        "…oder ein Szenario hochladen (YAML, höchstens {kb} kB)",
+    ),
+    "upload_too_big": (
+        "{file} is {size} kB; scenario files may be at most {kb} kB.",
+        "{file} hat {size} kB; Szenario-Dateien dürfen höchstens {kb} kB haben.",
+    ),
+    "upload_not_yaml": (
+        "{file} is not a YAML file (.yaml or .yml expected).",
+        "{file} ist keine YAML-Datei (.yaml oder .yml erwartet).",
+    ),
+    "store_broken": (
+        "The results store cannot be used, so past runs are unavailable: {reason}",
+        "Der Ergebnisspeicher ist nicht nutzbar, frühere Läufe fehlen daher: {reason}",
+    ),
+    "no_cap": ("No cap", "Ohne Grenze"),
+    "budget_value": ("Monthly discount budget", "Rabattbudget pro Monat"),
+    "sqrt_target_note": (
+        "The square-root rule staffs by β, not by the target; the target above is what "
+        "the service level is measured against.",
+        "Die Wurzelregel plant nach β, nicht nach dem Ziel; das Ziel oben ist der "
+        "Maßstab, an dem der Servicelevel gemessen wird.",
+    ),
+    "discount_pct_of": ("Discount (%)", "Rabatt (%)"),
+    "agents_shift": ("Agents {shift}", "Agenten {shift}"),
+    "rule_max": ("at most {limit} (you entered {got})", "höchstens {limit} (eingegeben: {got})"),
+    "rule_below": ("below {limit} (you entered {got})", "unter {limit} (eingegeben: {got})"),
+    "rule_min": ("at least {limit} (you entered {got})", "mindestens {limit} (eingegeben: {got})"),
+    "rule_above": ("above {limit} (you entered {got})", "über {limit} (eingegeben: {got})"),
+    "rule_pct": (
+        "a percentage 0–100 (you entered {got})",
+        "ein Prozentsatz 0–100 (eingegeben: {got})",
+    ),
+    "must_be": ("{lever}: must be {rule}", "{lever}: muss {rule} sein"),
+    "segment_total": (
+        "Segment shares add up to {total} % (must be 100 %)",
+        "Segmentanteile ergeben {total} % (müssen 100 % sein)",
+    ),
+    "field": ("field", "Feld"),
 }
 
 KPI_STRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
@@ -404,3 +562,200 @@ def staffing_label(mode: str, lang: str = "en") -> str:
     """A staffing rule's name for the select box."""
     key = f"mode_{mode}"
     return t(key, lang) if key in STRINGS else mode
+
+
+def option_from_label(
+    value: Any, options: Sequence[str], labeller: Callable[[str, str], str]
+) -> str:
+    """The option a select box means, also when it hands back a *label*.
+
+    Streamlit's select box returns the formatted label it last showed when that label
+    is not among the current labels, which is what happens right after the language
+    changes ("No discounts" while the options now read "Keine Rabatte"). Any language's
+    label is mapped back to its option; anything else falls back to the first option.
+    """
+    if value in options:
+        return str(value)
+    for option in options:
+        if any(labeller(option, lang) == value for lang in LANGUAGES):
+            return option
+    return options[0]
+
+
+ENTITY_STRINGS: dict[str, tuple[str, str]] = {
+    "billing_specialists": ("Billing specialists", "Rechnungsspezialisten"),
+    "tier1": ("Tier 1", "First Level"),
+    "tier2": ("Tier 2", "Second Level"),
+    "residential": ("Residential", "Privatkunden"),
+    "small_business": ("Small business", "Kleingewerbe"),
+    "premium": ("Premium", "Premium"),
+}
+"""Display names of the scenario entities the shipped scenarios use."""
+
+
+def entity_label(name: str, lang: str = "en") -> str:
+    """A group or segment as people write it: a known translation, else the identifier
+    with spaces and a capital ("night_shift" → "Night shift")."""
+    pair = ENTITY_STRINGS.get(name)
+    if pair:
+        return pair[_index(lang)]
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def days_label(days: str, lang: str = "en") -> str:
+    """Shift days in words: "mon-fri" → "Mon–Fri" / "Mo–Fr"; unknown tokens unchanged."""
+
+    def one(token: str) -> str:
+        token = token.strip().lower()
+        return t(f"wd_{_DAYS.index(token)}", lang) if token in _DAYS else token
+
+    parts = []
+    for item in str(days).split(","):
+        ends = item.split("-")
+        parts.append("–".join(one(e) for e in ends))
+    return ", ".join(parts)
+
+
+def shift_label(days: str, start: str, hours: float, lang: str = "en") -> str:
+    """A shift as a time span: "Mon–Fri 08:00–16:30"."""
+    h, m = (int(x) for x in str(start).split(":")[:2])
+    end_min = (h * 60 + m + round(hours * 60)) % (24 * 60)
+    return f"{days_label(days, lang)} {h:02d}:{m:02d}–{end_min // 60:02d}:{end_min % 60:02d}"
+
+
+# ---- lever problems in the lever's own words and units -----------------------------------
+
+LEVER_PATHS: tuple[tuple[str, str, float], ...] = (
+    (r"policies\.discount\.params", "discount_pct_of", 1.0),
+    (r"policies\.discount\.authority_pct", "authority_any", 1.0),
+    (r"policies\.discount\.budget_per_month", "budget_value", 1.0),
+    (r"billing\.error\.rate", "error_rate", 100.0),
+    (r"billing\.incident\.error_rate", "incident_rate", 100.0),
+    (r"billing\.incident", "incident", 1.0),
+    (r"contact_center\.service_level\.target", "sl_target", 100.0),
+    (r"contact_center\.service_level\.threshold_s", "sl_threshold", 1.0),
+    (r"contact_center\.groups\[\d+\](\.shifts\[\d+\])?\.agents", "agents", 1.0),
+    (r"customers\.accounts", "accounts", 1.0),
+    (r"customers\.acquisition_per_month", "acquisition", 1.0),
+    (r"customers\.segments", "customers", 1.0),
+    (r"calendar\.months", "months", 1.0),
+    (r"seed", "seed", 1.0),
+)
+"""Field path → (label of the lever that sets it, factor from field to lever units)."""
+
+STRINGS.setdefault("authority_any", ("Authority (%)", "Befugnis (%)"))
+
+_RULE = re.compile(r"must be (<=|>=|<|>) ([-\d.eE+]+) \(got ([-\d.eE+]+)\)")
+_PCT = re.compile(r"must be a percentage 0\.\.100 \(got (.+)\)")
+_SEGMENTS = re.compile(r"shares add up to ([\d.,]+) %")
+
+
+def lever_problem(problem: str, lang: str = "en") -> tuple[str, str]:
+    """A validation problem as (message in the lever's words and units, field path).
+
+    "billing.error.rate: must be <= 1.0 (got 1.5)" becomes "Bills with an error (%):
+    must be at most 100 (you entered 150)"; problems no rule matches are returned as
+    they are, so nothing is hidden.
+    """
+    path, _, rest = problem.partition(": ")
+    label_key, factor = None, 1.0
+    for pattern, key, f in LEVER_PATHS:
+        if re.match(pattern, path):
+            label_key, factor = key, f
+            break
+    if label_key is None:
+        return problem, path
+    lever = t(label_key, lang)
+    style = "de" if lang == "de" else "en"
+
+    def num(x: str) -> str:
+        v = round(float(x) * factor, 6)
+        if v.is_integer():
+            return format_number(v, 0, style)
+        return format_number(v, 2, style).rstrip("0")
+
+    if m := _SEGMENTS.search(rest):
+        return t("segment_total", lang, total=m.group(1)), path
+    if m := _RULE.search(rest):
+        op, limit, got = m.groups()
+        key = {"<=": "rule_max", "<": "rule_below", ">=": "rule_min", ">": "rule_above"}[op]
+        rule = t(key, lang, limit=num(limit), got=num(got))
+        return t("must_be", lang, lever=lever, rule=rule), path
+    if m := _PCT.search(rest):
+        got = num(m.group(1)) if re.fullmatch(r"[-\d.eE+]+", m.group(1)) else m.group(1)
+        return t("must_be", lang, lever=lever, rule=t("rule_pct", lang, got=got)), path
+    return f"{lever}: {rest}", path
+
+
+# ---- the verdict and strategy names ----------------------------------------------------------
+
+
+def verdict_text(v: Verdict, money: MoneyFormat, lang: str = "en") -> str:
+    """The verdict paragraph in plain words from ``decision.verdict``'s facts."""
+    diff = format_diff(v.net_diff, "money", money)
+    ci = format_interval(v.net_low, v.net_high, "money", money)
+    key = "verdict_beats" if v.net_significant else "verdict_tie"
+    text = t(key, lang, best=v.best, other=v.other, diff=diff, ci=ci)
+    agents = format_value(abs(v.agent_cost_diff), "money", money, money_decimals=0)
+    more_less = t("more" if v.agent_cost_diff >= 0 else "less", lang)
+    discounts = format_diff(v.discount_diff, "money", money)
+    kept = format_value(abs(round(v.kept, 1)), "accounts", money)
+    kept_word = t("more" if v.kept >= 0 else "fewer", lang)
+    text += t(
+        "verdict_costs",
+        lang,
+        agents=agents,
+        more_less=more_less,
+        discounts=discounts,
+        kept=kept,
+        kept_word=kept_word,
+    )
+    sl = format_diff(v.service_level_diff, "share", money)
+    text += t("verdict_sl_sig" if v.service_level_significant else "verdict_sl_not", lang, sl=sl)
+    if v.replications < 2:
+        text += t("verdict_one_rep", lang)
+    return text
+
+
+def strategy_name(changes: Sequence[Change], base: Scenario, lang: str = "en") -> str:
+    """A short name from what a strategy changed ("Tier 1 Mon–Fri 08:00–16:00: 7→9
+    agents · Flat 10 %"); "Today" when nothing changed. At most four changes are named."""
+    if not changes:
+        return t("name_today", lang)
+    parts = [_change_words(c, base, lang) for c in changes]
+    parts = list(dict.fromkeys(p for p in parts if p))
+    more = f" +{len(parts) - 4}" if len(parts) > 4 else ""
+    return " · ".join(parts[:4]) + more
+
+
+def _change_words(c: Change, base: Scenario, lang: str) -> str:
+    style = "de" if lang == "de" else "en"
+    m = re.match(r"contact_center\.groups\[(\d+)\](?:\.shifts\[(\d+)\])?\.agents", c.path)
+    if m:
+        g = base.contact_center.groups[int(m.group(1))]
+        where = entity_label(g.name, lang)
+        if m.group(2) is not None and g.shifts:
+            sh = g.shifts[int(m.group(2))]
+            where += " " + shift_label(sh.days, sh.start, sh.hours, lang)
+        return f"{where}: {c.old}→{c.new} {t('agents', lang).lower()}"
+    if c.path == "policies.discount.name":
+        return policy_label(str(c.new), lang)
+    if c.path.startswith("policies.discount.params."):
+        return f"{format_number(float(c.new), 0 if float(c.new).is_integer() else 1, style)} %"
+    if c.path == "policies.discount.budget_per_month":
+        new = t("no_cap", lang) if c.new is None else format_number(float(c.new), 0, style)
+        return f"{t('budget_value', lang)} {new}"
+    if c.path.startswith("policies.staffing"):
+        return staffing_label(str(c.new), lang) if c.path.endswith("name") else ""
+    if c.path.startswith("policies.discount.authority_pct."):
+        group = c.path.rsplit(".", 1)[1]
+        return f"{t('authority', lang, group=entity_label(group, lang))} {c.new:g}"
+    for pattern, key, factor in LEVER_PATHS:
+        if re.match(pattern, c.path) and isinstance(c.new, int | float):
+            v = float(c.new) * factor
+            return f"{t(key, lang)} {format_number(v, 0 if v.is_integer() else 1, style)}"
+    return f"{c.path.rsplit('.', 1)[-1]} {c.new}"
