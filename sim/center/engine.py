@@ -1,6 +1,6 @@
 """The contact center: agent groups, queues, patience, retrials and callbacks on SimPy.
 
-This is the simulation's hot path, built in the shape DESIGN.md describes:
+This is the simulation's hot path, in the shape docs/ARCHITECTURE.md explains:
 
 - Arrivals come from sorted arrays through one chain of timeouts, not a process per
   caller. Retrials, which appear during the run, get a timeout each.

@@ -76,10 +76,12 @@ use a representative short horizon (a week or a month), not a quarter.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,8 +89,10 @@ import pandas as pd
 
 from sim.core.codes import ABANDONED, ANSWERED, REASONS
 from sim.core.erlang import staff_intervals
+from sim.core.files import atomic_dir
 from sim.core.progress import ProgressFn
 from sim.core.rng import replication_seed
+from sim.core.version import __version__
 from sim.experiments.pool import process_pool, worker_count
 from sim.model import simulate
 from sim.policies.load import ForecastLoad
@@ -276,6 +280,30 @@ class StaffingResult:
             "summary": pd.DataFrame([self.summary()]),
         }
 
+    def shift_plan(self) -> pd.DataFrame:
+        """The shifts summed over the days: group, start, hours, days worked, agents."""
+        if self.shifts.empty:
+            return pd.DataFrame(columns=["group", "start", "hours", "days", "agents"])
+        return (
+            self.shifts.groupby(["group", "start", "hours"], observed=True)
+            .agg(days=("date", "nunique"), agents=("agents", "sum"))
+            .reset_index()
+        )
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the tables (CSV), the staffed ``scenario.yaml`` and ``run.json`` (summary,
+        scenario name, version) into ``out_dir``, atomically."""
+        target = Path(out_dir)
+        with atomic_dir(target) as tmp:
+            for name, df in self.tables().items():
+                df.to_csv(tmp / f"{name}.csv", index=False)
+            (tmp / "scenario.yaml").write_text(self.to_scenario().to_yaml(), encoding="utf-8")
+            meta = {"scenario": self.scenario.name, "version": __version__, **self.summary()}
+            (tmp / "run.json").write_text(
+                json.dumps(meta, indent=2, default=_jsonable), encoding="utf-8"
+            )
+        return target
+
     def summary(self) -> dict[str, Any]:
         """Flat key figures. ``min_interval_service_level`` covers measured cells only;
         ``feasible`` is judged on the training runs, ``holdout_feasible`` on fresh ones."""
@@ -300,6 +328,14 @@ class StaffingResult:
             "prune_trials": self.prune_trials,
             "simulations": self.simulations,
         }
+
+
+def _jsonable(value: object) -> object:
+    """numpy scalars as plain numbers for run.json."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
 
 
 class _Problem:

@@ -10,7 +10,6 @@ Nothing is written before the simulation has succeeded, and ``Results.write`` mo
 finished folder into place at once.
 """
 
-import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -32,7 +31,6 @@ from rich.text import Text
 
 from sim.calibrate import DataError, as_call_log, fit_logs
 from sim.calibrate import backtest as run_backtest
-from sim.core.files import atomic_dir
 from sim.core.optional import require
 from sim.core.progress import ProgressFn
 from sim.core.version import __version__
@@ -898,12 +896,8 @@ def staff(
     table.add_row("Simulations", f"{result.simulations:,}")
     console = _stdout()
     console.print(table)
-    if not result.shifts.empty:
-        plan = (
-            result.shifts.groupby(["group", "start", "hours"], observed=True)
-            .agg(days=("date", "nunique"), agents=("agents", "sum"))
-            .reset_index()
-        )
+    plan = result.shift_plan()
+    if not plan.empty:
         shifts = Table(title="Shift plan (agents summed over the days)")
         for col in plan.columns:
             shifts.add_column(str(col), justify="right" if col != "group" else "left")
@@ -912,35 +906,12 @@ def staff(
         console.print(shifts)
     if target_dir is not None:
         try:
-            with atomic_dir(target_dir) as tmp:
-                for name, df in result.tables().items():
-                    df.to_csv(tmp / f"{name}.csv", index=False)
-                (tmp / "scenario.yaml").write_text(result.to_scenario().to_yaml(), encoding="utf-8")
-                (tmp / "run.json").write_text(
-                    json.dumps(
-                        {
-                            "scenario": scenario.name,
-                            "version": __version__,
-                            **{k: _jsonable(v) for k, v in summary.items()},
-                        },
-                        indent=2,
-                    ),
-                    encoding="utf-8",
-                )
+            result.write(target_dir)
         except OSError as exc:
             _fail(f"cannot write results to {out}: {exc.strerror or exc}")
         typer.echo(f"wrote staffing, shifts and the staffed scenario.yaml to {target_dir}")
     if not result.feasible or holdout_ok is False:
         raise typer.Exit(1)
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    try:
-        return float(value)  # numpy scalars
-    except (TypeError, ValueError):
-        return str(value)
 
 
 @app.command()

@@ -585,7 +585,7 @@ class Policies(Strict):
 
 
 class Effects(Strict):
-    """Log-hazard weights of each experience since the last bill (β in DESIGN.md)."""
+    """Log-hazard weights (β) of each experience since the last bill (sim.world.retention)."""
 
     long_wait: float = 0.4
     abandoned: float = 0.6
