@@ -48,7 +48,7 @@ class ScenarioError(ValueError):
             self.problems.append(f"... and {len(problems) - 20} more problems")
         self.source = source
         prefix = f"{source}: " if source else ""
-        super().__init__("; ".join(prefix + p for p in self.problems))
+        super().__init__(prefix + "; ".join(self.problems))
 
 
 def parse_days(spec: str) -> tuple[int, ...]:
