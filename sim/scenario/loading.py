@@ -158,8 +158,10 @@ def resolve_extends(
         raise ScenarioError([f"extends: must be a file name (got {excerpt(ref)})"], source)
     if base_dir is None:
         raise ScenarioError(
-            [f"extends: {excerpt(ref)} cannot be resolved here (no folder to look in); "
-             "upload the resolved scenario instead"],
+            [
+                f"extends: {excerpt(ref)} cannot be resolved here (no folder to look in); "
+                "upload the resolved scenario instead"
+            ],
             source,
         )
     path = (base_dir / ref).resolve()
@@ -167,9 +169,7 @@ def resolve_extends(
         cycle = " -> ".join(str(p) for p in (*_chain, path))
         raise ScenarioError([f"extends: cycle {cycle}"], source)
     if len(_chain) >= MAX_EXTENDS_DEPTH:
-        raise ScenarioError(
-            [f"extends: more than {MAX_EXTENDS_DEPTH} files deep ({path})"], source
-        )
+        raise ScenarioError([f"extends: more than {MAX_EXTENDS_DEPTH} files deep ({path})"], source)
     parent_source = str(path)
     parent = parse_yaml(read_text_file(path), parent_source)
     if parent is None:
@@ -214,14 +214,15 @@ def read_input_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
     except FileNotFoundError:
         raise ScenarioError(["no such file"], where) from None
     except OSError as exc:
-        raise ScenarioError([f"cannot be read ({exc.strerror or type(exc).__name__})"], where) from None
+        raise ScenarioError([_unreadable(exc)], where) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             raise ScenarioError([f"cannot be read ({kind})"], where)
         if info.st_size > limit:
-            raise ScenarioError([f"is {info.st_size:,} bytes, more than the limit of {limit:,}"], where)
+            too_big = f"is {info.st_size:,} bytes, more than the limit of {limit:,}"
+            raise ScenarioError([too_big], where)
         chunks, total = [], 0
         while True:
             chunk = os.read(fd, 1 << 16)
@@ -233,9 +234,13 @@ def read_input_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
             chunks.append(chunk)
         return b"".join(chunks)
     except OSError as exc:
-        raise ScenarioError([f"cannot be read ({exc.strerror or type(exc).__name__})"], where) from None
+        raise ScenarioError([_unreadable(exc)], where) from None
     finally:
         os.close(fd)
+
+
+def _unreadable(exc: OSError) -> str:
+    return f"cannot be read ({exc.strerror or type(exc).__name__})"
 
 
 def decode_text(data: bytes, source: str | None) -> str:

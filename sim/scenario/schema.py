@@ -882,9 +882,7 @@ def _problems(exc: ValidationError) -> list[str]:
         # (the last part of an extra_forbidden location) is always kept
         keep_last = err["type"] == "extra_forbidden" and raw
         loc = [p for p in raw[:-1] if not (isinstance(p, str) and "[" in p)]
-        if keep_last:
-            loc.append(raw[-1])
-        elif raw and not (isinstance(raw[-1], str) and "[" in raw[-1]):
+        if keep_last or (raw and not (isinstance(raw[-1], str) and "[" in raw[-1])):
             loc.append(raw[-1])
         msg = _describe(err, loc)
         # cross-field checks already name their path
