@@ -77,7 +77,6 @@ use a representative short horizon (a week or a month), not a quarter.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -91,6 +90,7 @@ from sim.core.codes import ABANDONED, ANSWERED, REASONS
 from sim.core.erlang import staff_intervals
 from sim.core.progress import ProgressFn
 from sim.core.rng import replication_seed
+from sim.experiments.pool import process_pool
 from sim.model import simulate
 from sim.policies.load import ForecastLoad
 from sim.policies.staffing import ErlangAStaffing, IntervalStaffing
@@ -388,14 +388,8 @@ class _Problem:
         if self.workers <= 1 or len(tasks) <= 1:
             return [self.runner.counts(k, s) for k, s in tasks]
         if self._pool is None:
-            # fork: workers inherit the scenario and policy objects without pickling
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context(method),
-                initializer=_init_worker,
-                initargs=(self.runner,),
-            )
+            # the shared pool: fork, and workers that die with this process
+            self._pool = process_pool(self.workers, _init_worker, (self.runner,))
         return list(self._pool.map(_work, tasks))
 
     def close(self) -> None:

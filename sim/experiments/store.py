@@ -153,7 +153,7 @@ class Store:
             raise StoreError(f"cannot use results store {self.path}: {exc}") from None
 
     def _error(self, exc: BaseException) -> StoreError:
-        return StoreError(f"results store {self.path}: {type(exc).__name__}: {exc}")
+        return StoreError(f"cannot use results store {self.path}: {type(exc).__name__}: {exc}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
