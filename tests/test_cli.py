@@ -14,8 +14,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import sim
-from sim.presentation.formatting import MoneyFormat
 from sim.faces import cli
+from sim.presentation.formatting import MoneyFormat
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
