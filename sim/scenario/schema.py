@@ -43,7 +43,8 @@ class ScenarioError(ValueError):
 
     def __init__(self, problems: list[str], source: str | None = None) -> None:
         # bounded: a message never echoes a huge value, nor more than a screenful
-        self.problems = [p if len(p) <= 400 else p[:400] + "..." for p in problems[:20]]
+        lines = [" ".join(str(p).split()) for p in problems[:20]]  # always one line
+        self.problems = [p if len(p) <= 400 else p[:400] + "..." for p in lines]
         if len(problems) > 20:
             self.problems.append(f"... and {len(problems) - 20} more problems")
         self.source = source
