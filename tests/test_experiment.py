@@ -379,7 +379,7 @@ def test_bad_sweep_files_get_one_line_errors(tmp_path, tiny, text, fragment):
         load_sweep(path)
     message = str(info.value)
     assert fragment in message and "\n" not in message
-    assert message.startswith("sweep.yaml: ")
+    assert message.startswith(f"{path.absolute()}: ")  # the full path
 
 
 def test_sweep_variants_without_grid_is_the_base(tiny):

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 import sim
 from sim.core.codes import ABANDONED, ANSWERED, IVR, REASONS, WAITING
 from sim.core.erlang import staff_erlang_c
+from sim.core.files import atomic_dir
 from sim.presentation import report
 from sim.results.tables import MONEY_COLUMNS, Results, erlang_c_needed
 from sim.scenario import Scenario
@@ -361,8 +362,8 @@ def test_write_report_is_atomic(tmp_path: Path, run: Results, monkeypatch) -> No
     assert list(tmp_path.iterdir()) == []  # nothing half-written, no temp folder
 
     old = tmp_path / "old"
-    old.mkdir()
-    (old / "report.html").write_text("previous report", encoding="utf-8")
+    with atomic_dir(old) as tmp:  # an earlier report: a folder billsim wrote (marker)
+        (tmp / "report.html").write_text("previous report", encoding="utf-8")
     with pytest.raises(RuntimeError):
         report.write_report(old, run, dpi=40)
     assert (old / "report.html").read_text(encoding="utf-8") == "previous report"

@@ -177,7 +177,7 @@ BAD_FIELDS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "unknown_nested",
         _set(["contact_center", "routing", "overflow_s"], 30),
-        "contact_center.routing.overflow_s: unknown field",
+        "contact_center.routing.overflow_s: unknown field (did you mean 'overflow_after_s'?)",
     ),
     (
         "negative_agents",
@@ -208,8 +208,8 @@ BAD_FIELDS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "shift_outside_open_hours",
         _set([*TIER1, "shifts", 0], {"start": "21:00", "hours": 2, "days": "mon-fri", "agents": 7}),
-        "contact_center.groups[1].shifts[0]: lies outside the open hours on all its days "
-        "(mon-fri 21:00+2.0h)",
+        "contact_center.groups[1].shifts[0]: 21:00+2h runs outside the open hours "
+        "08:00-20:00 on mon; shorten or move it",
     ),
     (
         "open_hours_not_a_time",
@@ -362,8 +362,8 @@ def test_bad_field_names_file_path_and_reason(
     path = _write(tmp_path, case, data)
     err = _load_error(path)
     assert err.problems == [problem]
-    assert err.source == f"{case}.yaml"
-    assert str(err) == f"{case}.yaml: {problem}"
+    assert err.source == str(path.absolute())  # the full path, not the base name
+    assert str(err) == f"{path.absolute()}: {problem}"
 
 
 def test_at_least_ten_kinds_of_bad_input_are_covered() -> None:
@@ -376,7 +376,7 @@ def test_wrong_type_names_field_and_value(baseline_data: dict[str, Any], tmp_pat
     err = _load_error(_write(tmp_path, "wrong_type", data))
     assert len(err.problems) == 1
     msg = str(err)
-    assert msg.startswith("wrong_type.yaml: customers.accounts: ")
+    assert msg.startswith(f"{tmp_path / 'wrong_type.yaml'}: customers.accounts: ")
     assert "valid integer" in msg
     assert msg.endswith("(got 'many')")
 
@@ -387,7 +387,9 @@ def test_unknown_discount_policy_lists_every_valid_name(
     data = copy.deepcopy(baseline_data)
     data["policies"]["discount"]["name"] = "generous"
     msg = str(_load_error(_write(tmp_path, "policy", data)))
-    assert msg.startswith("policy.yaml: policies.discount.name: unknown policy 'generous'")
+    assert msg.startswith(
+        f"{tmp_path / 'policy.yaml'}: policies.discount.name: unknown policy 'generous'"
+    )
     for name in DISCOUNTS:
         assert name in msg
 
@@ -407,7 +409,7 @@ def test_several_problems_are_all_reported_on_one_line(
             "customers.accounts: must be >= 0 (got -1)",
         ]
     )
-    assert str(err) == "; ".join(f"many.yaml: {p}" for p in err.problems)
+    assert str(err) == f"{tmp_path / 'many.yaml'}: " + "; ".join(err.problems)
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
@@ -417,7 +419,7 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     assert err.problems == [
         "not valid YAML at line 3, column 6: mapping values are not allowed here"
     ]
-    assert str(err).startswith("broken.yaml: not valid YAML at line 3")
+    assert str(err).startswith(f"{path}: not valid YAML at line 3")
 
 
 def test_unclosed_bracket_names_the_line(tmp_path: Path) -> None:
@@ -434,13 +436,13 @@ def test_empty_file(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     err = _load_error(path)
     assert err.problems == ["the file is empty"]
-    assert str(err) == "empty.yaml: the file is empty"
+    assert str(err) == f"{path}: the file is empty"
 
 
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     path = tmp_path / "list.yaml"
     path.write_text("- 1\n- 2\n", encoding="utf-8")
-    assert str(_load_error(path)) == "list.yaml: must be a mapping of fields (got list)"
+    assert str(_load_error(path)) == f"{path}: must be a mapping of fields (got list)"
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -452,13 +454,13 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_directory_instead_of_file(tmp_path: Path) -> None:
     err = _load_error(tmp_path)
-    assert err.problems == ["cannot be read (IsADirectoryError)"]
+    assert err.problems == ["cannot be read (a folder)"]
 
 
 def test_scenario_error_is_a_value_error() -> None:
     err = ScenarioError(["a: x", "b: y"], "f.yaml")
     assert isinstance(err, ValueError)
-    assert str(err) == "f.yaml: a: x; f.yaml: b: y"
+    assert str(err) == "f.yaml: a: x; b: y"
     assert ScenarioError(["a: x"]).source is None
     assert str(ScenarioError(["a: x"])) == "a: x"
 

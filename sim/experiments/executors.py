@@ -1,8 +1,9 @@
 """Executors: jobs mapped over serial, a local process pool or a Dask cluster.
 
 Only the job (scenario, seed, options) travels to a worker and only its ``RunSummary``
-comes back. A Dask job whose worker died runs once more elsewhere (same seed, same
-result).
+comes back. A job whose worker died runs once more on a fresh worker (same seed, same
+result): on Dask through its retries, in the local process pool by starting a new pool
+for the jobs that the broken one lost.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from typing import Any
 
@@ -19,6 +21,11 @@ from sim.experiments.pool import process_pool, worker_count
 
 EXECUTORS: tuple[str, ...] = ("serial", "process", "dask")
 DASK_RETRIES = 1
+POOL_RETRIES = 2
+"""Fresh pools a job may need after workers died under it (as on Dask, plus one: a
+dying worker also breaks the jobs that ran beside it)."""
+DASHBOARD = "127.0.0.1:0"
+"""A local Dask cluster's dashboard: loopback only, never every interface."""
 
 
 def _map_serial(jobs: Sequence[Job]) -> Iterator[tuple[Job, RunSummary | BaseException]]:
@@ -53,6 +60,41 @@ def _map_pool(
     return _map_futures(lambda j: pool.submit(run_job, j), jobs, as_completed)
 
 
+def _map_process(
+    jobs: Sequence[Job], workers: int | None
+) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+    """Jobs over a local process pool; when a worker dies (killed, out of memory) the
+    pool breaks, and every job it lost runs again on a fresh pool, up to POOL_RETRIES."""
+    pending = list(jobs)
+    lost: dict[tuple[str, int], int] = {}
+    while pending:
+        pool = process_pool(worker_count(workers, len(pending)))
+        futures: dict[Future, Job] = {}
+        retry: list[Job] = []
+        try:
+            for job in pending:
+                futures[pool.submit(run_job, job)] = job
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    outcome: RunSummary | BaseException = fut.result()
+                except BrokenProcessPool as exc:
+                    key = (job.variant, job.replication)
+                    lost[key] = lost.get(key, 0) + 1
+                    if lost[key] <= POOL_RETRIES:
+                        retry.append(job)
+                        continue
+                    outcome = exc
+                except Exception as exc:
+                    outcome = exc
+                yield job, outcome
+        finally:
+            for fut in futures:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+        pending = retry
+
+
 def _map_dask(jobs: Sequence[Job], client: Any) -> Iterator[tuple[Job, RunSummary | BaseException]]:
     dask_completed = require("distributed").as_completed
     return _map_futures(
@@ -82,9 +124,9 @@ class JobRunner:
         if ex == "serial" or (ex == "process" and (len(jobs) <= 1 or self.workers == 1)):
             return _map_serial(jobs)
         if ex == "process":
-            pool = process_pool(worker_count(self.workers, len(jobs)))
-            self._close.append(lambda: pool.shutdown(wait=True, cancel_futures=True))
-            return _map_pool(jobs, pool)
+            gen = _map_process(jobs, self.workers)
+            self._close.append(gen.close)  # shuts its pool down
+            return gen
         if ex == "dask":
             client = self._dask_client()
             return _map_dask(jobs, client)
@@ -106,7 +148,7 @@ class JobRunner:
             n_workers=self.workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",
+            dashboard_address=DASHBOARD,
         )
         client = Client(cluster)
         self._close.append(cluster.close)

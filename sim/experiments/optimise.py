@@ -423,7 +423,7 @@ class _Problem:
         if self.workers <= 1 or len(tasks) <= 1:
             return [self.runner.counts(k, s) for k, s in tasks]
         if self._pool is None:
-            # fork: workers inherit the scenario and policy objects without pickling
+            # the shared pool: fork, and workers that die with this process
             self._pool = process_pool(self.workers, _init_worker, (self.runner,))
         return list(self._pool.map(_work, tasks))
 

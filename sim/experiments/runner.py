@@ -8,7 +8,9 @@ is how an interrupted sweep resumes.
 
 from __future__ import annotations
 
+import contextlib
 import traceback
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -24,7 +26,7 @@ from sim.experiments.jobs import (
     jobs_for,
 )
 from sim.experiments.result import ExperimentResult
-from sim.experiments.store import Store
+from sim.experiments.store import Store, StoreError
 from sim.scenario import Scenario
 
 
@@ -40,8 +42,15 @@ def run_experiment(
     store: Store | None = None,
     name: str | None = None,
     baseline: str | None = None,
+    raise_on_failure: bool = False,
 ) -> ExperimentResult:
-    """Run every replication of every variant; failures are collected, not raised.
+    """Run every replication of every variant; failures are collected and warned about
+    (``ExperimentFailuresWarning``), or raised as ``ExperimentFailed`` with
+    ``raise_on_failure``, so a variant missing from the summary never goes unnoticed.
+
+    The store is a keeper, not a dependency: if it fails mid-run (disk full, a corrupt
+    file) a ``StoreFailedWarning`` is issued, the store is left alone from then on and
+    the experiment finishes in memory, so its results can still be written elsewhere.
 
     ``executor``: "serial", "process" (a local process pool with ``workers`` processes,
     default all cores), "dask" (the cluster at scheduler address ``dask``, e.g.
@@ -54,8 +63,11 @@ def run_experiment(
     label = name or (variants[0].name if len(variants) == 1 else f"{len(variants)} variants")
     done: dict[tuple[str, int], RunSummary] = {}
     if store is not None:
-        store.begin_experiment(exp_id, label, variants, replications, tables, baseline)
-        done = store.finished_runs(exp_id)
+        try:
+            store.begin_experiment(exp_id, label, variants, replications, tables, baseline)
+            done = store.finished_runs(exp_id)
+        except StoreError as exc:
+            store = _store_failed(exc)
     todo = [j for j in all_jobs if (j.variant, j.replication) not in done]
     runs = {k: v for k, v in done.items() if k[1] < replications}
     failures: list[JobFailure] = []
@@ -76,22 +88,42 @@ def run_experiment(
                 )
                 failures.append(fail)
                 if store is not None:
-                    store.record_failure(exp_id, fail)
+                    try:
+                        store.record_failure(exp_id, fail)
+                    except StoreError as exc:
+                        store = _store_failed(exc)
             else:
                 runs[(job.variant, job.replication)] = outcome
                 if store is not None:
-                    store.record_run(exp_id, outcome)
+                    try:
+                        store.record_run(exp_id, outcome)
+                    except StoreError as exc:
+                        store = _store_failed(exc)
             if progress is not None:
                 n = len(runs) + len(failures)
                 progress(n / total, f"{n}/{total} runs: {job.variant} #{job.replication}")
     except BaseException:
         if store is not None:  # Ctrl-C or a broken executor: the next run resumes it
-            store.finish_experiment(exp_id, "interrupted")
+            # the interrupt is the news; the next start recovers the status
+            with contextlib.suppress(StoreError):
+                store.finish_experiment(exp_id, "interrupted")
         raise
     finally:
         runner.close()
     if store is not None:
-        store.finish_experiment(exp_id, "failed" if failures else "complete")
+        try:
+            store.finish_experiment(exp_id, "failed" if failures else "complete")
+        except StoreError as exc:
+            _store_failed(exc)
+    if failures:
+        names = sorted({f.variant for f in failures})
+        message = (
+            f"{len(failures)} of {total} runs failed (variants: {', '.join(names)}); "
+            "their replications are missing from the summary"
+        )
+        if raise_on_failure:
+            raise ExperimentFailed(message, failures)
+        warnings.warn(message, ExperimentFailuresWarning, stacklevel=2)
     return ExperimentResult(
         variants=list(variants),
         replications=replications,
@@ -102,6 +134,29 @@ def run_experiment(
         baseline=baseline,
         resumed=sum(1 for key in done if key[1] < replications),
     )
+
+
+class ExperimentFailuresWarning(UserWarning):
+    """Some runs of an experiment raised; the summary lacks their replications."""
+
+
+class StoreFailedWarning(UserWarning):
+    """The results store failed during an experiment; the rest ran without it."""
+
+
+class ExperimentFailed(RuntimeError):
+    """``run_experiment(..., raise_on_failure=True)`` and some runs failed."""
+
+    def __init__(self, message: str, failures: list[JobFailure]) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+def _store_failed(exc: StoreError) -> None:
+    warnings.warn(
+        f"{exc}; the experiment goes on without the store", StoreFailedWarning, stacklevel=3
+    )
+    return None
 
 
 def replicate(

@@ -18,7 +18,13 @@ Location: ``$BILLSIM_STORE`` if set, else ``$XDG_DATA_HOME/billsim/runs.sqlite``
 - ``run_tables``: experiment_id, variant, replication, name, data (the table as Parquet);
 - view ``kpi_means``: mean, min, max and count of each KPI per experiment and variant.
 
-Example: ``SELECT variant, mean FROM kpi_means WHERE kpi = 'net' ORDER BY mean DESC``.
+Example: ``SELECT experiment_id, variant, mean FROM kpi_means WHERE kpi = 'net' AND
+experiment_id = ? ORDER BY mean DESC`` (always pick the experiment: variant names repeat).
+
+Every SQLite failure (disk full, a corrupt file, a lock held too long) is a StoreError
+with one line naming the file. An experiment records the pid and host of the process
+running it; one left 'running' by a process that died (SIGKILL, power loss) is marked
+'interrupted' the next time the store is opened on that host.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import datetime as dt
 import io
 import json
 import os
+import socket
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -44,7 +51,7 @@ STATUSES: tuple[str, ...] = ("running", "complete", "failed", "interrupted")
 """An experiment is 'running' while jobs are being committed; it ends 'complete',
 'failed' (some jobs raised; running it again retries them) or 'interrupted' (stopped
 before all jobs ran; running it again resumes it). A process killed outright leaves
-'running' behind."""
+'running' behind until the store is next opened on its host (then 'interrupted')."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -56,7 +63,9 @@ CREATE TABLE IF NOT EXISTS experiments (
     replications INTEGER NOT NULL,
     baseline TEXT,
     tables TEXT NOT NULL,
-    status TEXT NOT NULL
+    status TEXT NOT NULL,
+    pid INTEGER,
+    host TEXT
 );
 CREATE TABLE IF NOT EXISTS variants (
     experiment_id TEXT NOT NULL REFERENCES experiments ON DELETE CASCADE,
@@ -130,28 +139,60 @@ class Store:
     """A results database file; every write is one transaction."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_path()
+        self.path = Path(path).expanduser().absolute() if path is not None else default_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._tx() as con:
                 con.executescript(_SCHEMA)
-        except (sqlite3.DatabaseError, OSError) as exc:
+                columns = {row[1] for row in con.execute("PRAGMA table_info(experiments)")}
+                for col, kind in (("pid", "INTEGER"), ("host", "TEXT")):
+                    if col not in columns:  # a store made by an earlier version
+                        con.execute(f"ALTER TABLE experiments ADD COLUMN {col} {kind}")
+            self._recover_dead()
+        except OSError as exc:
             raise StoreError(f"cannot use results store {self.path}: {exc}") from None
+
+    def _error(self, exc: BaseException) -> StoreError:
+        return StoreError(f"cannot use results store {self.path}: {type(exc).__name__}: {exc}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """A connection inside one transaction: committed on success, rolled back if not."""
-        con = sqlite3.connect(self.path, timeout=30)
+        try:
+            con = sqlite3.connect(self.path, timeout=30)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
         try:
             con.execute("PRAGMA foreign_keys = ON")
             with con:
                 yield con
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
         finally:
             con.close()
 
-    def _read(self) -> closing[sqlite3.Connection]:
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
         """A connection for reading, closed when the ``with`` block ends."""
-        return closing(sqlite3.connect(self.path, timeout=30))
+        try:
+            with closing(sqlite3.connect(self.path, timeout=30)) as con:
+                yield con
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise self._error(exc) from None
+
+    def _recover_dead(self) -> None:
+        """Mark 'interrupted' the experiments left 'running' by dead processes of this host."""
+        host = socket.gethostname()
+        with self._tx() as con:
+            rows = con.execute(
+                "SELECT experiment_id, pid FROM experiments "
+                "WHERE status='running' AND host=? AND pid IS NOT NULL",
+                (host,),
+            ).fetchall()
+            dead = [(exp,) for exp, pid in rows if not _alive(int(pid))]
+            con.executemany(
+                "UPDATE experiments SET status='interrupted' WHERE experiment_id=?", dead
+            )
 
     # ---- writing -----------------------------------------------------------------------
 
@@ -168,10 +209,13 @@ class Store:
         now = _now()
         with self._tx() as con:
             con.execute(
-                "INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running') "
+                "INSERT INTO experiments (experiment_id, name, created, updated, version, "
+                "replications, baseline, tables, status, pid, host) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) "
                 "ON CONFLICT (experiment_id) DO UPDATE SET updated = excluded.updated, "
                 "replications = MAX(replications, excluded.replications), "
-                "status = 'running', name = excluded.name, baseline = excluded.baseline",
+                "status = 'running', name = excluded.name, baseline = excluded.baseline, "
+                "pid = excluded.pid, host = excluded.host",
                 (
                     exp_id,
                     name,
@@ -181,6 +225,8 @@ class Store:
                     replications,
                     baseline,
                     json.dumps(list(tables)),
+                    os.getpid(),
+                    socket.gethostname(),
                 ),
             )
             con.executemany(
@@ -350,8 +396,24 @@ class Store:
     def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """Run a read-only SQL query against the store."""
         uri = f"file:{self.path}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
-            return pd.read_sql_query(sql, con, params=list(params))
+        try:
+            with closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
+                return pd.read_sql_query(sql, con, params=list(params))
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise self._error(exc) from None
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this host with ``pid`` still exists."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _sql_float(value: float) -> float | None:

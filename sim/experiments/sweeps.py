@@ -1,4 +1,10 @@
-"""Sweep files: a scenario, named variants and a grid of field values, validated up front."""
+"""Sweep files: a scenario, named variants and a grid of field values, validated up front.
+
+Sizes are checked before anything is built: a grid entry holds at most MAX_GRID_VALUES
+values (a from/to/step range is counted, not expanded), a sweep at most MAX_VARIANTS
+variants and MAX_REPLICATIONS replications (``sim.scenario.limits``). A grid entry may
+name its values (``{values: {today: 4, more: 8}}``), which then name the variants.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,34 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.experiments.jobs import DEFAULT_TABLES, TABLES, Variant
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_yaml, read_text_file
+from sim.scenario.limits import (
+    MAX_GRID_VALUES,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    MAX_VARIANTS,
+    excerpt,
+)
+from sim.scenario.schema import non_finite_paths
 
 
 class _Range(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     start: float = Field(alias="from")
     to: float
     step: float = Field(gt=0)
@@ -26,6 +49,12 @@ class _Range(BaseModel):
     def _ascending(self) -> _Range:
         if self.to < self.start:
             raise ValueError(f"'to' ({self.to:g}) is below 'from' ({self.start:g})")
+        n = (self.to - self.start) / self.step + 1
+        if not np.isfinite(n) or n > MAX_GRID_VALUES:
+            raise ValueError(
+                f"from {self.start:g} to {self.to:g} in steps of {self.step:g} gives "
+                f"{n:,.0f} values, more than the limit of {MAX_GRID_VALUES:,}"
+            )
         return self
 
     def values(self) -> list[float | int]:
@@ -36,10 +65,33 @@ class _Range(BaseModel):
         return [round(x, 12) for x in vals]
 
 
+class _Labelled(BaseModel):
+    """Grid values with names: ``{values: {today: 4, more: 8}}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    values: dict[str, Any] = Field(min_length=1, max_length=MAX_GRID_VALUES)
+
+
 class _NamedVariant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1)
     changes: dict[str, Any] = Field(default_factory=dict)
+
+
+def _grid_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict) and "values" in value:
+        return "labelled"
+    return "range"
+
+
+_GridEntry = Annotated[
+    Annotated[list[Any], Tag("list")]
+    | Annotated[_Range, Tag("range")]
+    | Annotated[_Labelled, Tag("labelled")],
+    Discriminator(_grid_kind),
+]
 
 
 class SweepSpec(BaseModel):
@@ -49,13 +101,13 @@ class SweepSpec(BaseModel):
     scenario: str = Field(min_length=1)
     """Scenario file, relative to the sweep file."""
     name: str | None = None
-    replications: int = Field(5, ge=1, le=10_000)
-    seed: int | None = Field(None, ge=0)
+    replications: int = Field(5, ge=1, le=MAX_REPLICATIONS)
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     baseline: str | None = None
     changes: dict[str, Any] = Field(default_factory=dict)
     """Changes applied to the scenario before anything else."""
-    variants: list[_NamedVariant] = Field(default_factory=list)
-    grid: dict[str, list[Any] | _Range] = Field(default_factory=dict)
+    variants: list[_NamedVariant] = Field(default_factory=list, max_length=MAX_VARIANTS)
+    grid: dict[str, _GridEntry] = Field(default_factory=dict)
     tables: list[str] = Field(default_factory=lambda: list(DEFAULT_TABLES))
 
     @field_validator("grid")
@@ -64,7 +116,28 @@ class SweepSpec(BaseModel):
         for path, values in grid.items():
             if isinstance(values, list) and not values:
                 raise ValueError(f"'{path}' has no values")
+            if isinstance(values, list) and len(values) > MAX_GRID_VALUES:
+                raise ValueError(
+                    f"'{path}' has {len(values):,} values, more than {MAX_GRID_VALUES:,}"
+                )
         return grid
+
+    @model_validator(mode="after")
+    def _bounded(self) -> SweepSpec:
+        n = max(1, len(self.variants))
+        for values in self.grid.values():
+            if isinstance(values, _Range):
+                n *= int(np.floor((values.to - values.start) / values.step + 1e-9)) + 1
+            elif isinstance(values, _Labelled):
+                n *= len(values.values)
+            else:
+                n *= len(values)
+            if n > MAX_VARIANTS:
+                raise ValueError(
+                    f"the sweep makes more than {MAX_VARIANTS:,} variants (grid points × "
+                    "named variants); split it or use fewer values"
+                )
+        return self
 
     @field_validator("tables")
     @classmethod
@@ -97,23 +170,40 @@ def _value_text(value: Any) -> str:
     return json.dumps(value) if isinstance(value, dict | list) else str(value)
 
 
+def name_list(names: Sequence[str], limit: int = 8) -> str:
+    """Names for an error message, each quoted (a name may hold a comma), at most
+    ``limit`` of them."""
+    shown = ", ".join(repr(excerpt(n, 40)) if len(n) > 40 else repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def sweep_variants(
     base: Scenario,
     grid: Mapping[str, Sequence[Any]],
     named: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    labels: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Variant]:
     """Variants for every named variant (or the base) × every point of the grid.
 
-    A point's name lists its values, e.g. ``agents=25, discount.name=flat``; every
-    variant is validated as a scenario, and an invalid one is an error naming it.
+    A point's name lists its values, e.g. ``agents=25, discount.name=flat`` (or their
+    ``labels`` where a grid entry names them); every variant is validated as a scenario,
+    and an invalid one is an error naming it.
     """
     starts = list(named) or [("", {})]
     keys = list(grid)
-    points = list(itertools.product(*(grid[k] for k in keys))) if keys else [()]
+    labels = labels or {}
+    size = max(1, len(starts))
+    for k in keys:
+        size *= len(grid[k])
+    if size > MAX_VARIANTS:
+        raise ScenarioError([f"{size:,} variants, more than the limit of {MAX_VARIANTS:,}"])
+    texts = {k: list(labels[k]) if k in labels else [_value_text(v) for v in grid[k]] for k in keys}
+    indices = list(itertools.product(*(range(len(grid[k])) for k in keys))) if keys else [()]
     variants = []
     for vname, vchanges in starts:
-        for point in points:
-            parts = [f"{_short(k)}={_value_text(v)}" for k, v in zip(keys, point, strict=True)]
+        for idx in indices:
+            point = tuple(grid[k][i] for k, i in zip(keys, idx, strict=True))
+            parts = [f"{_short(k)}={texts[k][i]}" for k, i in zip(keys, idx, strict=True)]
             name = ", ".join(([vname] if vname else []) + parts) or base.name
             changes = {**vchanges, **dict(zip(keys, point, strict=True))}
             try:
@@ -127,17 +217,23 @@ def sweep_variants(
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; errors name the file, the field and the reason."""
     p = Path(path)
-    source = p.name
+    source = str(p.absolute())
     data = parse_yaml(read_text_file(p), source)
     if not isinstance(data, dict):
         raise ScenarioError(["must be a mapping with at least 'scenario'"], source)
+    bad = non_finite_paths(data)
+    if bad:
+        raise ScenarioError([f"{b}: must be a finite number (got NaN or inf)" for b in bad], source)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+            parts = [x for x in err["loc"] if x not in ("list", "range", "labelled")]
+            loc = ".".join(str(x) for x in parts) or "(top level)"
             msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            if err["type"] not in ("extra_forbidden", "missing", "value_error"):
+                msg += f" (got {excerpt(err.get('input'))})"
             problems.append(f"{loc}: {msg}")
         raise ScenarioError(problems, source) from None
     scenario_path = (p.parent / spec.scenario).resolve()
@@ -150,22 +246,31 @@ def load_sweep(path: str | Path) -> Sweep:
             base = base.with_changes(changes)
     except ScenarioError as exc:
         raise ScenarioError([f"scenario: {'; '.join(exc.problems)}"], source) from None
-    grid = {k: (v.values() if isinstance(v, _Range) else v) for k, v in spec.grid.items()}
+    grid: dict[str, list[Any]] = {}
+    labels: dict[str, list[str]] = {}
+    for k, v in spec.grid.items():
+        if isinstance(v, _Range):
+            grid[k] = v.values()
+        elif isinstance(v, _Labelled):
+            grid[k], labels[k] = list(v.values.values()), list(v.values)
+        else:
+            grid[k] = v
     for key, values in grid.items():  # name the grid entry when a path or value is wrong
         try:
             base.with_changes({key: values[0]})
         except ScenarioError as exc:
             raise ScenarioError([f"grid: {p}" for p in exc.problems], source) from None
     try:
-        variants = sweep_variants(base, grid, [(v.name, v.changes) for v in spec.variants])
+        variants = sweep_variants(base, grid, [(v.name, v.changes) for v in spec.variants], labels)
     except ScenarioError as exc:
-        raise ScenarioError([f"{exc.source}: {'; '.join(exc.problems)}"], source) from None
+        where = f"{exc.source}: " if exc.source else ""
+        raise ScenarioError([f"{where}{'; '.join(exc.problems)}"], source) from None
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise ScenarioError(["variants: names must be unique"], source)
     if spec.baseline is not None and spec.baseline not in names:
         raise ScenarioError(
-            [f"baseline: '{spec.baseline}' is not one of the variants ({', '.join(names)})"],
+            [f"baseline: {spec.baseline!r} is not one of the variants ({name_list(names)})"],
             source,
         )
     return Sweep(

@@ -10,12 +10,20 @@ Nothing is written before the simulation has succeeded, and ``Results.write`` mo
 finished folder into place at once.
 """
 
+import datetime as dt
+import functools
 import os
+import re
+import signal
+import sqlite3
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,6 +39,7 @@ from rich.text import Text
 
 from sim.calibrate import DataError, as_call_log, fit_logs
 from sim.calibrate import backtest as run_backtest
+from sim.core.files import owned_problem
 from sim.core.optional import require
 from sim.core.progress import ProgressFn
 from sim.core.version import __version__
@@ -38,15 +47,17 @@ from sim.experiments.executors import EXECUTORS
 from sim.experiments.jobs import TABLES, RunSummary, Variant, experiment_id, run_tables
 from sim.experiments.optimise import optimise_staffing
 from sim.experiments.result import ExperimentResult
-from sim.experiments.runner import run_experiment
+from sim.experiments.runner import StoreFailedWarning, run_experiment
 from sim.experiments.store import Store, StoreError, default_path
 from sim.experiments.sweeps import load_sweep
 from sim.model.replication import simulate
-from sim.presentation.formatting import format_diff, format_value
+from sim.presentation.formatting import MoneyFormat, format_diff, format_value
 from sim.results.tables import KPI_DEFINITIONS, Results
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario.limits import MAX_REPLICATIONS, MAX_SEED, WorkLimitError, check_work
 
 PROG = "billsim"
+PROGRESS_EVERY_S = 5.0
 USAGE_ERROR = 2
 FORMATS: dict[str, tuple[str, ...]] = {
     "csv": ("csv",),
@@ -69,16 +80,78 @@ def _fail(message: object) -> NoReturn:
     raise typer.Exit(USAGE_ERROR)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: object) -> str:
+    """Text safe for a terminal: control characters (escape sequences, bidi overrides)
+    from names in scenario files are replaced, never printed raw."""
+    return _CONTROL.sub("?", str(text))
+
+
 def _warn(message: object) -> None:
     """Print ``billsim: warning: <message>`` as one line on stderr; the run goes on."""
-    text = " ".join(str(message).split())
+    text = " ".join(clean(message).split())
     typer.echo(f"{PROG}: warning: {text}", err=True)
 
 
 def _report(message: object) -> None:
     """Print ``billsim: error: <message>`` as exactly one line on stderr."""
-    text = " ".join(str(message).split())
+    text = " ".join(clean(message).split())
     typer.echo(f"{PROG}: error: {text}", err=True)
+
+
+def _os_reason(exc: OSError) -> str:
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return f"{exc.strerror or exc}{where}"
+
+
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """Every expected failure of a command as one line and an exit code, never a
+    traceback: file and field problems exit 2, store, OS and size problems 1, an
+    interrupt (Ctrl-C or SIGTERM) 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+        try:
+            command(*args, **kwargs)
+        except (ScenarioError, WorkLimitError) as exc:
+            _fail(exc)
+        except StoreError as exc:
+            _report(exc)
+            raise typer.Exit(1) from None
+        except sqlite3.Error as exc:
+            _report(f"results store: {exc}")
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            _report(f"cannot complete: {_os_reason(exc)}")
+            raise typer.Exit(1) from None
+        except (OverflowError, MemoryError) as exc:
+            _report(
+                f"the run is too large for this machine ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); reduce accounts, months or replications"
+            )
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            typer.echo(f"{PROG}: interrupted", err=True)
+            raise typer.Exit(130) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
+def _money(scenario: Scenario) -> MoneyFormat:
+    """Money as the scenario writes it (symbol, separators), not always "EUR" in English."""
+    return MoneyFormat.from_scenario(scenario)
 
 
 # ---- formatting -------------------------------------------------------------------------
@@ -86,7 +159,7 @@ def _report(message: object) -> None:
 
 def kpi_rows(results: Results) -> list[tuple[str, str]]:
     """(label, formatted value) for every KPI, in the order ``Results.kpis`` gives them."""
-    currency = results.scenario.economics.currency
+    currency = _money(results.scenario)
     rows = []
     for key, value in results.kpis().items():
         kpi = KPI_DEFINITIONS.get(key)
@@ -102,7 +175,7 @@ def _plural(n: int, word: str) -> str:
 def describe(scenario: Scenario) -> str:
     """'name, N accounts, M months' -- what ``validate`` prints for a good file."""
     return (
-        f"{scenario.name}, {_plural(scenario.customers.accounts, 'account')}, "
+        f"{clean(scenario.name)}, {_plural(scenario.customers.accounts, 'account')}, "
         f"{_plural(scenario.calendar.months, 'month')}"
     )
 
@@ -133,26 +206,26 @@ def _load(path: Path) -> Scenario:
         _fail(exc)
 
 
-def _check_out_dir(out: Path, marker: str = "run.json") -> Path:
+def _check_out_dir(out: Path) -> Path:
     """An absolute output path that a write can replace; nothing is created.
 
-    An existing non-empty folder is replaced only when it holds earlier billsim results,
-    recognised by ``marker`` (run.json of a run, experiment.json of an experiment).
+    An existing non-empty folder is replaced only when it is billsim's own (its marker
+    lists everything in it): see ``sim.core.files``.
     """
     target = Path(os.path.abspath(out))
+    if len(str(target)) > 4000 or any(len(part) > 255 for part in target.parts):
+        _fail(f"cannot write results to {str(target)[:80]}...: the path is too long")
     if not target.name:
         _fail(f"cannot write results to {out}: choose a folder below the file-system root")
     if target.is_symlink():
         _fail(f"cannot write results to {out}: it is a symbolic link")
     if target.exists():
         if not target.is_dir():
-            _fail(f"cannot write results to {out}: it exists and is not a directory")
-        # Results.write replaces the whole folder; only do that to earlier results
-        if any(target.iterdir()) and not (target / marker).is_file():
-            _fail(
-                f"refusing to replace {out}: it is not empty and holds no earlier "
-                f"billsim results ({marker}); choose a new or empty folder"
-            )
+            _fail(f"cannot write results to {target}: it exists and is not a directory")
+        # writing replaces the whole folder; only do that to billsim's own, unchanged
+        problem = owned_problem(target)
+        if problem:
+            _fail(f"refusing to replace {target}: {problem}; choose a new or empty folder")
     ancestor = target.parent
     while not ancestor.exists():
         ancestor = ancestor.parent
@@ -194,8 +267,19 @@ def _write(results: Results, target: Path, formats: tuple[str, ...]) -> Path:
 def _progress(enabled: bool, title: str) -> Iterator[ProgressFn | None]:
     """A transient rich progress bar on stderr fed by simulate's callback, or nothing."""
     console = _stderr()
-    if not enabled or not console.is_terminal:
+    if not enabled:
         yield None
+        return
+    if not console.is_terminal:  # a log file: one plain line every few seconds
+        last = [0.0]
+
+        def line(fraction: float, message: str) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1:
+                last[0] = now
+                typer.echo(f"{PROG}: {clean(title)}: {fraction:.0%} {clean(message)}", err=True)
+
+        yield line
         return
     bar = Progress(
         TextColumn("{task.description}"),
@@ -301,7 +385,22 @@ def _executor(executor: str, workers: int | None, dask: str | None) -> str:
 
 
 def _check_experiment_out(out: Path | None) -> Path | None:
-    return None if out is None else _check_out_dir(out, marker="experiment.json")
+    return None if out is None else _check_out_dir(out)
+
+
+def _check_replications(n: int, least: int) -> None:
+    if not least <= n <= MAX_REPLICATIONS:
+        _fail(f"--replications must be {least}..{MAX_REPLICATIONS:,} (got {n})")
+
+
+AllowLargeOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-large",
+        help="Run even beyond the documented work limits (runs, accounts × months, calls, "
+        "memory); without it such runs are refused before they start.",
+    ),
+]
 
 
 def _run_experiment_cli(
@@ -316,11 +415,16 @@ def _run_experiment_cli(
     dask: str | None,
     db: Store | None,
     quiet: bool,
-) -> ExperimentResult:
+) -> tuple[ExperimentResult, list[str]]:
+    """The experiment and any store failures (the results are complete without it)."""
     total = len(variants) * replications
-    with _progress(not quiet, f"{name}: {total} runs") as callback:
+    with (
+        _progress(not quiet, f"{name}: {total} runs") as callback,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
         try:
-            return run_experiment(
+            result = run_experiment(
                 variants,
                 replications,
                 executor=executor,
@@ -332,7 +436,7 @@ def _run_experiment_cli(
                 name=name,
                 baseline=baseline,
             )
-        except (ConnectionError, StoreError, ValueError) as exc:
+        except (ConnectionError, ValueError) as exc:
             _fail(exc)
         except KeyboardInterrupt:
             kept = (
@@ -342,6 +446,8 @@ def _run_experiment_cli(
             )
             typer.echo(f"{PROG}: interrupted; {kept}", err=True)
             raise typer.Exit(130) from None
+    store_problems = [str(w.message) for w in caught if issubclass(w.category, StoreFailedWarning)]
+    return result, store_problems
 
 
 def _cents(value: float) -> int:
@@ -376,7 +482,7 @@ def _print_summary(result: ExperimentResult, all_kpis: bool = False) -> None:
     summary = result.summary()
     if summary.empty:
         return
-    currency = result.variants[0].scenario.economics.currency
+    currency = _money(result.variants[0].scenario)
     paired = result.paired() if len(result.variants) > 1 else None
     base = result.baseline or result.variant_names[0]
     kpis = list(dict.fromkeys(summary["kpi"]))
@@ -401,13 +507,13 @@ def _print_summary(result: ExperimentResult, all_kpis: bool = False) -> None:
     def label(kpi: str) -> str:
         return KPI_DEFINITIONS[kpi].label if kpi in KPI_DEFINITIONS else kpi
 
-    title = f"{result.name}: mean ± 95 % CI half-width over replications"
+    title = f"{clean(result.name)}: mean ± 95 % CI half-width over replications"
     table = Table(title=title)
     if len(result.variants) <= 3:  # variants as columns, KPIs as rows
         table.add_column("KPI")
         for v in result.variant_names:
             tag = " (baseline)" if paired is not None and v == base else ""
-            table.add_column(v + tag, justify="right")
+            table.add_column(clean(v) + tag, justify="right")
         for kpi in kpis:
             table.add_row(label(kpi), *(cell(v, kpi, True) for v in result.variant_names))
     else:  # many variants: one row each, a few KPIs as columns
@@ -417,7 +523,7 @@ def _print_summary(result: ExperimentResult, all_kpis: bool = False) -> None:
             table.add_column(label(kpi), justify="right")
         for v in result.variant_names:
             tag = " (baseline)" if paired is not None and v == base else ""
-            table.add_row(v + tag, *(cell(v, kpi, True) for kpi in few))
+            table.add_row(clean(v) + tag, *(cell(v, kpi, True) for kpi in few))
     console = _stdout()
     console.print(table)
     if paired is not None:
@@ -432,9 +538,11 @@ def _finish_experiment(
     formats: tuple[str, ...],
     report: bool,
     db: Store | None,
+    store_problems: list[str] = (),  # type: ignore[assignment]
 ) -> None:
+    """Print, write --out (independently of the store), then report failures."""
     _print_summary(result)
-    if db is not None:
+    if db is not None and not store_problems:
         done = f", {result.resumed} taken from earlier runs" if result.resumed else ""
         typer.echo(f"kept as run {result.experiment_id} in {db.path}{done}")
     if target is not None:
@@ -451,8 +559,10 @@ def _finish_experiment(
                     paired=result.paired() if len(result.variants) > 1 else None,
                 )
         except OSError as exc:
-            _fail(f"cannot write results to {target}: {exc.strerror or exc}")
+            _fail(f"cannot write results to {target}: {_os_reason(exc)}")
         typer.echo(f"wrote results to {written}")
+    for problem in store_problems:
+        _report(problem)
     for fail in result.failures:
         _report(fail)
     if result.failures:
@@ -461,6 +571,8 @@ def _finish_experiment(
             "runs failed; the others are kept. Run the same command again to retry them.",
             err=True,
         )
+        raise typer.Exit(1)
+    if store_problems:
         raise typer.Exit(1)
 
 
@@ -486,6 +598,7 @@ def _root(
 
 
 @app.command()
+@_guarded
 def run(
     file: Annotated[
         Path, typer.Argument(metavar="FILE", help="Scenario YAML file.", show_default=False)
@@ -513,14 +626,20 @@ def run(
     store: StoreOption = None,
     no_store: NoStoreOption = False,
     report: ReportOption = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
-    """Simulate a scenario, print its KPIs and optionally write the result tables."""
+    """Simulate a scenario, print its KPIs and optionally write the result tables.
+
+    The tables in --out are written first and do not depend on the results store: a
+    store that fails afterwards is reported (exit 1) but the written results stay.
+    """
     formats = _parse_format(fmt)
-    if seed is not None and seed < 0:
-        _fail(f"--seed must be >= 0 (got {seed})")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        _fail(f"--seed must be 0..2**63-1 (got {seed})")
     scenario = _load(file)
     if seed is not None:
         scenario = scenario.with_changes(seed=seed)
+    check_work(scenario, 1, allow_large=allow_large)
     target = _check_out_dir(out) if out is not None else None
     if report and target is None:
         _fail("--report needs --out DIR (the report is written to DIR/report)")
@@ -532,7 +651,7 @@ def run(
     console = _stdout()
     console.print(
         Text(
-            f"{scenario.name}: seed {results.seed}, "
+            f"{clean(scenario.name)}: seed {results.seed}, "
             f"{_plural(scenario.calendar.months, 'month')}, "
             f"{scenario.customers.accounts:,} initial accounts"
         ),
@@ -545,17 +664,19 @@ def run(
         table.add_row(label, value)
     console.print(table)
 
-    if db is not None:
-        run_id = _save_single(db, results)
-        typer.echo(f"kept as run {run_id} in {db.path}")
     if target is not None:
         written = _write(results, target, formats)
         if report:
             write_report = require("sim.presentation.report").write_report
-
-            write_report(written / "report", results, title=scenario.name)
-        names = sorted(p.name for p in written.iterdir())
+            try:
+                write_report(written / "report", results, title=scenario.name)
+            except OSError as exc:
+                _fail(f"cannot write the report to {written / 'report'}: {_os_reason(exc)}")
+        names = sorted(p.name for p in written.iterdir() if not p.name.startswith("."))
         typer.echo(f"wrote {len(names)} files to {written}: {', '.join(names)}")
+    if db is not None:
+        run_id = _save_single(db, results)
+        typer.echo(f"kept as run {run_id} in {db.path}")
 
 
 def _save_single(db: Store, results: Results) -> str:
@@ -575,10 +696,12 @@ def _save_single(db: Store, results: Results) -> str:
     try:
         return db.save(exp)
     except StoreError as exc:
-        _fail(exc)
+        _report(exc)
+        raise typer.Exit(1) from None
 
 
 @app.command()
+@_guarded
 def validate(
     files: Annotated[
         list[Path],
@@ -600,6 +723,7 @@ def validate(
 
 
 @app.command()
+@_guarded
 def compare(
     files: Annotated[
         list[Path],
@@ -621,6 +745,7 @@ def compare(
     store: StoreOption = None,
     no_store: NoStoreOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Compare scenarios over replications with common random numbers (paired Δ, 95 % CI).
 
@@ -633,8 +758,11 @@ def compare(
     n = 5 if replications is None else replications
     if n < 2:
         _fail(f"--replications must be >= 2 for confidence intervals (got {n})")
+    _check_replications(n, 2)
     ex = _executor(executor, workers, dask)
     scenarios = [_load(f) for f in files]
+    for sc in scenarios:
+        check_work(sc, n * len(scenarios), allow_large=allow_large)
     seed = scenarios[0].seed
     names: list[str] = []
     variants = []
@@ -657,7 +785,7 @@ def compare(
     if report and target is None:
         _fail("--report needs --out DIR (the report is written to DIR/report)")
     db = _open_store(store, no_store)
-    result = _run_experiment_cli(
+    result, store_problems = _run_experiment_cli(
         variants,
         n,
         name=f"compare {' vs '.join(names)}",
@@ -669,10 +797,11 @@ def compare(
         db=db,
         quiet=quiet,
     )
-    _finish_experiment(result, target, formats, report, db)
+    _finish_experiment(result, target, formats, report, db, store_problems)
 
 
 @app.command()
+@_guarded
 def sweep(
     file: Annotated[
         Path, typer.Argument(metavar="SWEEP", help="Sweep YAML file.", show_default=False)
@@ -689,6 +818,7 @@ def sweep(
     store: StoreOption = None,
     no_store: NoStoreOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """Run a parameter sweep (a grid and/or named variants) from a sweep file.
 
@@ -701,8 +831,9 @@ def sweep(
     except ScenarioError as exc:
         _fail(exc)
     n = spec.replications if replications is None else replications
-    if n < 1:
-        _fail(f"--replications must be >= 1 (got {n})")
+    _check_replications(n, 1)
+    for v in spec.variants:  # before building any job
+        check_work(v.scenario, n * len(spec.variants), allow_large=allow_large)
     ex = _executor(executor, workers, dask)
     target = _check_experiment_out(out)
     if report and target is None:
@@ -711,7 +842,7 @@ def sweep(
     tables = spec.tables
     if report:
         tables = tuple(dict.fromkeys((*tables, "monthly", "intervals", "waits")))
-    result = _run_experiment_cli(
+    result, store_problems = _run_experiment_cli(
         spec.variants,
         n,
         name=spec.name,
@@ -723,10 +854,11 @@ def sweep(
         db=db,
         quiet=quiet,
     )
-    _finish_experiment(result, target, formats, report, db)
+    _finish_experiment(result, target, formats, report, db, store_problems)
 
 
 @app.command()
+@_guarded
 def staff(
     file: Annotated[
         Path, typer.Argument(metavar="FILE", help="Scenario YAML file.", show_default=False)
@@ -803,6 +935,7 @@ def staff(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    allow_large: AllowLargeOption = False,
 ) -> None:
     """The cheapest interval staffing that meets the service-level target in simulation.
 
@@ -822,8 +955,8 @@ def staff(
                 f"(got {months})"
             )
         changes["calendar.months"] = months
-    if replications < 1:
-        _fail(f"--replications must be >= 1 (got {replications})")
+        changes.update(_incident_within(scenario, months, file))
+    _check_replications(replications, 1)
     if holdout is not None and holdout < 0:
         _fail(f"--holdout must be >= 0 (got {holdout})")
     if not 0 <= margin < 1:
@@ -839,6 +972,7 @@ def staff(
             scenario = scenario.with_changes(changes)
         except ScenarioError as exc:
             _fail(exc)
+    check_work(scenario, replications + (holdout or replications), allow_large=allow_large)
     target_dir = _check_out_dir(out) if out is not None else None
     with _progress(not quiet, f"Staffing {scenario.name}") as callback:
         try:
@@ -855,7 +989,7 @@ def staff(
             )
         except ValueError as exc:
             _fail(exc)
-    currency = scenario.economics.currency
+    currency = _money(scenario)
     summary = result.summary()
     table = Table(
         title=f"{scenario.name}: staffing for SL {summary['target']:.0%} "
@@ -914,7 +1048,31 @@ def staff(
         raise typer.Exit(1)
 
 
+def _incident_within(scenario: Scenario, months: int, file: Path) -> dict[str, object]:
+    """Changes that keep the billing incident inside the first ``months`` months:
+    clipped at the new horizon's end, or dropped (with a warning) if it starts later."""
+    inc = scenario.billing.incident
+    if inc is None:
+        return {}
+    end = scenario.calendar.month_start(months)
+    last = end - dt.timedelta(days=1)
+    if inc.start >= end:
+        _warn(
+            f"{file.absolute()}: billing.incident starts {inc.start}, after the {months} "
+            f"month(s) optimised (to {last}); it is left out of this staffing run"
+        )
+        return {"billing.incident": None}
+    if inc.end > last:
+        _warn(
+            f"{file.absolute()}: billing.incident ends {inc.end}, after the {months} "
+            f"month(s) optimised; it is clipped to {last}"
+        )
+        return {"billing.incident.end": last.isoformat()}
+    return {}
+
+
 @app.command()
+@_guarded
 def runs(
     store: StoreOption = None,
     limit: Annotated[int, typer.Option(metavar="N", help="Show the N newest runs.")] = 20,

@@ -11,10 +11,13 @@ from __future__ import annotations
 import calendar
 import copy
 import datetime as dt
+import difflib
 import hashlib
 import json
 import math
 import re
+import types
+import typing
 from typing import Any, Literal
 
 import yaml
@@ -30,6 +33,7 @@ from pydantic import (
 from sim.core.codes import REASONS, WEEKDAYS
 from sim.core.distributions import Dist, exponential, lognormal
 from sim.policies.catalogue import check_policy_choices
+from sim.scenario.limits import MAX_SEED, excerpt
 
 Reason = Literal["billing_error", "high_bill", "question", "plan_change", "payment"]
 
@@ -38,10 +42,14 @@ class ScenarioError(ValueError):
     """A scenario that cannot be simulated; the message names the field and the reason."""
 
     def __init__(self, problems: list[str], source: str | None = None) -> None:
-        self.problems = problems
+        # bounded: a message never echoes a huge value, nor more than a screenful
+        lines = [" ".join(str(p).split()) for p in problems[:20]]  # always one line
+        self.problems = [p if len(p) <= 400 else p[:400] + "..." for p in lines]
+        if len(problems) > 20:
+            self.problems.append(f"... and {len(problems) - 20} more problems")
         self.source = source
         prefix = f"{source}: " if source else ""
-        super().__init__("; ".join(prefix + p for p in problems))
+        super().__init__(prefix + "; ".join(self.problems))
 
 
 def parse_days(spec: str) -> tuple[int, ...]:
@@ -108,9 +116,10 @@ def n_intervals(calendar: Calendar, interval_minutes: int) -> int:
 
 
 class Strict(BaseModel):
-    """Base of every scenario node: unknown keys rejected, values frozen."""
+    """Base of every scenario node: unknown keys rejected, values frozen, numbers finite
+    (NaN and inf would silently change results: NaN churn weights make churn 0)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Calendar(Strict):
@@ -625,6 +634,13 @@ class Scenario(Strict):
     retention: Retention = Retention()
     economics: Economics = Economics()
 
+    @field_validator("seed")
+    @classmethod
+    def _seed_fits(cls, v: int) -> int:
+        if v > MAX_SEED:
+            raise ValueError(f"must be <= 2**63 - 1 = {MAX_SEED} (got {excerpt(v)})")
+        return v
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         cal, cc = self.calendar, self.contact_center
@@ -633,6 +649,7 @@ class Scenario(Strict):
             for si, sh in enumerate(g.shifts or []):
                 a = parse_clock(sh.start)
                 b = a + sh.hours * 3600
+                _check_shift_in_hours(gi, si, sh, a, b, hours)
                 meets = False
                 for d in parse_days(sh.days):
                     for day_offset, (lo, hi) in ((0, (a, b)), (1, (a - 86400, b - 86400))):
@@ -714,6 +731,79 @@ class Scenario(Strict):
         return scenario_from_dict(data)
 
 
+def _check_shift_in_hours(
+    gi: int, si: int, sh: Shift, a: float, b: float, hours: list[tuple[float, float] | None]
+) -> None:
+    """A shift must lie within the open hours of each of its days (the README's promise):
+    agents paid while the center is closed are a planning mistake, not a what-if."""
+    for d in parse_days(sh.days):
+        h = hours[d]
+        if h is None:
+            continue
+        inside = h[0] <= a and min(b, 86400) <= h[1]
+        if b > 86400:  # past midnight: the center must stay open into the next day
+            nxt = hours[(d + 1) % 7]
+            inside = inside and h[1] == 86400 and nxt is not None and nxt[0] == 0
+            inside = inside and nxt is not None and b - 86400 <= nxt[1]
+        if not inside:
+            open_, close = (f"{int(t // 3600):02d}:{int(t % 3600 // 60):02d}" for t in h)
+            raise ValueError(
+                f"contact_center.groups[{gi}].shifts[{si}]: {sh.start}+{sh.hours:g}h runs "
+                f"outside the open hours {open_}-{close} on {WEEKDAYS[d]}; shorten or move it"
+            )
+
+
+def non_finite_paths(data: Any, path: str = "") -> list[str]:
+    """Paths of every NaN or inf number in plain data (YAML gives them as .nan, .inf)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return [path or "(top level)"]
+    out: list[str] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out += non_finite_paths(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out += non_finite_paths(v, f"{path}[{i}]")
+    return out
+
+
+def _field_names_at(loc: list[Any]) -> list[str]:
+    """Field names of the scenario node at ``loc`` (for "did you mean"); [] if unknown."""
+    ann: Any = Scenario
+    for part in loc:
+        ann = _unwrap(ann, isinstance(part, int))
+        if ann is None:
+            return []
+        if isinstance(part, int):
+            continue
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            field = ann.model_fields.get(part)
+            if field is None:
+                return []
+            ann = field.annotation
+        elif typing.get_origin(ann) is dict:
+            ann = typing.get_args(ann)[1]
+        else:
+            return []
+    ann = _unwrap(ann, False)
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return [f.alias or n for n, f in ann.model_fields.items()]
+    return []
+
+
+def _unwrap(ann: Any, index: bool) -> Any:
+    """Strip Optional; with ``index``, the element type of a list."""
+    origin = typing.get_origin(ann)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(ann) if a is not type(None)]
+        models = [a for a in members if isinstance(a, type) and issubclass(a, BaseModel)]
+        ann = models[0] if models else (members[0] if members else None)
+        origin = typing.get_origin(ann)
+    if index:
+        return typing.get_args(ann)[0] if origin is list and typing.get_args(ann) else None
+    return ann
+
+
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -751,13 +841,18 @@ def _format_loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return out or "(top level)"
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: dict[str, Any], loc: list[Any] | None = None) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
-    shown = repr(got) if isinstance(got, str) else got
+    shown = excerpt(got)
     if kind == "extra_forbidden":
-        return "unknown field"
+        names = _field_names_at(list(loc or [])[:-1]) if loc else []
+        key = str(loc[-1]) if loc else ""
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        return f"unknown field (did you mean '{close[0]}'?)" if close else "unknown field"
+    if kind == "finite_number":
+        return f"must be a finite number (got {shown})"
     if kind == "missing":
         return "is required"
     bounds = {
@@ -770,7 +865,7 @@ def _describe(err: dict[str, Any]) -> str:
         op, key = bounds[kind]
         return f"must be {op} {ctx.get(key)} (got {shown})"
     if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
+        return excerpt_message(str(ctx.get("error", err["msg"])))
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')} (got {shown})"
     if kind in ("too_short", "too_long"):
@@ -778,11 +873,22 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {shown})"
 
 
+def excerpt_message(text: str, limit: int = 300) -> str:
+    """A validator's message cut short: it may quote the offending value."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _problems(exc: ValidationError) -> list[str]:
     problems = []
-    for err in exc.errors():
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
-        msg = _describe(err)
+    for err in exc.errors(include_url=False, include_input=True):
+        raw = list(err["loc"])
+        # drop union-member tags (e.g. 'function-after[...]'); the user's own unknown key
+        # (the last part of an extra_forbidden location) is always kept
+        keep_last = err["type"] == "extra_forbidden" and raw
+        loc = [p for p in raw[:-1] if not (isinstance(p, str) and "[" in p)]
+        if keep_last or (raw and not (isinstance(raw[-1], str) and "[" in raw[-1])):
+            loc.append(raw[-1])
+        msg = _describe(err, loc)
         # cross-field checks already name their path
         if msg.startswith(("contact_center.", "policies.", "billing.")) and not loc:
             problems.append(msg)
@@ -795,6 +901,9 @@ def scenario_from_dict(data: dict[str, Any], source: str | None = None) -> Scena
     """Validate a plain dict into a Scenario, or raise one ScenarioError."""
     if not isinstance(data, dict):
         raise ScenarioError([f"must be a mapping of fields (got {type(data).__name__})"], source)
+    bad = non_finite_paths(data)
+    if bad:
+        raise ScenarioError([f"{p}: must be a finite number (got NaN or inf)" for p in bad], source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
