@@ -14,6 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import sim
+from sim.core.files import MARKER
 from sim.faces import cli
 from sim.presentation.formatting import MoneyFormat
 
@@ -93,7 +94,7 @@ def test_run_subprocess_writes_all_tables(
 
     names = {p.name for p in out.iterdir()}
     expected = {f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")}
-    assert names == expected | {"scenario.yaml", "run.json"}
+    assert names == expected | {"scenario.yaml", "run.json", MARKER}
     for t in TABLES:
         from_csv = pd.read_csv(out / f"{t}.csv")
         from_parquet = pd.read_parquet(out / f"{t}.parquet")
