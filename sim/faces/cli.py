@@ -46,6 +46,7 @@ from sim.core.version import __version__
 from sim.experiments.executors import EXECUTORS
 from sim.experiments.jobs import TABLES, RunSummary, Variant, experiment_id, run_tables
 from sim.experiments.optimise import optimise_staffing
+from sim.experiments.pairing import comparability, with_common_seed
 from sim.experiments.result import ExperimentResult
 from sim.experiments.runner import StoreFailedWarning, run_experiment
 from sim.experiments.store import Store, StoreError, default_path
@@ -763,24 +764,17 @@ def compare(
     scenarios = [_load(f) for f in files]
     for sc in scenarios:
         check_work(sc, n * len(scenarios), allow_large=allow_large)
-    seed = scenarios[0].seed
-    names: list[str] = []
-    variants = []
+    named: dict[str, Scenario] = {}
     for path, sc in zip(files, scenarios, strict=True):
-        name = sc.name if sc.name not in names else f"{sc.name} ({path.stem})"
-        if name in names:
+        name = sc.name if sc.name not in named else f"{sc.name} ({path.stem})"
+        if name in named:
             _fail(f"{path}: the same scenario is given twice")
-        names.append(name)
-        variants.append(Variant(name, sc.with_changes(seed=seed)))
-    base_cal = scenarios[0].calendar
-    for name, sc in zip(names[1:], scenarios[1:], strict=True):
-        cal = sc.calendar
-        if (cal.start, cal.months) != (base_cal.start, base_cal.months):
-            _warn(
-                f"'{name}' runs {_plural(cal.months, 'month')} from {cal.start}, the "
-                f"baseline {_plural(base_cal.months, 'month')} from {base_cal.start}: "
-                "totals (calls, money, churned) are not like for like"
-            )
+        named[name] = sc
+    named = with_common_seed(named)  # the baseline's seed: runs pair by replication
+    names = list(named)
+    variants = [Variant(name, sc) for name, sc in named.items()]
+    for note in comparability(named).notes:
+        _warn(note)
     target = _check_experiment_out(out)
     if report and target is None:
         _fail("--report needs --out DIR (the report is written to DIR/report)")

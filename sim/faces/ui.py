@@ -24,6 +24,7 @@ from sim.core.optional import require
 from sim.core.progress import ProgressFn
 from sim.experiments import decision
 from sim.experiments.jobs import Variant
+from sim.experiments.pairing import Comparability, comparability
 from sim.experiments.result import ExperimentResult
 from sim.experiments.runner import run_experiment
 from sim.experiments.store import Store
@@ -356,10 +357,14 @@ def combine(strategies: Mapping[str, ExperimentResult]) -> ExperimentResult:
     return ExperimentResult(variants=variants, replications=reps, runs=runs, name="compare")
 
 
+def strategy_comparability(strategies: Mapping[str, ExperimentResult]) -> Comparability:
+    """The CLI's pairing rule (sim.experiments.pairing) applied to the kept strategies."""
+    return comparability({name: r.variants[0].scenario for name, r in strategies.items()})
+
+
 def same_seed(strategies: Mapping[str, ExperimentResult]) -> bool:
     """Whether all strategies share a scenario seed (paired differences are meaningful)."""
-    seeds = {v.scenario.seed for r in strategies.values() for v in r.variants}
-    return len(seeds) <= 1
+    return strategy_comparability(strategies).paired
 
 
 # ---- KPI cards and tables ------------------------------------------------------------------
