@@ -38,6 +38,9 @@ class Variant:
     ``options`` are extra keyword arguments for ``simulate`` (``discount_policy=...``,
     ``priority_policy=...``, ``staffing_policy=...``); with a process pool or Dask they
     must be picklable (module-level classes, not lambdas).
+
+    Fields: ``name`` (unique within an experiment), ``scenario`` (a validated
+    ``Scenario``; its seed seeds the replications), ``options`` (see above).
     """
 
     name: str
@@ -65,7 +68,13 @@ class Job:
 
 @dataclass
 class RunSummary:
-    """What one replication leaves behind: its KPIs and a few small tables."""
+    """What one replication leaves behind: its KPIs and a few small tables.
+
+    Fields: ``variant`` (name), ``replication`` (0-based index r), ``seed`` (derived
+    from the scenario seed and r), ``kpis`` (KPI name → value, see
+    ``sim.results.KPI_DEFINITIONS``), ``tables`` (table name → DataFrame, the names in
+    ``TABLES`` that were kept), ``elapsed_s`` (wall time of the replication).
+    """
 
     variant: str
     replication: int

@@ -24,7 +24,18 @@ from sim.scenario import Scenario
 
 @dataclass
 class ExperimentResult:
-    """Runs of an experiment, as tidy tables."""
+    """Runs of an experiment, as tidy tables (every table is a method call).
+
+    Fields: ``variants`` (in the order given), ``replications`` (asked for),
+    ``runs`` ((variant, replication) → ``RunSummary``), ``failures`` (``JobFailure``s,
+    their replications missing from the tables), ``experiment_id`` (the results store's
+    key), ``name``, ``baseline`` (variant the paired differences use by default),
+    ``resumed`` (runs read back from the store instead of simulated).
+
+    Tables: ``kpis()`` (wide, one row per run), ``summary(level)`` (mean, sd, CI per
+    variant and KPI), ``paired(baseline, level)`` (variant − baseline by replication),
+    ``table(name)`` (a kept per-run table of every run, with variant, replication, seed).
+    """
 
     variants: list[Variant]
     replications: int

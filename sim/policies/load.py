@@ -16,7 +16,16 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class ForecastLoad:
-    """Expected load per group (rows) and interval (columns) over the whole horizon."""
+    """Expected load per group (rows) and interval (columns) over the whole horizon.
+
+    Fields (units in the names; times in seconds from the start of the horizon):
+    ``group_names`` (row order), ``edges_s`` (interval edges, n_intervals + 1),
+    ``calls`` (expected calls offered to agents, shape (groups, intervals)), ``aht_s``
+    (expected talk + after-call work per group, s), ``patience_s`` (mean patience of the
+    group's callers, s), ``open_share`` (share of each interval the center is open,
+    0..1), ``sl_target`` (service-level target, 0..1) and ``threshold_s`` (answer-within
+    threshold, s). ``interval_s`` and ``rate_per_s`` (calls per second) follow from them.
+    """
 
     group_names: tuple[str, ...]
     edges_s: np.ndarray

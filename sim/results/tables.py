@@ -171,7 +171,18 @@ def erlang_c_needed(
 
 
 class Results:
-    """Tables and KPIs of one replication, with the scenario, seed and version used."""
+    """Tables and KPIs of one replication, with the scenario, seed and version used.
+
+    Fields: ``scenario`` (as run, defaults resolved), ``seed``, ``version`` (of billsim),
+    ``raw`` (the model's arrays and ledger, ``sim.results.RawRun``).
+
+    Tables, each a method call returning a pandas DataFrame: ``calls()`` (one row per
+    call attempt), ``intervals(minutes)`` (queue statistics per interval of arrival),
+    ``monthly()`` (bills, calls, churn and money per month of the horizon),
+    ``customers()`` (final state and counters per account), ``segments()`` (per customer
+    segment), ``waits()`` (waits of answered and abandoned attempts); ``kpis()`` returns
+    the headline numbers as a dict. The module docstring defines every formula.
+    """
 
     def __init__(self, raw: RawRun) -> None:
         self.raw = raw
