@@ -213,7 +213,7 @@ class DiscountOption:
         elif self.policy == "none":
             text = "no discount"
         else:
-            text = self.policy or "discount"
+            text = self.policy or "discount as given at"
             if self.pct is not None:
                 text += f" {self.pct:g}%"
         extra = []
@@ -429,13 +429,14 @@ class NetOptResult:
         return self._holdout.copy()
 
     def to_scenario(self) -> Scenario:
-        """The chosen plan as a scenario (the input with the best candidate's changes)."""
-        return self.best.scenario
+        """The chosen plan as a scenario: the input with the best candidate's changes,
+        named ``<input>-optimised``."""
+        return self.best.scenario.with_changes(name=f"{self.scenario.name}-optimised")
 
     def scenario_changes(self) -> dict[str, Any]:
         """What the chosen scenario changes against the input, as nested plain data that
         ``extends:`` lays over the input file (mappings merge, anything else replaces)."""
-        return _diff(self.scenario.to_dict(), self.best.scenario.to_dict()) or {}
+        return _diff(self.scenario.to_dict(), self.to_scenario().to_dict()) or {}
 
     def summary(self) -> dict[str, Any]:
         """Flat key figures for run.json and the faces."""
@@ -511,16 +512,23 @@ class NetOptResult:
         """The chosen scenario's file text for ``folder``: ``extends:`` ``source`` plus the
         changes, or the whole scenario without a source."""
         if source is None:
-            return self.best.scenario.to_yaml()
+            return self.to_scenario().to_yaml()
         rel = os.path.relpath(os.path.abspath(source), folder)
         head = (
             f"# billsim optimise: the chosen plan ({self.best.name}),\n"
             f"# evaluated on {self.scenario.calendar.months} month(s); only its changes.\n"
         )
-        body = {"extends": rel, "name": f"{self.scenario.name}-optimised"}
         changes = self.scenario_changes()
-        changes.pop("name", None)
-        return head + yaml.safe_dump({**body, **changes}, sort_keys=False, allow_unicode=True)
+        if _merge(self.scenario.to_dict(), changes) != self.to_scenario().to_dict():
+            # extends: merges mappings key by key and cannot remove a key (e.g. a policy
+            # parameter the chosen policy does not take): write the whole scenario
+            note = (
+                f"# billsim optimise: the chosen plan ({self.best.name}), written whole: its\n"
+                f"# changes remove fields, which extends: {rel} cannot express.\n"
+            )
+            return note + self.to_scenario().to_yaml()
+        body = {"extends": rel, **changes}
+        return head + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 
 def _diff(base: Any, new: Any) -> Any:
@@ -537,6 +545,14 @@ def _diff(base: Any, new: Any) -> Any:
                 out[k] = _diff(base[k], v)
         return out
     return new
+
+
+def _merge(base: Any, changes: Any) -> Any:
+    """What ``extends:`` makes of ``changes`` over ``base`` (sim.scenario.loading): mappings
+    merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(changes, dict):
+        return {**base, **{k: _merge(base[k], v) if k in base else v for k, v in changes.items()}}
+    return changes
 
 
 def _money(x: float) -> str:
