@@ -12,6 +12,7 @@ dominates every other candidate.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from sim.core.rng import replication_seed
+from sim.experiments.jobs import Variant
 from sim.experiments.netopt import (
     AS_GIVEN,
     DiscountOption,
@@ -31,7 +33,6 @@ from sim.experiments.netopt import (
     screen,
 )
 from sim.experiments.runner import run_experiment
-from sim.experiments.jobs import Variant
 from sim.experiments.statistics import corrected_t_quantile, t_quantile
 from sim.faces import cli
 from sim.scenario import Scenario, load_scenario
@@ -153,7 +154,7 @@ def test_a_change_extends_cannot_express_is_written_whole(
 def test_multiplicity_correction_widens_with_more_candidates() -> None:
     for method in ("bonferroni", "sidak"):
         q = [corrected_t_quantile(0.05, m, 4, method) for m in (1, 2, 5, 11, 50)]
-        assert all(a < b for a, b in zip(q, q[1:], strict=False))
+        assert all(a < b for a, b in itertools.pairwise(q))
     assert corrected_t_quantile(0.05, 1, 4) == pytest.approx(t_quantile(0.90, 4))
     assert corrected_t_quantile(0.05, 10, 4) == pytest.approx(stats.t.ppf(1 - 0.005, 4))
     assert corrected_t_quantile(0.05, 10, 4, "sidak") < corrected_t_quantile(0.05, 10, 4)

@@ -167,7 +167,7 @@ class StaffingOption:
 
 def _scaled(agents: int, scale: float) -> int:
     """Head count × scale, rounded; a staffed shift keeps at least one agent."""
-    return max(1 if agents > 0 else 0, int(round(agents * scale)))
+    return max(1 if agents > 0 else 0, round(agents * scale))
 
 
 @dataclass(frozen=True)
@@ -480,8 +480,19 @@ class NetOptResult:
             "",
             _markdown(
                 self._ranking[
-                    ["rank", "candidate", "stage", "n", "net", "net_low", "net_high"]
-                    + ["diff_best", "mcb_low", "mcb_high", "not_worse"]
+                    [
+                        "rank",
+                        "candidate",
+                        "stage",
+                        "n",
+                        "net",
+                        "net_low",
+                        "net_high",
+                        "diff_best",
+                        "mcb_low",
+                        "mcb_high",
+                        "not_worse",
+                    ]
                 ]
             ),
             "",

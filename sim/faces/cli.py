@@ -1051,9 +1051,7 @@ def optimise(
     ],
     months: Annotated[
         int | None,
-        typer.Option(
-            metavar="N", help="Evaluate on the first N months only.", show_default=False
-        ),
+        typer.Option(metavar="N", help="Evaluate on the first N months only.", show_default=False),
     ] = None,
     replications: Annotated[
         int,
