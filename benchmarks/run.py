@@ -11,6 +11,7 @@ WORKLOADS = [
     [sys.executable, str(HERE / "contact_center.py")],
     [sys.executable, str(HERE / "population.py"), "--sizes", "100000", "1000000"],
     [sys.executable, str(HERE / "experiment.py")],
+    [sys.executable, str(HERE / "netopt.py")],
 ]
 
 

@@ -135,13 +135,21 @@ def run_job(job: Job) -> RunSummary:
 
 
 def jobs_for(
-    variants: Sequence[Variant], replications: int, tables: Sequence[str] = DEFAULT_TABLES
+    variants: Sequence[Variant],
+    replications: int,
+    tables: Sequence[str] = DEFAULT_TABLES,
+    first_replication: int = 0,
 ) -> list[Job]:
     """Every (variant, replication) job, replications outermost so a partial run has a
-    few replications of every variant rather than all replications of a few."""
+    few replications of every variant rather than all replications of a few.
+
+    Replication indices run from ``first_replication``: a later stage of a study (more
+    runs, fresh hold-out runs) continues the seeds instead of repeating them."""
     _check_variants(variants)
     if replications < 1:
         raise ValueError(f"replications must be >= 1 (got {replications})")
+    if first_replication < 0:
+        raise ValueError(f"first_replication must be >= 0 (got {first_replication})")
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown tables {unknown} (valid: {', '.join(TABLES)})")
@@ -154,7 +162,7 @@ def jobs_for(
             options=dict(v.options),
             tables=tuple(tables),
         )
-        for r in range(replications)
+        for r in range(first_replication, first_replication + replications)
         for v in variants
     ]
 

@@ -46,6 +46,8 @@ class ExperimentResult:
     baseline: str | None = None
     resumed: int = 0
     """Runs taken from the results store instead of being simulated again."""
+    first_replication: int = 0
+    """Index of the first replication (later stages of a study continue the seeds)."""
 
     @property
     def variant_names(self) -> list[str]:
@@ -116,7 +118,9 @@ class ExperimentResult:
                     "options": {k: repr(o) for k, o in v.options.items()},
                     "seeds": [
                         self.runs[(v.name, r)].seed
-                        for r in range(self.replications)
+                        for r in range(
+                            self.first_replication, self.first_replication + self.replications
+                        )
                         if (v.name, r) in self.runs
                     ],
                 }

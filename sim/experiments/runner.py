@@ -43,6 +43,7 @@ def run_experiment(
     name: str | None = None,
     baseline: str | None = None,
     raise_on_failure: bool = False,
+    first_replication: int = 0,
 ) -> ExperimentResult:
     """Run every replication of every variant; failures are collected and warned about
     (``ExperimentFailuresWarning``), or raised as ``ExperimentFailed`` with
@@ -57,8 +58,15 @@ def run_experiment(
     ``tcp://host:8786``, or a local cluster when no address is given), or a ready
     ``concurrent.futures.Executor`` / ``distributed.Client``. With a ``store``, finished
     jobs are committed one by one and jobs already in the store are not run again.
+
+    ``first_replication`` starts the replication indices (and so the seeds) there:
+    replications ``first_replication .. first_replication + replications - 1``, e.g. fresh
+    hold-out runs after a search's. It cannot be combined with a store (which resumes by
+    index from 0).
     """
-    all_jobs = jobs_for(variants, replications, tables)
+    if first_replication and store is not None:
+        raise ValueError("first_replication cannot be combined with a results store")
+    all_jobs = jobs_for(variants, replications, tables, first_replication)
     exp_id = experiment_id(variants, tables)
     label = name or (variants[0].name if len(variants) == 1 else f"{len(variants)} variants")
     done: dict[tuple[str, int], RunSummary] = {}
@@ -133,6 +141,7 @@ def run_experiment(
         name=label,
         baseline=baseline,
         resumed=sum(1 for key in done if key[1] < replications),
+        first_replication=first_replication,
     )
 
 

@@ -123,3 +123,32 @@ def paired_differences(
     out = out.rename(columns={"mean": "mean_diff", "sd": "sd_diff"})
     out["significant"] = (out["ci_low"] > 0) | (out["ci_high"] < 0)
     return out[PAIRED_COLUMNS]
+
+
+MULTIPLICITY: tuple[str, ...] = ("bonferroni", "sidak")
+"""Corrections for many one-sided comparisons made at once (``corrected_t_quantile``)."""
+
+
+def corrected_t_quantile(
+    alpha: float, comparisons: int, dof: int, method: str = "bonferroni"
+) -> float:
+    """One-sided Student-t quantile keeping the chance of *any* false statement among
+    ``comparisons`` one-sided tests at most ``alpha``.
+
+    Bonferroni tests each at ``alpha / comparisons`` (valid whatever the dependence);
+    Šidák at ``1 − (1 − alpha)^(1/comparisons)`` (exact for independent tests, slightly
+    narrower). More comparisons give a larger quantile, hence wider intervals.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1) (got {alpha})")
+    if comparisons < 1:
+        raise ValueError(f"comparisons must be >= 1 (got {comparisons})")
+    if dof < 1:
+        raise ValueError(f"degrees of freedom must be >= 1 (got {dof})")
+    if method == "bonferroni":
+        level = 1 - alpha / comparisons
+    elif method == "sidak":
+        level = (1 - alpha) ** (1 / comparisons)
+    else:
+        raise ValueError(f"unknown multiplicity correction '{method}' (valid: {MULTIPLICITY})")
+    return float(stats.t.ppf(level, dof))

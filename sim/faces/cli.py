@@ -1,4 +1,4 @@
-"""The ``billsim`` command line: run, compare, sweep, staff, validate, list stored runs.
+"""The ``billsim`` command line: run, compare, sweep, staff, optimise, validate, list runs.
 
 The CLI is a thin shell around the public API (``load_scenario``, ``simulate``,
 ``Results``): it parses arguments, reports problems and formats numbers, nothing more.
@@ -45,6 +45,7 @@ from sim.core.progress import ProgressFn
 from sim.core.version import __version__
 from sim.experiments.executors import EXECUTORS
 from sim.experiments.jobs import TABLES, RunSummary, Variant, experiment_id, run_tables
+from sim.experiments.netopt import SearchSpace, optimise_net
 from sim.experiments.optimise import optimise_staffing
 from sim.experiments.pairing import comparability, with_common_seed
 from sim.experiments.result import ExperimentResult
@@ -1039,6 +1040,160 @@ def staff(
             _fail(f"cannot write results to {out}: {exc.strerror or exc}")
         typer.echo(f"wrote staffing, shifts and the staffed scenario.yaml to {target_dir}")
     if not result.feasible or holdout_ok is False:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_guarded
+def optimise(
+    file: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.", show_default=False)
+    ],
+    months: Annotated[
+        int | None,
+        typer.Option(metavar="N", help="Evaluate on the first N months only.", show_default=False),
+    ] = None,
+    replications: Annotated[
+        int,
+        typer.Option(
+            "--replications", "-r", metavar="N", help="First-stage runs per candidate (>= 2)."
+        ),
+    ] = 5,
+    holdout: Annotated[
+        int, typer.Option(metavar="N", help="Fresh runs that check the choice (>= 2).")
+    ] = 5,
+    space: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE.yaml",
+            help="Candidate space (staffing and discount options); default: 12 plans "
+            "around the scenario.",
+            show_default=False,
+        ),
+    ] = None,
+    alpha: Annotated[
+        float, typer.Option(metavar="A", help="Joint error rate of the selection.")
+    ] = 0.05,
+    delta: Annotated[
+        float | None,
+        typer.Option(
+            metavar="MONEY",
+            help="Indifference zone: net differences worth telling apart (default 0.1 percent "
+            "of the scenario's net).",
+            show_default=False,
+        ),
+    ] = None,
+    max_replications: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Most runs per candidate in the search (default 4 x --replications).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Folder for ranking.csv, holdout.csv, the chosen scenario.yaml (extends "
+            "SCENARIO), report.md and run.json.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: WorkersOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    allow_large: AllowLargeOption = False,
+) -> None:
+    """Choose staffing and discounts jointly for the highest expected net value.
+
+    Screens the candidates with paired differences (common random numbers), gives the
+    survivors more runs, reports the best with the set not significantly worse, and
+    checks the choice on fresh seeds: exit code 1 when it does not hold there.
+    """
+    scenario = _load(file)
+    if months is not None:
+        if not 1 <= months <= scenario.calendar.months:
+            _fail(
+                f"--months must be 1..{scenario.calendar.months}, the scenario's horizon "
+                f"(got {months})"
+            )
+        try:
+            changes = {"calendar.months": months, **_incident_within(scenario, months, file)}
+            scenario = scenario.with_changes(changes)
+        except ScenarioError as exc:
+            _fail(exc)
+    _check_replications(replications, 2)
+    if not 2 <= holdout <= MAX_REPLICATIONS:
+        _fail(f"--holdout must be 2..{MAX_REPLICATIONS:,} (got {holdout})")
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be >= 1 (got {workers})")
+    cap = max_replications if max_replications is not None else 4 * replications
+    if not replications <= cap <= MAX_REPLICATIONS:
+        _fail(f"--max-replications must be {replications}..{MAX_REPLICATIONS:,} (got {cap})")
+    try:
+        plan = SearchSpace.load(space) if space is not None else SearchSpace.default(scenario)
+        n_candidates = len(plan.candidates(scenario))
+    except (OSError, ValueError) as exc:
+        _fail(exc)
+    check_work(scenario, n_candidates * cap + 3 * holdout, allow_large=allow_large)
+    target_dir = _check_out_dir(out) if out is not None else None
+    with _progress(not quiet, f"Optimising {scenario.name}: {n_candidates} plans") as callback:
+        try:
+            result = optimise_net(
+                scenario,
+                plan,
+                replications=replications,
+                holdout=holdout,
+                alpha=alpha,
+                delta=delta,
+                max_replications=cap,
+                workers=workers,
+                progress=callback,
+                source=file,
+            )
+        except ValueError as exc:
+            _fail(exc)
+    currency = _money(scenario)
+    ranking = result.ranking()
+    table = Table(title=f"{scenario.name}: plans by mean net value")
+    for col in ("#", "plan", "n", "net (95% CI)", "vs best", "not worse"):
+        table.add_column(col, justify="left" if col == "plan" else "right")
+    for row in ranking.itertuples(index=False):
+        table.add_row(
+            str(row.rank),
+            clean(row.candidate),
+            str(row.n),
+            _ci_text(row.net, row.net_low, row.net_high, "money", currency),
+            format_diff(row.diff_best, "money", currency) if not row.best else "best",
+            "yes" if row.not_worse else ("screened out" if row.stage != "survived" else "no"),
+        )
+    console = _stdout()
+    console.print(table)
+    s = result.summary()
+    console.print(
+        f"Chosen: {clean(result.best.name)}; {len(result.not_worse)} of {s['candidates']} "
+        f"plans not significantly worse (alpha {s['alpha']:g}, {s['correction']})."
+    )
+    for row in result.holdout().itertuples(index=False):
+        console.print(
+            f"Fresh seeds ({row.holdout_n} runs), {row.comparison}: "
+            f"{format_diff(row.holdout_diff, 'money', currency)} "
+            f"[{format_diff(row.holdout_low, 'money', currency)}, "
+            f"{format_diff(row.holdout_high, 'money', currency)}]; {row.rule}: "
+            f"{'yes' if row.holds else 'NO'}"
+        )
+    console.print(
+        "The choice holds on fresh seeds."
+        if result.holds
+        else "The choice does NOT hold on fresh seeds."
+    )
+    if target_dir is not None:
+        try:
+            result.write(target_dir, file)
+        except OSError as exc:
+            _fail(f"cannot write results to {out}: {_os_reason(exc)}")
+        typer.echo(f"wrote the ranking, the chosen scenario.yaml and report.md to {target_dir}")
+    if not result.holds:
         raise typer.Exit(1)
 
 
