@@ -74,7 +74,9 @@ def after_calls(run: _Run, day: int) -> None:
 
     if answered.any():
         groups = pick("group", np.int64)[answered]
-        run.offers.grant(ids[answered], acct[answered], groups, t_answer[answered], month)
+        run.offers.grant(
+            ids[answered], acct[answered], groups, resolved[answered], t_answer[answered], month
+        )
 
     # Issues left open bring the customer back some days later.
     res = run.sc.contact_center.resolution

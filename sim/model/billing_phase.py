@@ -2,7 +2,7 @@
 
 Why its own phase: churn is decided at the bill date before the bill run (an account
 that leaves is not billed again) and the bills then create the next wave of calls.
-This phase owns the ledger's ``churn``, ``bills`` and ``acquired`` rows.
+This phase owns the ledger's ``churn``, ``bills``, ``service_cost`` and ``acquired`` rows.
 """
 
 from __future__ import annotations
@@ -38,13 +38,16 @@ def bill_day(run: _Run, day: int) -> None:
     u = run.streams.child("churn", run.bill_runs + 1).random(members.size)
     live = pop.active[members]
     gone = churn_at_bill(pop, members[live], now, run.sc, u[live])
-    lifetime = run.sc.economics.lifetime_months
     lost = float(pop.charge[gone].sum())
-    run.ledger.churn.append((month, int(gone.size), lost, lost * lifetime))
+    margin = float((pop.charge[gone] * pop.gross_margin[pop.segment[gone]]).sum())
+    run.ledger.churn.append((month, int(gone.size), lost, margin))
     run.bill_runs += 1
     rate = error_rate_on(run.sc, date.day, date.toordinal())
     rng = run.streams.child("billing", run.bill_runs)
     bills, draws = bill_run(pop, members, month, rate, run.sc, rng)
+    cost = bills.correct * (1.0 - pop.gross_margin[pop.segment[bills.account]])
+    run.ledger.service_cost.append((month, float(cost.sum())))
+    pop.service_cost[bills.account] += cost
     pop.discount_cost[bills.account] += bills.discount
     pop.revenue[bills.account] += bills.amount
     run.ledger.bills.append(

@@ -28,7 +28,7 @@ def context(run: _Run, acct: np.ndarray, reason: np.ndarray, t: float, **extra) 
         segment=pop.segment[acct],
         charge=pop.charge[acct],
         tenure_months=pop.tenure_months(acct, t),
-        churn_risk=churn_risk(pop, acct, run.beta),
+        churn_risk=churn_risk(pop, acct, run.beta, t),
         error_amount=pop.pending_error[acct],
         resolved=extra.get("resolved", np.zeros(n, dtype=bool)),
         group=extra.get("group", np.full(n, -1)),
@@ -76,9 +76,8 @@ def new_calls(
     retry_intent = rng.random(n) < cc.callers.retrial.probability
     ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
     ivr = rng.random(n) < ivr_share[reason]
-    ctx = context(run, acct, reason, now, group=run.primary[reason])
-    offered = run.offers.decide(ctx)
-    talk += run.offers.handling(offered, run.primary[reason])
+    ctx = context(run, acct, reason, now)
+    plans = run.offers.plan(ctx)
     klass = np.asarray(run.priority.priority_class(ctx))
     klass = np.clip(klass, 0, run.center.cfg.n_classes - 1).astype(np.int64)
     order = np.argsort(t, kind="stable")
@@ -101,5 +100,5 @@ def new_calls(
     )
     status = np.where(ivr[order], IVR, PENDING)
     np.add.at(run.pop.calls, acct, 1)
-    run.offers.record(acct[order], offered[order])
+    run.offers.record(acct[order], plans[order])
     run.center.add_calls(batch, status)

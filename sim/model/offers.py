@@ -1,13 +1,15 @@
 """Discount offers and grants: what the policy offers, what the agent may grant.
 
-Why its own phase: the offer's handling time enters the call (so offering costs agent
-capacity), while the grant is decided only once the call was answered (authority of
+Why its own phase: the offer is decided during the call, when the answering group and
+the outcome are known, and its handling time occupies that agent (the engine's
+``on_answer`` hook); the grant is booked at the next midnight (authority of
 the answering group or the escalation group, acceptance, the monthly budget). This
 phase owns the ledger's ``discounts`` rows and the per-call granted percentages.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,13 +17,14 @@ import numpy as np
 from sim.core.codes import EXPERIENCES
 from sim.policies.context import CallContext, DiscountPolicy
 from sim.policies.discount import DiscountBook, acceptance_probability, grant_discounts
+from sim.world.retention import discount_response
 
 if TYPE_CHECKING:
     from sim.model.replication import _Run
 
 
 class Offers:
-    """Offers per call and account, and the grants of one replication."""
+    """Offers per call (for every answering group and outcome) and the grants."""
 
     def __init__(self, run: _Run, policy: DiscountPolicy) -> None:
         self.run = run
@@ -32,63 +35,91 @@ class Offers:
         esc = d.escalate_to
         self.escalated_authority = None if esc is None else self.authority[run.groups.index(esc)]
         self.book = DiscountBook(d.budget_per_month)
-        # Offer per call id, made when the call is created (NaN: a retrial or transfer
-        # copy made by the contact center, which inherits its account's latest offer).
-        self.call_offer = np.full(1024, np.nan)
-        self.acct_offer = np.zeros(run.pop.capacity)
+        n_groups = len(run.groups)
+        # The policy's offer of each planned call for every (answering group, outcome):
+        # asked when the call is created, looked up when it is answered (``on_answer``),
+        # so the policy sees the true group and outcome and the talk time is known as
+        # service starts. A retrial or transfer copy made by the contact center uses the
+        # latest plan of its account.
+        self.table = np.zeros((1024, n_groups, 2))
+        self.call_row = np.full(1024, -1, dtype=np.int64)
+        self.acct_row = np.full(run.pop.capacity, -1, dtype=np.int64)
+        self.rows = 0
         self.granted: dict[int, float] = {}
 
-    def decide(self, ctx: CallContext) -> np.ndarray:
-        """The policy's offer for each call, decided when the call is created (so the
-        time it takes can enter the call's talk time)."""
-        offered = np.asarray(self.policy.discount_pct(ctx), dtype=float)
-        if offered.shape != (len(ctx),):
-            raise ValueError(
-                f"discount policy returned shape {offered.shape}, expected ({len(ctx)},)"
-            )
-        return np.clip(np.nan_to_num(offered), 0.0, 100.0)
+    def plan(self, ctx: CallContext) -> np.ndarray:
+        """Offers of calls ``ctx`` as a table [call, answering group, resolved]."""
+        n, n_groups = len(ctx), self.authority.size
+        out = np.zeros((n, n_groups, 2))
+        for g in range(n_groups):
+            for outcome in (0, 1):
+                asked = replace(
+                    ctx, group=np.full(n, g), resolved=np.full(n, bool(outcome), dtype=bool)
+                )
+                offered = np.asarray(self.policy.discount_pct(asked), dtype=float)
+                if offered.shape != (n,):
+                    raise ValueError(
+                        f"discount policy returned shape {offered.shape}, expected ({n},)"
+                    )
+                out[:, g, outcome] = np.clip(np.nan_to_num(offered), 0.0, 100.0)
+        return out
 
-    def handling(self, offered: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Extra talk time: offering a discount, plus an escalation when the offer is
-        above the (primary) group's authority and ``escalate_to`` is set."""
-        d = self.run.sc.policies.discount
-        extra = np.where(offered > 0, d.handling_s, 0.0)
-        if self.escalated_authority is not None:
-            extra += np.where(offered > self.authority[group], d.escalation_s, 0.0)
-        return extra
-
-    def record(self, acct: np.ndarray, offered: np.ndarray) -> None:
+    def record(self, acct: np.ndarray, table: np.ndarray) -> None:
+        """Keep the plans of the calls about to be added (in call-id order)."""
+        n = acct.size
         first = self.run.center.n_calls
-        need = first + offered.size
-        if need > self.call_offer.size:
-            grown = np.full(max(need, 2 * self.call_offer.size), np.nan)
-            grown[: self.call_offer.size] = self.call_offer
-            self.call_offer = grown
-        self.call_offer[first:need] = offered
-        if self.run.pop.capacity > self.acct_offer.size:
-            grown = np.zeros(self.run.pop.capacity)
-            grown[: self.acct_offer.size] = self.acct_offer
-            self.acct_offer = grown
-        self.acct_offer[acct] = offered
+        self.table = _grown(self.table, self.rows + n, 0.0)
+        self.table[self.rows : self.rows + n] = table
+        self.call_row = _grown(self.call_row, first + n, -1)
+        self.call_row[first : first + n] = np.arange(self.rows, self.rows + n)
+        self.acct_row = _grown(self.acct_row, self.run.pop.capacity, -1)
+        self.acct_row[acct] = np.arange(self.rows, self.rows + n)
+        self.rows += n
 
-    def for_calls(self, ids: np.ndarray, acct: np.ndarray) -> np.ndarray:
-        offered = np.full(ids.size, np.nan)
-        known = ids < self.call_offer.size
-        offered[known] = self.call_offer[ids[known]]
-        copy = np.isnan(offered)
-        offered[copy] = self.acct_offer[acct[copy]]
-        return offered
+    def _rows(self, ids: np.ndarray, acct: np.ndarray) -> np.ndarray:
+        rows = np.full(ids.size, -1, dtype=np.int64)
+        known = ids < self.call_row.size
+        rows[known] = self.call_row[ids[known]]
+        copy = rows < 0
+        rows[copy] = self.acct_row[acct[copy]]
+        return rows
+
+    def for_calls(
+        self, ids: np.ndarray, acct: np.ndarray, group: np.ndarray, resolved: np.ndarray
+    ) -> np.ndarray:
+        """Offer made in answered calls ``ids`` by their group, given their outcome."""
+        rows = self._rows(ids, acct)
+        out = self.table[np.maximum(rows, 0), group, resolved.astype(np.int64)]
+        return np.where(rows >= 0, out, 0.0)
+
+    def on_answer(self, cid: int, group: int, resolved: bool) -> float:
+        """Engine hook: talk seconds the offer adds once the call is answered (scalar
+        path: it runs once per answered call inside the event loop)."""
+        row = int(self.call_row[cid]) if cid < self.call_row.size else -1
+        if row < 0:
+            row = int(self.acct_row[self.run.center.account[cid]])
+        if row < 0:
+            return 0.0
+        offered = self.table[row, group, int(resolved)]
+        if offered <= 0:
+            return 0.0
+        d = self.run.sc.policies.discount
+        extra = d.handling_s
+        if self.escalated_authority is not None and offered > self.authority[group]:
+            extra += d.escalation_s
+        return float(extra)
 
     def grant(
         self,
         a_ids: np.ndarray,
         a_acct: np.ndarray,
         groups: np.ndarray,
+        resolved: np.ndarray,
         t_answer: np.ndarray,
         month: int,
     ) -> None:
         """Discounts decided by the agent who answered, within authority and budget."""
-        offered = self.for_calls(a_ids, a_acct)
+        offered = self.for_calls(a_ids, a_acct, groups, resolved)
         if not offered.any():
             return
         run = self.run
@@ -118,7 +149,8 @@ class Offers:
         g_acct = a_acct[order][got]
         pop.discount_pct[g_acct] = pct[got]
         pop.discount_bills_left[g_acct] = d.duration_months
-        np.add.at(pop.experience[:, EXPERIENCES.index("discount")], g_acct, 1)
+        response = discount_response(pct[got], d.duration_months, run.sc)
+        np.add.at(pop.experience[:, EXPERIENCES.index("discount")], g_acct, response)
         for cid, p in zip(a_ids[order][got].tolist(), pct[got].tolist(), strict=True):
             self.granted[cid] = p
         committed = pop.charge[g_acct] * pct[got] / 100 * d.duration_months
@@ -133,3 +165,12 @@ class Offers:
             keys = np.fromiter(self.granted.keys(), dtype=np.int64)
             granted[keys] = np.fromiter(self.granted.values(), dtype=float)
         return granted
+
+
+def _grown(a: np.ndarray, need: int, fill: float) -> np.ndarray:
+    """``a`` with at least ``need`` rows (doubling), new rows set to ``fill``."""
+    if need <= a.shape[0]:
+        return a
+    out = np.full((max(need, 2 * a.shape[0]), *a.shape[1:]), fill, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out

@@ -126,6 +126,7 @@ class _Run:
             retrial_probability=callers.retrial.probability,
             callback_uniform=DrawBuffer(lambda n: s["callbacks"].random(n)),
             next_open=self.clock.next_open,
+            on_answer=self._on_answer,
         )
         self._patience_buffers = [
             DrawBuffer(lambda n, d=seg.patience_s: d.sample(s["retrials"], n))
@@ -149,6 +150,9 @@ class _Run:
 
     def month_of(self, t: float) -> int:
         return int(np.searchsorted(self.month_starts_s, t, side="right") - 1)
+
+    def _on_answer(self, cid: int, group: int, resolved: bool) -> float:
+        return self.offers.on_answer(cid, group, resolved)
 
     def _retrial_patience(self, account: int) -> float:
         return self._patience_buffers[int(self.pop.segment[account])].next()
