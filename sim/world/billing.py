@@ -98,6 +98,9 @@ def bill_run(
     pop.pending_error[idx] = error
     # Every shocked customer remembers the shock, whether or not they call about it.
     pop.experience[idx[flag == 1], EXPERIENCES.index("bill_shock")] += 1
+    pop.shock_bills[idx[flag == 1]] += 1
+    pop.error_bills[idx[flag == 2]] += 1
+    pop.last_problem[idx] = flag > 0
     bills = Bills(account=idx, correct=correct, error=error, discount=discount, flag=flag)
     return bills, draws
 

@@ -87,6 +87,8 @@ def churn_at_bill(
     A bill error still uncorrected at the next bill counts as an experience first; the
     survivors' experience then fades by one month.
     """
+    pop.decisions[idx] += 1
+    pop.decisions_after_problem[idx] += pop.last_problem[idx]
     uncorrected = pop.pending_error[idx] > 0
     pop.experience[idx[uncorrected], EXPERIENCES.index("error_uncorrected")] += 1
     pop.pending_error[idx] = 0.0
