@@ -39,7 +39,7 @@ def paired(base, other, seeds, key="net"):
         a = simulate(base, seed=s).kpis()
         b = simulate(other, seed=s).kpis()
         d.append(b[key] - a[key])
-    n, m, sd, lo, hi = t_interval(np.array(d), 0.95)
+    _n, m, _sd, lo, hi = t_interval(np.array(d), 0.95)
     return m, lo, hi
 
 
@@ -58,7 +58,8 @@ if which == "frontier":
             dc.append(r.segments()["discount_committed"].sum())
         _, m, _, lo, hi = t_interval(np.array(dn), 0.95)
         print(
-            f"flat {pct:>3} %: Δnet {m:>10.0f} [{lo:>10.0f}, {hi:>10.0f}]  Δactive {np.mean(dk):6.1f}  committed {np.mean(dc):9.0f}",
+            f"flat {pct:>3} %: Δnet {m:>10.0f} [{lo:>10.0f}, {hi:>10.0f}]"
+            f"  Δactive {np.mean(dk):6.1f}  committed {np.mean(dc):9.0f}",
             flush=True,
         )
 else:
