@@ -104,6 +104,8 @@ def no_waits(small_scenario: Scenario) -> Scenario:
             "retention.discount_half_pct": 1.0,  # 25 % for 3 months: the full effect
             "retention.discount_half_months": 0.3,
             "billing.contact.probability.routine": 0.3,
+            # no repeat calls: their draws would couple segments through the call count
+            "contact_center.resolution.repeat_probability": 0.0,
         }
     )
 

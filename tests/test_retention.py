@@ -31,7 +31,9 @@ NO_EFFECTS = {
         "error_uncorrected": 0.0,
         "discount": 0.0,
         "resolved": 0.0,
-    }
+        "bill_shock": 0.0,
+    },
+    "retention.new_account": 0.0,
 }
 
 
@@ -335,7 +337,7 @@ def test_agent_cost_of_baseline_shifts(baseline: Scenario) -> None:
         for sh in g.shifts or []
         if sh.days == "sat"
     )
-    assert wd_hours == 3 * 8.5 + 7 * 8 + 7 * 8 and sat_hours == 4 * 5
+    assert wd_hours == 3 * 8.5 + 5 * 8 + 4 * 4 + 4 * 7 + 4 * 4 and sat_hours == 9 * 5
     agent_hours, day = 0.0, cal.start
     while day < cal.end:
         if day not in cal.holidays:

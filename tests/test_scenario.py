@@ -46,7 +46,7 @@ def test_baseline_loads_with_the_values_in_the_file(baseline: Scenario) -> None:
     assert baseline.billing.cycle_days == [1, 8, 15, 22]
     groups = baseline.contact_center.groups
     assert [g.name for g in groups] == ["billing_specialists", "tier1"]
-    assert [sh.agents for sh in groups[1].shifts or []] == [7, 7, 4]
+    assert [sh.agents for sh in groups[1].shifts or []] == [5, 4, 4, 4, 9]
     assert groups[0].agents is None
     assert baseline.contact_center.routing.overflow_after_s == 60
     assert baseline.policies.discount.name == "none"
@@ -97,10 +97,10 @@ def test_with_changes_returns_a_new_validated_scenario(baseline: Scenario) -> No
     assert variant.customers.accounts == 1234
     assert variant.contact_center.groups[1].shifts[0].agents == 9
     # untouched fields carry over, the original is unchanged
-    assert variant.contact_center.groups[1].shifts[1].agents == 7
+    assert variant.contact_center.groups[1].shifts[1].agents == 4
     assert variant.billing == baseline.billing
     assert baseline.customers.accounts == 50_000
-    assert baseline.contact_center.groups[1].shifts[0].agents == 7
+    assert baseline.contact_center.groups[1].shifts[0].agents == 5
     assert baseline.to_dict() == before
     assert variant.fingerprint() != baseline.fingerprint()
 
