@@ -43,6 +43,7 @@ def constructed(uplift: dict[str, float], reps: int = 40, seed: int = 3) -> pd.D
                         "discount_cost": cost / 2,
                         "discount_committed": cost,
                         "revenue": 10.0 * retained - cost / 2,
+                        "margin": 10.0 * retained - cost / 2,
                         "value_active_end": 100.0 * retained,
                     }
                 )
@@ -57,11 +58,12 @@ def test_known_uplift_is_recovered_with_honest_intervals() -> None:
         assert row["ci_low"] <= up <= row["ci_high"]
         assert row["estimate"] == pytest.approx(up, abs=0.002)
         assert tab.loc[(seg, "discount_cost"), "estimate"] == pytest.approx(50.0)
-    # a: 20 extra accounts for 50 → 2.5 per retained account; value 110 each
+    # a: 20 extra accounts for 50 → 2.5 per retained account; value 110 each, and the
+    # discount's 25 on bills in the horizon is in the margin, 25 after it in the value
     assert tab.loc[("a", "cost_per_retained"), "estimate"] == pytest.approx(2.5, rel=0.05)
     net = tab.loc[("a", "net_value")]
-    assert net["estimate"] == pytest.approx(20 * 110 - 50, rel=0.05)
-    assert net["ci_low"] <= 20 * 110 - 50 <= net["ci_high"]
+    assert net["estimate"] == pytest.approx(20 * 110 - 25, rel=0.05)
+    assert net["ci_low"] <= 20 * 110 - 25 <= net["ci_high"]
     assert (
         np.isnan(tab.loc[("b", "cost_per_retained"), "estimate"])
         or abs(tab.loc[("b", "retained_accounts"), "estimate"]) < 2
@@ -99,7 +101,11 @@ def no_waits(small_scenario: Scenario) -> Scenario:
             "policies.discount.accept_probability": 1.0,
             "policies.discount.handling_s": 0.0,
             "retention.effects.discount": -3.0,
+            "retention.discount_half_pct": 1.0,  # 25 % for 3 months: the full effect
+            "retention.discount_half_months": 0.3,
             "billing.contact.probability.routine": 0.3,
+            # no repeat calls: their draws would couple segments through the call count
+            "contact_center.resolution.repeat_probability": 0.0,
         }
     )
 

@@ -101,7 +101,7 @@ def test_page_loads_with_levers_and_simulates_nothing(sims):
     n_shifts = sum(len(g.shifts or [None]) for g in base.contact_center.groups)
     keys = [n.key for n in at.number_input]
     assert sum("].agents" in k for k in keys) == n_shifts
-    assert at.number_input(key=TIER1_EARLY).value == 7
+    assert at.number_input(key=TIER1_EARLY).value == 5
     assert at.number_input(key=ACCOUNTS).value == base.customers.accounts
     assert at.number_input(key=SEED).value == base.seed
     assert at.number_input(key=REPS).value == 1
@@ -585,7 +585,7 @@ def test_discount_changes_keep_same_policy_params(base):
 
 def test_staffing_levers_cover_shifts_and_constant_groups(base):
     levers = ui.staffing_levers(base)
-    assert [lv[3] for lv in levers] == [3, 7, 7, 4]
+    assert [lv[3] for lv in levers] == [3, 5, 4, 4, 4, 9]
     changed = base.with_changes({levers[1][2]: 9})
     assert changed.contact_center.groups[1].shifts[0].agents == 9
     flat = base.with_changes(

@@ -105,7 +105,7 @@ def test_scenario_changes_and_the_name_made_from_them(base):
     assert "contact_center.groups[1].shifts[0].agents" in paths
     assert "policies.discount.name" in paths
     name = i18n.strategy_name(changes, base, "en")
-    assert name == "Tier 1 Mon–Fri 08:00–16:00: 7→9 agents · Flat · 10 %"
+    assert name == "Tier 1 Mon–Fri 08:00–16:00: 5→9 agents · Flat · 10 %"
     assert i18n.strategy_name([], base, "de") == "Heute"
 
 

@@ -28,8 +28,10 @@ TINY = {
     # staffed for 3 000 accounts rather than the baseline's 50 000, so queues form
     "contact_center.groups[0].shifts[0].agents": 1,
     "contact_center.groups[1].shifts[0].agents": 2,
-    "contact_center.groups[1].shifts[1].agents": 2,
-    "contact_center.groups[1].shifts[2].agents": 1,
+    "contact_center.groups[1].shifts[1].agents": 1,
+    "contact_center.groups[1].shifts[2].agents": 2,
+    "contact_center.groups[1].shifts[3].agents": 1,
+    "contact_center.groups[1].shifts[4].agents": 1,
 }
 
 
@@ -40,11 +42,9 @@ def tiny(baseline: Scenario) -> Scenario:
 
 @pytest.fixture(scope="module")
 def two_variants(tiny: Scenario) -> list[Variant]:
+    shifts = tiny.contact_center.groups[1].shifts or []
     fewer = tiny.with_changes(
-        {
-            "contact_center.groups[1].shifts[0].agents": 1,
-            "contact_center.groups[1].shifts[1].agents": 1,
-        }
+        {f"contact_center.groups[1].shifts[{i}].agents": 1 for i in range(len(shifts))}
     )
     return [Variant("today", tiny), Variant("fewer", fewer)]
 

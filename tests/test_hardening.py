@@ -473,4 +473,4 @@ def test_staff_months_clips_a_later_incident(tmp_path: Path) -> None:
 
 def test_shift_past_closing_is_refused() -> None:
     with pytest.raises(ScenarioError, match="runs outside the open hours 08:00-20:00 on mon"):
-        load_scenario(BASELINE).with_changes({"contact_center.groups[1].shifts[1].start": "14:00"})
+        load_scenario(BASELINE).with_changes({"contact_center.groups[1].shifts[0].hours": 13})

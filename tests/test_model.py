@@ -163,18 +163,25 @@ def check_conservation(res: Results) -> None:
     churned_at = cust.loc[~cust["active"], "churned_s"]
     assert ((churned_at >= 0) & (churned_at < horizon)).all()
 
-    # money adds up exactly
+    # money adds up exactly: margin − agent − telephony + change in the value of the base
     assert np.isclose(
         m["net"].sum(),
         m["billed"].sum()
         - m["discount_cost"].sum()
         - m["error_credits"].sum()
+        - m["service_cost"].sum()
         - m["agent_cost"].sum()
         - m["telephony_cost"].sum()
-        - m["lost_value"].sum()
-        - m["discount_owed"].sum(),
+        + m["base_value_change"].sum(),
         rtol=1e-12,
     )
+    assert (m["base_value_change"].iloc[:-1] == 0).all()
+    np.testing.assert_allclose(m["margin"], m["revenue"] - m["service_cost"], rtol=1e-12)
+    seg = res.segments()
+    assert m["base_value_change"].iloc[-1] == pytest.approx(
+        seg["value_active_end"].sum() - seg["value_start"].sum(), rel=1e-9
+    )
+    assert seg["margin"].sum() == pytest.approx(m["margin"].sum(), rel=1e-9)
     # what granted discounts still give after the horizon is booked in the last month
     assert (m["discount_owed"].iloc[:-1] == 0).all()
     assert m["discount_owed"].iloc[-1] == pytest.approx(

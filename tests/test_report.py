@@ -126,8 +126,8 @@ def test_service_level_by_interval_pools_over_runs_and_periods() -> None:
 def test_money_waterfall_steps_sum_to_net(run: Results) -> None:
     wf = report.money_waterfall(run.monthly())
     assert list(wf["step"]) == [
-        "billed", "discount_cost", "error_credits", "agent_cost", "telephony_cost",
-        "lost_value", "discount_owed", "net",
+        "billed", "discount_cost", "error_credits", "service_cost", "agent_cost",
+        "telephony_cost", "base_value_change", "net",
     ]  # fmt: skip
     deltas = wf[wf["step"] != "net"]
     assert np.allclose(deltas["start"].to_numpy()[1:], deltas["end"].to_numpy()[:-1])
@@ -147,7 +147,7 @@ def test_money_waterfall_averages_runs_per_variant() -> None:
             "error_credits": 0.0,
             "agent_cost": [20.0, 20.0, 40.0, 5.0],
             "telephony_cost": 0.0,
-            "lost_value": [5.0, 5.0, 0.0, 0.0],
+            "service_cost": [5.0, 5.0, 0.0, 0.0],
         }
     )
     wf = report.money_waterfall(m)

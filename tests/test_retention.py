@@ -31,7 +31,9 @@ NO_EFFECTS = {
         "error_uncorrected": 0.0,
         "discount": 0.0,
         "resolved": 0.0,
-    }
+        "bill_shock": 0.0,
+    },
+    "retention.new_account": 0.0,
 }
 
 
@@ -220,10 +222,11 @@ MONEY = [
     "discount_cost",
     "error_credits",
     "revenue",
+    "service_cost",
+    "margin",
     "agent_cost",
     "telephony_cost",
     "lost_value",
-    "net",
 ]
 
 
@@ -234,6 +237,7 @@ def test_money_adds_up_each_month_and_in_total(mid: Scenario) -> None:
             "customers.acquisition_per_month": 200,
             "policies.discount.name": "flat",
             "policies.discount.params": {"pct": 10.0},
+            "retention.new_account": 0.0,
         }
     )
     r = simulate(sc, seed=SEED)
@@ -243,21 +247,31 @@ def test_money_adds_up_each_month_and_in_total(mid: Scenario) -> None:
     # No account is billed twice in the first month, so no discount is deducted yet.
     assert m["discount_cost"][0] == 0 < m["error_credits"][0]
     revenue = m["billed"] - m["discount_cost"] - m["error_credits"]
-    net = revenue - m["agent_cost"] - m["telephony_cost"] - m["lost_value"] - m["discount_owed"]
+    net = m["margin"] - m["agent_cost"] - m["telephony_cost"] + m["base_value_change"]
     assert m["discount_owed"].iloc[-1] > 0  # 10 % flat for 3 months: some bills are to come
     np.testing.assert_allclose(m["revenue"], revenue, rtol=1e-12)
     np.testing.assert_allclose(m["net"], net, rtol=1e-12)
     k = r.kpis()
-    for col in ("revenue", "discount_cost", "agent_cost", "telephony_cost", "lost_value", "net"):
+    for col in ("revenue", "margin", "agent_cost", "telephony_cost", "base_value_change", "net"):
         assert np.isclose(k[col], m[col].sum(), rtol=1e-12), col
     total = m["billed"].sum() - m["discount_cost"].sum() - m["error_credits"].sum()
     assert np.isclose(k["revenue"], total, rtol=1e-12)
-    total -= m["agent_cost"].sum() + m["telephony_cost"].sum() + m["lost_value"].sum()
-    total -= m["discount_owed"].sum()
+    total -= m["service_cost"].sum() + m["agent_cost"].sum() + m["telephony_cost"].sum()
+    total += m["base_value_change"].sum()
     assert np.isclose(k["net"], total, rtol=1e-12)
-    # Lost value is the churned accounts' monthly charge over the expected lifetime.
+    # Cost of service: the correct part of every bill × (1 − the segment's gross margin).
     cust = r.customers()
-    lost = cust.loc[cust["churned_s"].notna(), "charge"].sum() * sc.economics.lifetime_months
+    gm = np.array([s.gross_margin for s in sc.customers.segments])
+    assert (cust["service_cost"] > 0).any()
+    # Lost value: with no tenure effect the hazard of an account without experience is
+    # its segment's base rate h, and the CLV is m·(1−h)/(1 − (1−h)/(1+d)) in closed form.
+    assert sc.retention.new_account == 0
+    gone = cust[cust["churned_s"].notna()]
+    codes = gone["segment"].cat.codes.to_numpy()
+    h = np.array([s.churn_base_monthly for s in sc.customers.segments])[codes]
+    margin = gone["charge"].to_numpy() * gm[codes]
+    keep = (1 - h) / (1 + sc.economics.discount_rate_monthly)
+    lost = float(np.sum(margin * (1 - h) / (1 - keep)))
     assert np.isclose(m["lost_value"].sum(), lost, rtol=1e-9)
     # Telephony: every minute on the line (waiting or talking) at the per-minute rate.
     c = r.calls()
@@ -325,7 +339,7 @@ def test_agent_cost_of_baseline_shifts(baseline: Scenario) -> None:
         for sh in g.shifts or []
         if sh.days == "sat"
     )
-    assert wd_hours == 3 * 8.5 + 7 * 8 + 7 * 8 and sat_hours == 4 * 5
+    assert wd_hours == 3 * 8.5 + 5 * 8 + 4 * 4 + 4 * 7 + 4 * 4 and sat_hours == 9 * 5
     agent_hours, day = 0.0, cal.start
     while day < cal.end:
         if day not in cal.holidays:

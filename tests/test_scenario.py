@@ -46,7 +46,7 @@ def test_baseline_loads_with_the_values_in_the_file(baseline: Scenario) -> None:
     assert baseline.billing.cycle_days == [1, 8, 15, 22]
     groups = baseline.contact_center.groups
     assert [g.name for g in groups] == ["billing_specialists", "tier1"]
-    assert [sh.agents for sh in groups[1].shifts or []] == [7, 7, 4]
+    assert [sh.agents for sh in groups[1].shifts or []] == [5, 4, 4, 4, 9]
     assert groups[0].agents is None
     assert baseline.contact_center.routing.overflow_after_s == 60
     assert baseline.policies.discount.name == "none"
@@ -97,10 +97,10 @@ def test_with_changes_returns_a_new_validated_scenario(baseline: Scenario) -> No
     assert variant.customers.accounts == 1234
     assert variant.contact_center.groups[1].shifts[0].agents == 9
     # untouched fields carry over, the original is unchanged
-    assert variant.contact_center.groups[1].shifts[1].agents == 7
+    assert variant.contact_center.groups[1].shifts[1].agents == 4
     assert variant.billing == baseline.billing
     assert baseline.customers.accounts == 50_000
-    assert baseline.contact_center.groups[1].shifts[0].agents == 7
+    assert baseline.contact_center.groups[1].shifts[0].agents == 5
     assert baseline.to_dict() == before
     assert variant.fingerprint() != baseline.fingerprint()
 
@@ -619,3 +619,22 @@ def test_a_full_staffing_table_validates_and_follows_horizon_changes(baseline: S
         sc.with_changes({"calendar.months": 2})
     with pytest.raises(ScenarioError, match=r"has 4320 intervals, the horizon has 8640"):
         sc.with_changes({"contact_center.interval_minutes": 15})
+
+
+def test_the_understaffed_what_if_follows_the_baseline_with_fewer_agents(
+    baseline: Scenario,
+) -> None:
+    """The what-if repeats the groups (lists are given whole): same shifts, fewer agents."""
+    lean = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "understaffed.yaml")
+    assert [g.name for g in lean.contact_center.groups] == [
+        g.name for g in baseline.contact_center.groups
+    ]
+    for g_lean, g_base in zip(
+        lean.contact_center.groups, baseline.contact_center.groups, strict=True
+    ):
+        assert g_lean.skills == g_base.skills and g_lean.shrinkage == g_base.shrinkage
+        assert [(s.start, s.hours, s.days) for s in g_lean.shifts] == [
+            (s.start, s.hours, s.days) for s in g_base.shifts
+        ]
+        for s_lean, s_base in zip(g_lean.shifts, g_base.shifts, strict=True):
+            assert 0.6 * s_base.agents <= s_lean.agents < s_base.agents

@@ -139,8 +139,13 @@ class ContactCenter:
         retrial_probability: float,
         callback_uniform: DrawBuffer,
         next_open: Callable[[float], float],
+        on_answer: Callable[[int, int, bool], float] | None = None,
     ) -> None:
+        """``on_answer(call id, group, resolved)`` -- if given -- returns talk seconds
+        added when an agent answers (e.g. a discount offer decided during the call,
+        once the answering group and the outcome are known); it still occupies the agent."""
         self.env = env
+        self._on_answer = on_answer
         self.cfg = config
         self._retrial_delay = retrial_delay
         self._retrial_patience = retrial_patience
@@ -345,6 +350,8 @@ class ContactCenter:
         self.group[cid] = g
         self.last_wait[g] = now - self.t_arrive[cid]
         self.resolved[cid] = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
+        if self._on_answer is not None:
+            self.talk[cid] += self._on_answer(cid, g, bool(self.resolved[cid]))
         Timeout(self.env, self.talk[cid] + self.acw[cid], cid).callbacks.append(self._on_done)
         if self._escalates(cid, g):  # put through at the end of talk, before wrap-up
             Timeout(self.env, self.talk[cid], cid).callbacks.append(self._on_talk_end)

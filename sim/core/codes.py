@@ -40,5 +40,6 @@ EXPERIENCES: tuple[str, ...] = (
     "error_uncorrected",
     "discount",
     "resolved",
+    "bill_shock",
 )
 """Kinds of experience that move churn (the β of ``scenario.retention.effects``)."""

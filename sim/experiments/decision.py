@@ -26,29 +26,11 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.result import ExperimentResult
+from sim.results import KPI_DEFINITIONS
 from sim.scenario import Scenario
 
-BETTER: dict[str, int] = {
-    "service_level": 1,
-    "asa_s": -1,
-    "abandonment_rate": -1,
-    "occupancy": 0,
-    "aht_s": -1,
-    "fcr": 1,
-    "calls_offered": -1,
-    "calls_answered": 0,
-    "monthly_churn": -1,
-    "retention": 1,
-    "churned": -1,
-    "revenue": 1,
-    "discount_cost": -1,
-    "agent_cost": -1,
-    "telephony_cost": -1,
-    "lost_value": -1,
-    "discount_owed": -1,
-    "net": 1,
-}
-"""+1: higher is better, -1: lower is better, 0: neither (occupancy, answered calls)."""
+BETTER: dict[str, int] = {k: d.better for k, d in KPI_DEFINITIONS.items()}
+"""Which way is better for each KPI (``sim.results.KPI.better``)."""
 
 COST_KPIS: tuple[str, ...] = ("agent_cost", "discount_cost", "discount_owed")
 """Total cost of a strategy: agent hours plus every discount it granted (deducted within

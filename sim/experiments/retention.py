@@ -16,9 +16,11 @@ Per segment, for each policy against a baseline (normally no discount):
   dated within the horizon were reduced by (normally less for the same run).
 - ``cost_per_retained``: discount_cost / retained_accounts, a ratio of paired means
   with a delta-method interval; NaN when the policy retains nobody extra on average.
-- ``retained_revenue``: Δ(revenue in the horizon before discounts + monthly charge of
-  the accounts active at the end × ``economics.lifetime_months``).
-- ``net_value``: retained_revenue − discount_cost.
+- ``net_value``: Δ(margin in the horizon + customer value of the accounts active at
+  the end), the value definition of sim.results.tables (retention-adjusted CLV from
+  margin, discounted monthly; discounts are deducted on bills in the horizon and, for
+  bills after it, in the customer value). The start value is common to both variants.
+- ``retained_value``: net_value + discount_cost, the value kept before paying for it.
 
 Intervals are paired 95 % t-intervals over replications (``level`` to change).
 """
@@ -37,7 +39,7 @@ MEASURES: tuple[str, ...] = (
     "retained_accounts",
     "discount_cost",
     "cost_per_retained",
-    "retained_revenue",
+    "retained_value",
     "net_value",
 )
 ALL = "all"
@@ -78,6 +80,7 @@ def _with_all(seg: pd.DataFrame) -> pd.DataFrame:
         "discount_cost",
         "discount_committed",
         "revenue",
+        "margin",
         "value_active_end",
     ]
     df = seg[["variant", "replication", "segment", *sums]].copy()
@@ -87,7 +90,7 @@ def _with_all(seg: pd.DataFrame) -> pd.DataFrame:
     tot["segment"] = ALL
     out = pd.concat([df, tot], ignore_index=True)
     out["retention"] = out["retained_end"] / out["accounts_start"]
-    out["gross"] = out["revenue"] + out["discount_cost"] + out["value_active_end"]
+    out["value"] = out["margin"] + out["value_active_end"]
     return out
 
 
@@ -125,13 +128,13 @@ def retention_table(
             d_ret = (o["retention"] - b["retention"]).to_numpy(float)
             d_acc = (o["retained_end"] - b["retained_end"]).to_numpy(float)
             d_cost = (o["discount_committed"] - b["discount_committed"]).to_numpy(float)
-            d_rev = (o["gross"] - b["gross"]).to_numpy(float)
+            d_val = (o["value"] - b["value"]).to_numpy(float)
             values = {
                 "retention_uplift": (d_ret, b["retention"]),
                 "retained_accounts": (d_acc, b["retained_end"]),
                 "discount_cost": (d_cost, b["discount_committed"]),
-                "retained_revenue": (d_rev, b["gross"]),
-                "net_value": (d_rev - d_cost, b["gross"] - b["discount_committed"]),
+                "retained_value": (d_val + d_cost, b["value"] + b["discount_committed"]),
+                "net_value": (d_val, b["value"]),
             }
             for measure in MEASURES:
                 if measure == "cost_per_retained":

@@ -99,7 +99,7 @@ GRID_KPIS: tuple[str, ...] = (
     "service_level",
     "agent_cost",
     "discount_cost",
-    "lost_value",
+    "base_value_change",
 )
 
 
@@ -120,8 +120,9 @@ def staffing_discount_grid(
 
     Returns one row per (staffing, discount, kpi): mean and CI over replications, and
     the paired difference against the ``baseline`` cell (default: the first staffing
-    and first discount) with its CI. ``net`` (revenue − agent, telephony and lost
-    lifetime value) and ``retention`` show the trade-off between hiring and discounting.
+    and first discount) with its CI. ``net`` (margin − agent and telephony cost +
+    change in the customer value of the base, see sim.results.tables) and ``retention``
+    show the trade-off between hiring and discounting.
     Staffing options are names / {"name", "params"} of ``policies.staffing``, policy
     objects, or whole scenarios (their seed is set to ``scenario.seed``); discounts are
     names / dicts of ``policies.discount`` fields / policy objects.

@@ -39,7 +39,7 @@ from sim.presentation.formatting import (
     format_timestamp,
     format_value,
 )
-from sim.results.tables import KPI_DEFINITIONS
+from sim.results.tables import KPI_DEFINITIONS, MONTHLY_UNITS
 from sim.scenario import Scenario, ScenarioError, scenario_from_yaml
 
 DISCOUNT_PCT_PARAM: dict[str, str | None] = {
@@ -699,24 +699,7 @@ def monthly_display(monthly: pd.DataFrame, money: MoneyFormat, lang: str = "en")
     m = monthly_mean(monthly)
     months = [format_date(d, lang) for d in m["month_start"].dt.date]
     out = pd.DataFrame({i18n.t("col_month", lang): months})
-    units = {
-        "calls_offered": "calls",
-        "calls_answered": "calls",
-        "calls_abandoned": "calls",
-        "service_level": "share",
-        "acquired": "accounts",
-        "churned": "accounts",
-        "churn_rate": "share",
-        "active_end": "accounts",
-        "billed": "money",
-        "discount_cost": "money",
-        "revenue": "money",
-        "agent_cost": "money",
-        "lost_value": "money",
-        "discount_owed": "money",
-        "net": "money",
-    }
-    for col, unit in units.items():
+    for col, unit in MONTHLY_UNITS.items():
         if col in m.columns:
             vals = m[col].to_numpy(dtype=float)
             if unit in ("calls", "accounts"):

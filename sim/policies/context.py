@@ -16,18 +16,35 @@ from sim.core.codes import REASONS
 
 @dataclass(frozen=True)
 class CallContext:
-    """What an agent sees on the account screen, one row per call."""
+    """What an agent sees on the account screen, one row per call.
+
+    A discount policy is asked during the call: ``group`` is the group that answers and
+    ``resolved`` whether this call resolves the issue (both known then). The model asks
+    it once per possible answering group and outcome when the call is created and looks
+    the answer up when the call is answered, so the offer's talk time still occupies
+    the agent. A priority policy is asked before the call queues: ``group`` is -1 and
+    ``resolved`` False (neither is known yet).
+    """
 
     reason: np.ndarray
     """Reason codes, index into ``REASONS``."""
     segment: np.ndarray
+    """Segment index into ``segment_names``."""
     charge: np.ndarray
+    """Monthly plan charge of the account."""
     tenure_months: np.ndarray
+    """Months since the account opened, when the call is placed."""
     churn_risk: np.ndarray
-    """Monthly churn probability the account would have at its next bill."""
+    """Monthly churn probability the account would have at its next bill (when the
+    call is placed: experiences, shocks, errors and tenure so far)."""
     error_amount: np.ndarray
+    """Billing error still uncorrected on the account when the call is placed."""
     resolved: np.ndarray
+    """Whether the answering agent resolves the issue (discount policy); False for a
+    priority policy."""
     group: np.ndarray
+    """Answering group, index into ``group_names`` (discount policy); -1 for a
+    priority policy."""
     segment_names: tuple[str, ...] = ()
     group_names: tuple[str, ...] = ()
 

@@ -500,9 +500,27 @@ KPI_STRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("Telephony cost", "Telefoniekosten"),
         ("(wait + talk) minutes × rate", "(Warte- + Gesprächsminuten) × Tarif"),
     ),
+    "service_cost": (
+        ("Cost of service", "Leistungskosten"),
+        ("correct billed × (1 − gross margin)", "korrekt abgerechnet × (1 − Bruttomarge)"),
+    ),
+    "margin": (
+        ("Margin", "Marge"),
+        ("revenue − cost of service", "Umsatz − Leistungskosten"),
+    ),
+    "base_value_change": (
+        ("Change in value of the base", "Wertänderung des Kundenstamms"),
+        (
+            "CLV of the base at the end − at the start",
+            "Kundenwert des Bestands am Ende − am Anfang",
+        ),
+    ),
     "lost_value": (
-        ("Lost lifetime value", "Verlorener Kundenwert"),
-        ("churned charge × lifetime months", "Entgelt gekündigter Konten × Restlaufzeit"),
+        ("Lost customer value", "Verlorener Kundenwert"),
+        (
+            "CLV of churned accounts when they left",
+            "Kundenwert gekündigter Konten beim Abgang",
+        ),
     ),
     "discount_owed": (
         ("Discounts owed", "Zugesagte Rabatte"),
@@ -514,8 +532,8 @@ KPI_STRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "net": (
         ("Net result", "Ergebnis"),
         (
-            "revenue − agent − telephony − lost value − discounts owed",
-            "Umsatz − Personal − Telefonie − verlorener Wert − zugesagte Rabatte",
+            "margin − agent − telephony + change in value of the base",
+            "Marge − Personal − Telefonie + Wertänderung des Kundenstamms",
         ),
     ),
 }

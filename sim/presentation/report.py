@@ -49,12 +49,12 @@ WATERFALL_STEPS: tuple[tuple[str, str, int], ...] = (
     ("billed", "Billed revenue", 1),
     ("discount_cost", "Discounts", -1),
     ("error_credits", "Error credits", -1),
+    ("service_cost", "Cost of service", -1),
     ("agent_cost", "Agent cost", -1),
     ("telephony_cost", "Telephony", -1),
-    ("lost_value", "Lost lifetime value", -1),
-    ("discount_owed", "Discounts owed", -1),
+    ("base_value_change", "Change in value of the base", 1),
 )
-"""From billed money to the net result, in the order metrics.py defines ``net``."""
+"""From billed money to the net result, in the order sim.results.tables defines ``net``."""
 
 _POOLED: dict[str, tuple[str, tuple[str, ...]]] = {
     "service_level": ("answered_within_threshold", ("answered", "abandoned")),
@@ -298,13 +298,15 @@ def money_waterfall(monthly: pd.DataFrame) -> pd.DataFrame:
     """Steps from billed revenue to the net result with running totals.
 
     Each run's months are summed, then runs are averaged. Rows: billed, −discounts,
-    −error credits, −agent cost, −telephony, −lost value, −discounts owed, = net; columns
+    −error credits, −cost of service, −agent cost, −telephony, + change in the value of
+    the base, = net; columns
     [variant], step, label, kind ("total" or "delta"), amount (signed), start, end
     (running total after the step). The last row's ``end`` equals the net result by construction.
     """
     money = [s for s, _, _ in WATERFALL_STEPS]
-    if "discount_owed" not in monthly.columns:  # runs stored before it existed owe nothing
-        monthly = monthly.assign(discount_owed=0.0)
+    for col in ("service_cost", "base_value_change"):  # runs stored before value existed
+        if col not in monthly.columns:
+            monthly = monthly.assign(**{col: 0.0})
     _require(monthly, money, "money_waterfall")
     keys = _variant_keys(monthly)
     runs = _run_keys(monthly)

@@ -29,7 +29,7 @@ class Ledger:
     credits: list[tuple[int, float, int]] = field(default_factory=list)
     """(month, refunded error amount, refunds) per day."""
     churn: list[tuple[int, int, float, float]] = field(default_factory=list)
-    """(month, churned, lost monthly charge, lost lifetime value) per bill run."""
+    """(month, churned, lost monthly charge, lost monthly margin) per bill run."""
     acquired: list[tuple[int, int]] = field(default_factory=list)
     discounts: list[tuple[int, int, float]] = field(default_factory=list)
     """(month, discounts granted, committed value) per day."""
@@ -37,6 +37,9 @@ class Ledger:
     """(day, accounts, amounts, flags) per bill run, only with ``simulate(keep_bills=True)``:
     the per-bill extract of sim.calibrate.export (a year of a million accounts would
     otherwise hold every bill in memory)."""
+    service_cost: list[tuple[int, float]] = field(default_factory=list)
+    """(month, cost of serving the billed accounts: correct × (1 − gross margin)) per
+    bill run."""
 
 
 @dataclass

@@ -38,11 +38,28 @@ Definitions (T = ``contact_center.service_level.threshold_s``):
   measure compares, counted, like lost lifetime value, beyond the horizon.
 - **discounts owed** (KPI ``discount_owed``, last month's row of ``monthly``) = what
   accounts still active at the end will be given on their bills after the horizon
-  under discounts already granted (charge × percent × bills left). It is the forward
-  counterpart of lost lifetime value: without it, a discount granted late would count
-  its retained customers' whole lifetime but only its first bills.
-- **net** = revenue − agent cost − telephony cost − lost lifetime value of churned
-  accounts (monthly charge × ``economics.lifetime_months``) − discounts owed.
+  under discounts already granted (charge × percent × bills left). Shown for
+  information: the value of the base already deducts it.
+- **cost of service** = correct bill amount × (1 − ``gross_margin`` of the segment);
+  **margin** = revenue − cost of service (discounts and refunds are pure margin).
+- **customer value** (``customer_value``) of an account = Σ_k S_k · m_k / (1+d)^k over
+  its next bills k = 0, 1, ..., with m_k = charge × gross margin − the discount still
+  due on bill k, d = ``economics.discount_rate_monthly``, S_k = Π_{j≤k} (1 − h_j) and
+  h_j its hazard projected from its current experience score (faded j times), tenure
+  and a pending error (sim.world.retention.hazard_path) for ``economics.value_months``
+  bills, then a constant-hazard tail m·S·(1−h)/(1+d−(1−h)) (the retention-adjusted
+  CLV of Gupta & Lehmann, 2003/2005).
+- **value of the base**: at the start, Σ customer value of the initial accounts (no
+  experience yet) plus that of each acquired account when it joins; at the end, Σ
+  customer value of the accounts then active. **base value change** (last month's row)
+  = end − start. A decision made late in the horizon is valued through what it left in
+  the accounts (remembered experiences, discounts still due, who is still there) like
+  one made early, so the verdict does not depend on where the horizon ends.
+- **lost value** (information) = customer value of each churned account at the moment
+  it left, with no remembered experience (what a typical account of that segment,
+  tenure and charge is worth); it is part of the base value change, not added to it.
+- **net** = margin − agent cost − telephony cost + base value change (discount costs
+  are inside margin and, for bills after the horizon, inside the value of the base).
 - **month** (``monthly``, the ledger, the discount budget): month m of the horizon is
   [``calendar.start`` + m months, ``calendar.start`` + m + 1 months), the day clamped
   to the month's length; every row is a whole month, not a calendar month.
@@ -62,6 +79,7 @@ from sim.core.codes import (
     ABANDONED,
     ANSWERED,
     DROPPED,
+    EXPERIENCES,
     IN_SERVICE,
     IVR,
     ORIGINS,
@@ -74,50 +92,130 @@ from sim.core.erlang import staff_erlang_c
 from sim.core.files import atomic_dir
 from sim.results.raw import RawRun
 from sim.scenario import Scenario
+from sim.world.retention import effect_weights, hazard_path
 
 MONEY_COLUMNS: tuple[str, ...] = (
     "billed",
     "discount_cost",
     "error_credits",
     "revenue",
+    "service_cost",
+    "margin",
     "agent_cost",
     "telephony_cost",
+    "base_value_change",
     "lost_value",
     "discount_owed",
     "net",
 )
 """Money columns of the monthly table, in the order the money flows."""
 
+MONTHLY_UNITS: dict[str, str] = {
+    "calls_offered": "calls",
+    "calls_answered": "calls",
+    "calls_abandoned": "calls",
+    "service_level": "share",
+    "acquired": "accounts",
+    "churned": "accounts",
+    "churn_rate": "share",
+    "active_end": "accounts",
+    **dict.fromkeys(MONEY_COLUMNS, "money"),
+}
+"""Unit of each monthly column a person reads (the others are keys or counts of bills)."""
+
 
 @dataclass(frozen=True)
 class KPI:
+    """A headline number: its label, unit, formula in words, and which way is better."""
+
     label: str
     unit: str
     definition: str
+    better: int = 0
+    """+1: higher is better, -1: lower is better, 0: neither (occupancy, answered calls)."""
 
 
 KPI_DEFINITIONS: dict[str, KPI] = {
-    "service_level": KPI("Service level", "share", "answered within T / (answered + abandoned)"),
-    "asa_s": KPI("Average speed of answer", "s", "mean wait of answered attempts"),
-    "abandonment_rate": KPI("Abandonment", "share", "abandoned / (answered + abandoned)"),
-    "occupancy": KPI("Agent occupancy", "share", "busy agent-seconds / on-duty agent-seconds"),
-    "aht_s": KPI("Average handling time", "s", "mean talk + after-call work, answered"),
-    "fcr": KPI("First-contact resolution", "share", "resolved answered / answered attempts"),
-    "calls_offered": KPI("Calls offered", "calls", "attempts that reached the queue"),
-    "calls_answered": KPI("Calls answered", "calls", "attempts answered by an agent"),
-    "monthly_churn": KPI("Monthly churn", "share", "churned / accounts facing a bill date"),
-    "retention": KPI("Retention", "share", "initial accounts still active at the end"),
-    "churned": KPI("Accounts churned", "accounts", "accounts that left during the horizon"),
-    "revenue": KPI("Revenue", "money", "billed − discounts − refunded errors"),
-    "discount_cost": KPI("Discount cost", "money", "discounts deducted on bills"),
-    "agent_cost": KPI("Agent cost", "money", "scheduled agent-hours × hourly cost"),
-    "telephony_cost": KPI("Telephony cost", "money", "(wait + talk) minutes × rate"),
-    "lost_value": KPI("Lost lifetime value", "money", "churned charge × lifetime months"),
-    "discount_owed": KPI(
-        "Discounts owed", "money", "granted discounts still to come after the horizon"
+    "service_level": KPI(
+        "Service level", "share", "answered within T / (answered + abandoned)", better=1
     ),
-    "net": KPI("Net result", "money", "revenue − agent − telephony − lost value − discounts owed"),
+    "asa_s": KPI("Average speed of answer", "s", "mean wait of answered attempts", better=-1),
+    "abandonment_rate": KPI(
+        "Abandonment", "share", "abandoned / (answered + abandoned)", better=-1
+    ),
+    "occupancy": KPI("Agent occupancy", "share", "busy agent-seconds / on-duty agent-seconds"),
+    "aht_s": KPI("Average handling time", "s", "mean talk + after-call work, answered", better=-1),
+    "fcr": KPI(
+        "First-contact resolution", "share", "resolved answered / answered attempts", better=1
+    ),
+    "calls_offered": KPI("Calls offered", "calls", "attempts that reached the queue", better=-1),
+    "calls_answered": KPI("Calls answered", "calls", "attempts answered by an agent"),
+    "monthly_churn": KPI(
+        "Monthly churn", "share", "churned / accounts facing a bill date", better=-1
+    ),
+    "retention": KPI("Retention", "share", "initial accounts still active at the end", better=1),
+    "churned": KPI(
+        "Accounts churned", "accounts", "accounts that left during the horizon", better=-1
+    ),
+    "revenue": KPI("Revenue", "money", "billed − discounts − refunded errors", better=1),
+    "discount_cost": KPI("Discount cost", "money", "discounts deducted on bills", better=-1),
+    "agent_cost": KPI("Agent cost", "money", "scheduled agent-hours × hourly cost", better=-1),
+    "telephony_cost": KPI("Telephony cost", "money", "(wait + talk) minutes × rate", better=-1),
+    "service_cost": KPI(
+        "Cost of service", "money", "correct billed × (1 − gross margin)", better=-1
+    ),
+    "margin": KPI("Margin", "money", "revenue − cost of service", better=1),
+    "base_value_change": KPI(
+        "Change in value of the base",
+        "money",
+        "CLV of the base at the end − at the start",
+        better=1,
+    ),
+    "lost_value": KPI(
+        "Lost customer value", "money", "CLV of churned accounts when they left", better=-1
+    ),
+    "discount_owed": KPI(
+        "Discounts owed", "money", "granted discounts still to come after the horizon", better=-1
+    ),
+    "net": KPI("Net result", "money", "margin − agent − telephony + change in value of the base"),
 }
+
+
+MONTH_S = 30.4375 * 86400
+"""An average month in seconds (tenure is counted in these)."""
+
+
+def customer_value(
+    scenario: Scenario,
+    segment: np.ndarray,
+    charge: np.ndarray,
+    score: np.ndarray,
+    tenure_months: np.ndarray,
+    discount_pct: np.ndarray,
+    bills_left: np.ndarray,
+) -> np.ndarray:
+    """Expected discounted margin of each account from its next bill on.
+
+    The retention-adjusted CLV (Gupta & Lehmann): Σ_k S_k · m_k / (1+d)^k with the
+    hazard projected from the account's experience ``score`` (Σ β_k E_k) and tenure by
+    the churn model itself, then a constant-hazard tail; see the module docstring.
+    """
+    econ = scenario.economics
+    gm = np.array([s.gross_margin for s in scenario.customers.segments])[segment]
+    delta = 1.0 / (1.0 + econ.discount_rate_monthly)
+    margin = charge * gm
+    cut = charge * discount_pct / 100.0
+    alive = np.ones(segment.size)
+    value = np.zeros(segment.size)
+    factor = 1.0
+    h = np.zeros(segment.size)
+    path = hazard_path(segment, score, tenure_months, econ.value_months, scenario)
+    for k, h in enumerate(path):
+        alive = alive * (1.0 - h)
+        value += alive * (margin - np.where(k < bills_left, cut, 0.0)) * factor
+        factor *= delta
+    keep = (1.0 - h) * delta
+    return value + alive * margin * factor / delta * keep / (1.0 - keep)
 
 
 def rate(numerator: float, denominator: float) -> float:
@@ -378,7 +476,7 @@ class Results:
         shocks = per_month(led.bills, 6)
         credits = per_month(led.credits, 1)
         churned = per_month(led.churn, 1)
-        lost_value = per_month(led.churn, 3)
+        service_cost = per_month(led.service_cost, 1)
         acquired = per_month(led.acquired, 1)
         granted = per_month(led.discounts, 1)
 
@@ -422,7 +520,16 @@ class Results:
                     * cust["discount_bills_left"][still]
                 )
             )
-        net = revenue - agent_cost - telephony - lost_value - owed
+        margin = revenue - service_cost
+        value = self._base_value
+        lost_value = np.bincount(
+            np.clip(value["churn_month"], 0, months - 1),
+            weights=value["lost"],
+            minlength=months,
+        )
+        value_change = np.zeros(months)
+        value_change[-1] = value["end"] - value["start"]
+        net = margin - agent_cost - telephony + value_change
         start_dates = [
             pd.Timestamp(sc.calendar.start) + pd.to_timedelta(e, unit="s") for e in edges[:-1]
         ]
@@ -457,13 +564,69 @@ class Results:
                     "discount_cost": discount,
                     "error_credits": credits,
                     "revenue": revenue,
+                    "service_cost": service_cost,
+                    "margin": margin,
                     "agent_cost": agent_cost,
                     "telephony_cost": telephony,
+                    "base_value_change": value_change,
                     "lost_value": lost_value,
                     "discount_owed": owed,
                     "net": net,
                 }
             )
+
+    # ---- value of the base ------------------------------------------------------------------
+
+    @cached_property
+    def _base_value(self) -> dict[str, np.ndarray]:
+        """Customer value per account at its start, at the end and when it churned."""
+        sc = self.scenario
+        cust = self.raw.customers
+        seg = cust["segment"].astype(np.int64)
+        zero = np.zeros(seg.size)
+        none = np.zeros(seg.size, dtype=np.int64)
+        edges = self.raw.month_starts_s
+        end_s = float(edges[-1])
+        joined = np.maximum(cust["joined_s"], 0.0)
+        start = customer_value(
+            sc, seg, cust["charge_start"], zero, (joined - cust["joined_s"]) / MONTH_S, zero, none
+        )
+        active = cust["active"].astype(bool)
+        beta = effect_weights(sc)
+        exp = np.column_stack([cust[f"exp_{k}"] for k in EXPERIENCES]).astype(float)
+        score = exp @ beta + sc.retention.effects.error_uncorrected * (cust["pending_error"] > 0)
+        a = np.flatnonzero(active)
+        end = customer_value(
+            sc,
+            seg[a],
+            cust["charge"][a],
+            score[a],
+            (end_s - cust["joined_s"][a]) / MONTH_S,
+            cust["discount_pct"][a].astype(float),
+            cust["discount_bills_left"][a].astype(np.int64),
+        )
+        gone = np.flatnonzero(~np.isnan(cust["churned_s"]))
+        churned_s = cust["churned_s"][gone]
+        lost = customer_value(
+            sc,
+            seg[gone],
+            cust["charge"][gone],
+            np.zeros(gone.size),
+            (churned_s - cust["joined_s"][gone]) / MONTH_S,
+            np.zeros(gone.size),
+            np.zeros(gone.size, dtype=np.int64),
+        )
+        k = len(self.raw.segment_names)
+        end_acct = np.zeros(seg.size)
+        end_acct[a] = end
+        return {
+            "start": float(start.sum()),
+            "end": float(end.sum()),
+            "start_by_segment": np.bincount(seg, weights=start, minlength=k),
+            "end_by_segment": np.bincount(seg, weights=end_acct, minlength=k),
+            "lost": lost,
+            "churn_month": np.searchsorted(edges, churned_s, side="right") - 1,
+        }
 
     # ---- per customer ---------------------------------------------------------------------
 
@@ -519,6 +682,9 @@ class Results:
             "discount_cost": float(m["discount_cost"].sum()),
             "agent_cost": float(m["agent_cost"].sum()),
             "telephony_cost": float(m["telephony_cost"].sum()),
+            "service_cost": float(m["service_cost"].sum()),
+            "margin": float(m["margin"].sum()),
+            "base_value_change": float(m["base_value_change"].sum()),
             "lost_value": float(m["lost_value"].sum()),
             "discount_owed": float(m["discount_owed"].sum()),
             "net": float(m["net"].sum()),
@@ -583,9 +749,12 @@ class Results:
         - ``discount_cost``: discounts deducted on bills in the horizon (as ``monthly``);
           ``discount_committed``: monthly value × duration of every discount granted, the
           full price of the decision even where its bills fall after the horizon.
-        - ``revenue``: billed − discounts − refunded errors (as ``monthly``).
+        - ``revenue``: billed − discounts − refunded errors (as ``monthly``); ``margin``:
+          revenue − cost of service.
         - ``charge_active_end``: monthly charge of the accounts active at the end;
-          ``value_active_end`` = that × ``economics.lifetime_months``.
+          ``value_active_end``: their customer value (module docstring) at the end;
+          ``value_start``: customer value of the initial accounts at the start and of
+          acquired ones when they joined.
         """
         cust = self.raw.customers
         names = list(self.raw.segment_names)
@@ -620,7 +789,10 @@ class Results:
                     "discount_cost": per(every, cust.get("discount_cost", zeros)),
                     "discount_committed": per(every, cust.get("discount_committed", zeros)),
                     "revenue": per(every, cust.get("revenue", zeros)),
+                    "margin": per(every, cust.get("revenue", zeros))
+                    - per(every, cust.get("service_cost", zeros)),
                     "charge_active_end": charge_end,
-                    "value_active_end": charge_end * self.scenario.economics.lifetime_months,
+                    "value_active_end": self._base_value["end_by_segment"],
+                    "value_start": self._base_value["start_by_segment"],
                 }
             )

@@ -188,6 +188,9 @@ class Segment(Strict):
     churn_base_monthly: float = Field(0.012, ge=0, le=1)
     churn_sensitivity: float = Field(1.0, ge=0)
     call_propensity: float = Field(1.0, ge=0)
+    gross_margin: float = Field(0.35, gt=0, le=1)
+    """Share of the correct bill that is margin (after the cost of serving the account);
+    customer value is computed from margin, not revenue."""
 
 
 def _default_segments() -> list[Segment]:
@@ -601,7 +604,11 @@ class Effects(Strict):
     unresolved: float = 0.8
     error_uncorrected: float = 0.9
     discount: float = -0.5
+    """Log-hazard of a fully effective discount: a grant adds its response
+    (``Retention.discount_half_pct`` / ``discount_half_months``, 0..1), not 1."""
     resolved: float = -0.2
+    bill_shock: float = 0.0
+    """Log-hazard of a shock bill, for every account that gets one, caller or not."""
 
 
 class Retention(Strict):
@@ -609,6 +616,13 @@ class Retention(Strict):
     memory_months: float = Field(3, gt=0)
     """Experience fades by exp(-1/memory_months) per month."""
     long_wait_s: float = Field(180, gt=0)
+    discount_half_pct: float = Field(10.0, gt=0, le=100)
+    """Discount percent at which a grant has half its full retention effect."""
+    discount_half_months: float = Field(3.0, gt=0)
+    """Discount duration at which a grant has half its full retention effect."""
+    new_account: float = Field(0.0)
+    """Extra log-hazard of a brand-new account; it fades as exp(−tenure/tenure_scale)."""
+    tenure_scale_months: float = Field(12.0, gt=0)
 
 
 class Economics(Strict):
@@ -620,6 +634,12 @@ class Economics(Strict):
     agent_cost_per_hour: float = Field(32, ge=0)
     telephony_per_minute: float = Field(0.02, ge=0)
     lifetime_months: float = Field(36, ge=0)
+    """Only for the legacy ``lost_value`` column's explanation; value uses the CLV."""
+    discount_rate_monthly: float = Field(0.008, ge=0, lt=1)
+    """Monthly discount rate of customer value (0.8 % ≈ 10 % a year)."""
+    value_months: int = Field(120, ge=1, le=1200)
+    """Months over which an account's hazard is projected; a constant-hazard tail
+    (Gupta & Lehmann) values the months after."""
 
 
 class Scenario(Strict):

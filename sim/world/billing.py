@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.codes import REASONS
+from sim.core.codes import EXPERIENCES, REASONS
 from sim.scenario import Scenario
 from sim.scenario.calendar import Clock
 from sim.world.population import Population, usage_multiplier
@@ -96,6 +96,11 @@ def bill_run(
     flag = np.where(error > 0, 2, np.where(shock, 1, 0)).astype(np.int8)
     pop.last_bill[idx] = amount
     pop.pending_error[idx] = error
+    # Every shocked customer remembers the shock, whether or not they call about it.
+    pop.experience[idx[flag == 1], EXPERIENCES.index("bill_shock")] += 1
+    pop.shock_bills[idx[flag == 1]] += 1
+    pop.error_bills[idx[flag == 2]] += 1
+    pop.last_problem[idx] = flag > 0
     bills = Bills(account=idx, correct=correct, error=error, discount=discount, flag=flag)
     return bills, draws
 

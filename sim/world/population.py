@@ -23,6 +23,7 @@ class Population:
         "segment": np.int16,
         "cycle": np.int16,
         "charge": np.float64,
+        "charge_start": np.float64,
         "tenure_at_start": np.float32,
         "joined_s": np.float64,
         "active": np.bool_,
@@ -32,10 +33,16 @@ class Population:
         "discount_bills_left": np.int16,
         "pending_error": np.float64,
         "plan_changes": np.int16,
+        "error_bills": np.int16,
+        "shock_bills": np.int16,
+        "last_problem": np.bool_,
+        "decisions": np.int16,
+        "decisions_after_problem": np.int16,
         "calls": np.int32,
         "discount_cost": np.float64,
         "discount_committed": np.float64,
         "revenue": np.float64,
+        "service_cost": np.float64,
     }
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
@@ -46,6 +53,7 @@ class Population:
         self.churn_base = np.array([s.churn_base_monthly for s in seg])
         self.churn_sensitivity = np.array([s.churn_sensitivity for s in seg])
         self.call_propensity = np.array([s.call_propensity for s in seg])
+        self.gross_margin = np.array([s.gross_margin for s in seg])
         self.n_cycles = len(scenario.billing.cycle_days)
         n0 = scenario.customers.accounts
         acq = scenario.customers.acquisition_per_month * scenario.calendar.months
@@ -89,6 +97,7 @@ class Population:
             if initial:
                 tenure[rows] = s.tenure_months.sample(rng, rows.size)
         self.charge[sl] = charge
+        self.charge_start[sl] = charge
         self.tenure_at_start[sl] = tenure
         self.joined_s[sl] = t if not initial else -tenure * 30.4375 * 86400
         self.active[sl] = True

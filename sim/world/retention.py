@@ -1,10 +1,18 @@
-"""Churn from experience: a monthly hazard per account, decided at each bill date.
+"""Churn: a monthly hazard per account, decided at each bill date, caller or not.
 
-``risk = base(segment) · exp(sensitivity(segment) · Σ β_k · E_k)``, capped at 1, is the
-probability that an account leaves at its bill date. ``E_k`` counts experiences since
-earlier bills (long waits, abandoned calls, unresolved issues, uncorrected errors,
-discounts, resolved issues) and fades by ``exp(-1/memory_months)`` at every bill, so
-last month's bad call weighs more than one from half a year ago.
+``h = min(1, base(segment) · exp(sensitivity(segment) · Σ β_k · E_k + tenure term))``
+is the probability that an account leaves at its bill date. ``E_k`` counts experiences
+since earlier bills -- long waits, abandoned calls, unresolved issues, discounts, resolved
+issues from calls; shock bills and errors still uncorrected at the next bill for every
+account -- and fades by ``ρ = exp(-1/memory_months)`` at every bill, so last month's bad
+call weighs more than one from half a year ago. The tenure term,
+``new_account · exp(-tenure / tenure_scale_months)``, makes young accounts riskier. A
+granted discount adds its *response* (``discount_response``, 0..1) to ``E_discount``,
+so a larger or longer discount keeps more, with diminishing returns.
+
+``hazard_path`` projects an account's hazard beyond the horizon from the same formula
+(experience keeps fading, tenure keeps growing): the results layer values the base
+with it, so the churn model and the value model cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,17 +25,53 @@ from sim.core.codes import EXPERIENCES
 from sim.scenario import Scenario
 from sim.world.population import Population
 
+MONTH_S = 30.4375 * 86400
+
 
 def effect_weights(scenario: Scenario) -> np.ndarray:
     eff = scenario.retention.effects
     return np.array([getattr(eff, k) for k in EXPERIENCES], dtype=float)
 
 
-def churn_risk(pop: Population, idx: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Probability that each account in ``idx`` leaves at its next bill."""
+def hazard(
+    base: np.ndarray,
+    sensitivity: np.ndarray,
+    score: np.ndarray,
+    tenure_months: np.ndarray,
+    scenario: Scenario,
+) -> np.ndarray:
+    """Monthly churn hazard from the experience score Σ β_k E_k and the tenure."""
+    r = scenario.retention
+    young = r.new_account * np.exp(-np.maximum(tenure_months, 0.0) / r.tenure_scale_months)
+    return np.minimum(base * np.exp(sensitivity * score + young), 1.0)
+
+
+def churn_risk(pop: Population, idx: np.ndarray, beta: np.ndarray, t: float) -> np.ndarray:
+    """Probability that each account in ``idx`` leaves at its next bill (as of ``t``)."""
     seg = pop.segment[idx]
     score = pop.experience[idx].astype(float) @ beta
-    return np.minimum(pop.churn_base[seg] * np.exp(pop.churn_sensitivity[seg] * score), 1.0)
+    return hazard(
+        pop.churn_base[seg],
+        pop.churn_sensitivity[seg],
+        score,
+        pop.tenure_months(idx, t),
+        pop.scenario,
+    )
+
+
+def discount_response(pct: np.ndarray, months: float, scenario: Scenario) -> np.ndarray:
+    """Share (0..1) of the full retention effect of a discount of ``pct`` percent for
+    ``months`` bills: ``(1 − 2^(−pct/half_pct)) · (1 − 2^(−months/half_months))``.
+
+    Concave in both (the first points of a discount matter most: Gupta & Lehmann's
+    retention response, and price-elasticity studies of telecom churn, are concave), so
+    a larger discount keeps more customers but less per euro.
+    """
+    r = scenario.retention
+    pct = np.asarray(pct, dtype=float)
+    size = 1.0 - np.power(0.5, pct / r.discount_half_pct)
+    length = 1.0 - 0.5 ** (months / r.discount_half_months)
+    return np.where(pct > 0, size * length, 0.0)
 
 
 def churn_at_bill(
@@ -43,13 +87,35 @@ def churn_at_bill(
     A bill error still uncorrected at the next bill counts as an experience first; the
     survivors' experience then fades by one month.
     """
+    pop.decisions[idx] += 1
+    pop.decisions_after_problem[idx] += pop.last_problem[idx]
     uncorrected = pop.pending_error[idx] > 0
     pop.experience[idx[uncorrected], EXPERIENCES.index("error_uncorrected")] += 1
     pop.pending_error[idx] = 0.0
-    risk = churn_risk(pop, idx, effect_weights(scenario))
+    risk = churn_risk(pop, idx, effect_weights(scenario), t)
     leaves = u < risk
     gone = idx[leaves]
     pop.active[gone] = False
     pop.churned_s[gone] = t
     pop.experience[idx] *= math.exp(-1.0 / scenario.retention.memory_months)
     return gone
+
+
+def hazard_path(
+    segment: np.ndarray,
+    score: np.ndarray,
+    tenure_months: np.ndarray,
+    months: int,
+    scenario: Scenario,
+):
+    """Yield the projected hazard of each account at its next ``months`` bills.
+
+    Bill k (k = 0 is the next one) sees the score faded k times and the tenure k
+    months older; no new experiences are assumed (the value of the base as it stands).
+    """
+    segs = scenario.customers.segments
+    base = np.array([s.churn_base_monthly for s in segs])[segment]
+    sens = np.array([s.churn_sensitivity for s in segs])[segment]
+    rho = math.exp(-1.0 / scenario.retention.memory_months)
+    for k in range(months):
+        yield hazard(base, sens, score * rho**k, tenure_months + k, scenario)

@@ -1,0 +1,90 @@
+"""What calls leave behind: experiences, refunds, plan changes, grants, repeat calls.
+
+Why its own phase: outcomes are known only once the contact center settled; this
+phase turns every call finished since the last look into account state at once
+(vectorised) and owns the ledger's ``credits`` rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.core.codes import ABANDONED, ANSWERED, EXPERIENCES, IVR, REASONS
+from sim.model.calls import new_calls
+
+if TYPE_CHECKING:
+    from sim.center.engine import ContactCenter
+    from sim.model.replication import _Run
+
+
+def _picker(center: ContactCenter, ids: np.ndarray):
+    """Gather per-call columns for call ids ``ids`` (numpy views, no Python loop)."""
+
+    def pick(name: str, dtype: type) -> np.ndarray:
+        return center.column(name)[ids].astype(dtype)
+
+    return pick
+
+
+def after_calls(run: _Run, day: int) -> None:
+    """Consequences of every call whose outcome became known since the last look."""
+    c = run.center
+    ids = c.column("finished")[run.seen :].astype(np.int64)
+    run.seen = len(c.finished)
+    if ids.size == 0:
+        return
+    now = run.env.now
+    month = min(run.month_of(now - 1), run.sc.calendar.months - 1)
+    pick = _picker(c, ids)
+    status = pick("status", np.int64)
+    acct = pick("account", np.int64)
+    reason = pick("reason", np.int64)
+    resolved = pick("resolved", bool)
+    t_answer = pick("t_answer", float)
+    pop, exp = run.pop, run.pop.experience
+    E = {k: i for i, k in enumerate(EXPERIENCES)}
+    answered = status == ANSWERED
+    ivr = status == IVR
+    wait = t_answer - pick("t_arrive", float)
+    long_wait = answered & (wait > run.sc.retention.long_wait_s)
+    np.add.at(exp[:, E["long_wait"]], acct[long_wait], 1)
+    retry = pick("retry_intent", bool)
+    final_abandon = (status == ABANDONED) & ~retry
+    np.add.at(exp[:, E["abandoned"]], acct[final_abandon], 1)
+    done = answered | ivr
+    ok = done & resolved
+    np.add.at(exp[:, E["resolved"]], acct[ok], 1)
+    open_issue = (done & ~resolved) | final_abandon
+    np.add.at(exp[:, E["unresolved"]], acct[answered & ~resolved], 1)
+
+    # A resolved billing error is refunded; a resolved plan change lowers the charge.
+    fix = ok & (reason == REASONS.index("billing_error"))
+    fixed_accts = np.unique(acct[fix])
+    refund = pop.pending_error[fixed_accts]
+    has = refund > 0
+    if has.any():
+        run.ledger.credits.append((month, float(refund.sum()), int(has.sum())))
+    pop.revenue[fixed_accts] -= refund
+    pop.pending_error[fixed_accts] = 0.0
+    plan = np.unique(acct[ok & (reason == REASONS.index("plan_change"))])
+    pop.charge[plan] *= 1 - run.sc.billing.plan_change_reduction
+    pop.plan_changes[plan] += 1
+
+    if answered.any():
+        groups = pick("group", np.int64)[answered]
+        run.offers.grant(
+            ids[answered], acct[answered], groups, resolved[answered], t_answer[answered], month
+        )
+
+    # Issues left open bring the customer back some days later.
+    res = run.sc.contact_center.resolution
+    rng = run.streams["repeats"]
+    again = open_issue & (rng.random(ids.size) < res.repeat_probability)
+    if again.any():
+        r_acct, r_reason = acct[again], reason[again].astype(np.int16)
+        u_day, u_time = rng.random(r_acct.size), rng.random(r_acct.size)
+        t = run.clock.contact_times(day, res.repeat_after_days, u_day, u_time)
+        keep = ~np.isnan(t) & pop.active[r_acct]
+        new_calls(run, r_acct[keep], r_reason[keep], t[keep], 1, rng, now)

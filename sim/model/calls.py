@@ -1,0 +1,104 @@
+"""Contacts become calls: handling time, patience, IVR, resolution draws, offer, class.
+
+Why its own phase: every origin of a contact (bill runs, forecast arrivals, repeat
+calls) goes through the same draws in the same order, so one function owns them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.center.engine import CallBatch
+from sim.core.codes import IVR, PENDING, REASONS
+from sim.policies.context import CallContext
+from sim.world.retention import churn_risk
+
+if TYPE_CHECKING:
+    from sim.model.replication import _Run
+
+
+def context(run: _Run, acct: np.ndarray, reason: np.ndarray, t: float, **extra) -> CallContext:
+    """The account screen for calls of accounts ``acct`` at time ``t``."""
+    pop = run.pop
+    n = acct.size
+    return CallContext(
+        reason=reason,
+        segment=pop.segment[acct],
+        charge=pop.charge[acct],
+        tenure_months=pop.tenure_months(acct, t),
+        churn_risk=churn_risk(pop, acct, run.beta, t),
+        error_amount=pop.pending_error[acct],
+        resolved=extra.get("resolved", np.zeros(n, dtype=bool)),
+        group=extra.get("group", np.full(n, -1)),
+        segment_names=tuple(pop.segment_names),
+        group_names=tuple(run.groups),
+    )
+
+
+def new_calls(
+    run: _Run,
+    acct: np.ndarray,
+    reason: np.ndarray,
+    t: np.ndarray,
+    origin: int,
+    rng: np.random.Generator,
+    now: float,
+) -> None:
+    """Turn contacts into calls: handling time, patience, IVR, resolution, class."""
+    n = acct.size
+    if n == 0:
+        return
+    cc = run.sc.contact_center
+    h = cc.handling
+    talk = h.verification_s.sample(rng, n) + h.review_s.sample(rng, n)
+    failed = rng.random(n) < h.verification_fail_rate
+    talk += np.where(failed, h.verification_fail_extra_s.sample(rng, n), 0.0)
+    work = np.zeros(n)
+    for code, name in enumerate(REASONS):
+        rows = np.flatnonzero(reason == code)
+        work[rows] = h.work_s[name].sample(rng, rows.size)
+    talk += work
+    # A transferred leg: the specialist reviews the account and does the work again.
+    talk2 = h.review_s.sample(rng, n)
+    for code, name in enumerate(REASONS):
+        rows = np.flatnonzero(reason == code)
+        talk2[rows] += h.work_s[name].sample(rng, rows.size)
+    acw = h.after_call_s.sample(rng, n)
+    patience = np.empty(n)
+    seg = run.pop.segment[acct]
+    for i, s in enumerate(run.sc.customers.segments):
+        rows = np.flatnonzero(seg == i)
+        patience[rows] = s.patience_s.sample(rng, rows.size)
+    resolve_u = rng.random(n)
+    escalate_u = rng.random(n)
+    retry_intent = rng.random(n) < cc.callers.retrial.probability
+    ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
+    ivr = rng.random(n) < ivr_share[reason]
+    ctx = context(run, acct, reason, now)
+    plans = run.offers.plan(ctx)
+    klass = np.asarray(run.priority.priority_class(ctx))
+    klass = np.clip(klass, 0, run.center.cfg.n_classes - 1).astype(np.int64)
+    order = np.argsort(t, kind="stable")
+    batch = CallBatch(
+        t_arrive=t[order],
+        account=acct[order],
+        reason=reason[order],
+        klass=klass[order],
+        talk=talk[order],
+        acw=acw[order],
+        patience=patience[order],
+        retry_intent=retry_intent[order],
+        resolved=ivr[order],
+        resolve_u=resolve_u[order],
+        escalate_u=escalate_u[order],
+        talk2=talk2[order],
+        target=np.full(n, -1, dtype=np.int64),
+        attempt=np.zeros(n, dtype=np.int64),
+        origin=np.full(n, origin, dtype=np.int64),
+    )
+    status = np.where(ivr[order], IVR, PENDING)
+    np.add.at(run.pop.calls, acct, 1)
+    run.offers.record(acct[order], plans[order])
+    run.center.add_calls(batch, status)

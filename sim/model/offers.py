@@ -1,0 +1,176 @@
+"""Discount offers and grants: what the policy offers, what the agent may grant.
+
+Why its own phase: the offer is decided during the call, when the answering group and
+the outcome are known, and its handling time occupies that agent (the engine's
+``on_answer`` hook); the grant is booked at the next midnight (authority of
+the answering group or the escalation group, acceptance, the monthly budget). This
+phase owns the ledger's ``discounts`` rows and the per-call granted percentages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.core.codes import EXPERIENCES
+from sim.policies.context import CallContext, DiscountPolicy
+from sim.policies.discount import DiscountBook, acceptance_probability, grant_discounts
+from sim.world.retention import discount_response
+
+if TYPE_CHECKING:
+    from sim.model.replication import _Run
+
+
+class Offers:
+    """Offers per call (for every answering group and outcome) and the grants."""
+
+    def __init__(self, run: _Run, policy: DiscountPolicy) -> None:
+        self.run = run
+        self.policy = policy
+        d = run.sc.policies.discount
+        auth = d.authority_pct
+        self.authority = np.array([auth.get(g, 100.0) for g in run.groups], dtype=float)
+        esc = d.escalate_to
+        self.escalated_authority = None if esc is None else self.authority[run.groups.index(esc)]
+        self.book = DiscountBook(d.budget_per_month)
+        n_groups = len(run.groups)
+        # The policy's offer of each planned call for every (answering group, outcome):
+        # asked when the call is created, looked up when it is answered (``on_answer``),
+        # so the policy sees the true group and outcome and the talk time is known as
+        # service starts. A retrial or transfer copy made by the contact center uses the
+        # latest plan of its account.
+        self.table = np.zeros((1024, n_groups, 2))
+        self.call_row = np.full(1024, -1, dtype=np.int64)
+        self.acct_row = np.full(run.pop.capacity, -1, dtype=np.int64)
+        self.rows = 0
+        self.granted: dict[int, float] = {}
+
+    def plan(self, ctx: CallContext) -> np.ndarray:
+        """Offers of calls ``ctx`` as a table [call, answering group, resolved]."""
+        n, n_groups = len(ctx), self.authority.size
+        out = np.zeros((n, n_groups, 2))
+        for g in range(n_groups):
+            for outcome in (0, 1):
+                asked = replace(
+                    ctx, group=np.full(n, g), resolved=np.full(n, bool(outcome), dtype=bool)
+                )
+                offered = np.asarray(self.policy.discount_pct(asked), dtype=float)
+                if offered.shape != (n,):
+                    raise ValueError(
+                        f"discount policy returned shape {offered.shape}, expected ({n},)"
+                    )
+                out[:, g, outcome] = np.clip(np.nan_to_num(offered), 0.0, 100.0)
+        return out
+
+    def record(self, acct: np.ndarray, table: np.ndarray) -> None:
+        """Keep the plans of the calls about to be added (in call-id order)."""
+        n = acct.size
+        first = self.run.center.n_calls
+        self.table = _grown(self.table, self.rows + n, 0.0)
+        self.table[self.rows : self.rows + n] = table
+        self.call_row = _grown(self.call_row, first + n, -1)
+        self.call_row[first : first + n] = np.arange(self.rows, self.rows + n)
+        self.acct_row = _grown(self.acct_row, self.run.pop.capacity, -1)
+        self.acct_row[acct] = np.arange(self.rows, self.rows + n)
+        self.rows += n
+
+    def _rows(self, ids: np.ndarray, acct: np.ndarray) -> np.ndarray:
+        rows = np.full(ids.size, -1, dtype=np.int64)
+        known = ids < self.call_row.size
+        rows[known] = self.call_row[ids[known]]
+        copy = rows < 0
+        rows[copy] = self.acct_row[acct[copy]]
+        return rows
+
+    def for_calls(
+        self, ids: np.ndarray, acct: np.ndarray, group: np.ndarray, resolved: np.ndarray
+    ) -> np.ndarray:
+        """Offer made in answered calls ``ids`` by their group, given their outcome."""
+        rows = self._rows(ids, acct)
+        out = self.table[np.maximum(rows, 0), group, resolved.astype(np.int64)]
+        return np.where(rows >= 0, out, 0.0)
+
+    def on_answer(self, cid: int, group: int, resolved: bool) -> float:
+        """Engine hook: talk seconds the offer adds once the call is answered (scalar
+        path: it runs once per answered call inside the event loop)."""
+        row = int(self.call_row[cid]) if cid < self.call_row.size else -1
+        if row < 0:
+            row = int(self.acct_row[self.run.center.account[cid]])
+        if row < 0:
+            return 0.0
+        offered = self.table[row, group, int(resolved)]
+        if offered <= 0:
+            return 0.0
+        d = self.run.sc.policies.discount
+        extra = d.handling_s
+        if self.escalated_authority is not None and offered > self.authority[group]:
+            extra += d.escalation_s
+        return float(extra)
+
+    def grant(
+        self,
+        a_ids: np.ndarray,
+        a_acct: np.ndarray,
+        groups: np.ndarray,
+        resolved: np.ndarray,
+        t_answer: np.ndarray,
+        month: int,
+    ) -> None:
+        """Discounts decided by the agent who answered, within authority and budget."""
+        offered = self.for_calls(a_ids, a_acct, groups, resolved)
+        if not offered.any():
+            return
+        run = self.run
+        pop = run.pop
+        order = np.argsort(t_answer, kind="stable")
+        rng = run.streams["discounts"]
+        d = run.sc.policies.discount
+        accept_u = rng.random(order.size)
+
+        def accepted(pct: np.ndarray, u: np.ndarray = accept_u) -> np.ndarray:
+            return u < acceptance_probability(pct, d)
+
+        pct = grant_discounts(
+            offered[order],
+            groups[order],
+            self.authority,
+            accepted,
+            pop.charge[a_acct[order]],
+            d.duration_months,
+            month,
+            self.book,
+            escalated_authority=self.escalated_authority,
+        )
+        got = pct > 0
+        if not got.any():
+            return
+        g_acct = a_acct[order][got]
+        pop.discount_pct[g_acct] = pct[got]
+        pop.discount_bills_left[g_acct] = d.duration_months
+        response = discount_response(pct[got], d.duration_months, run.sc)
+        np.add.at(pop.experience[:, EXPERIENCES.index("discount")], g_acct, response)
+        for cid, p in zip(a_ids[order][got].tolist(), pct[got].tolist(), strict=True):
+            self.granted[cid] = p
+        committed = pop.charge[g_acct] * pct[got] / 100 * d.duration_months
+        np.add.at(pop.discount_committed, g_acct, committed)
+        value = float((pop.charge[g_acct] * pct[got] / 100).sum())
+        run.ledger.discounts.append((month, int(got.sum()), value * d.duration_months))
+
+    def granted_column(self, n_calls: int) -> np.ndarray:
+        """Percent granted per call id (0 for most)."""
+        granted = np.zeros(n_calls)
+        if self.granted:
+            keys = np.fromiter(self.granted.keys(), dtype=np.int64)
+            granted[keys] = np.fromiter(self.granted.values(), dtype=float)
+        return granted
+
+
+def _grown(a: np.ndarray, need: int, fill: float) -> np.ndarray:
+    """``a`` with at least ``need`` rows (doubling), new rows set to ``fill``."""
+    if need <= a.shape[0]:
+        return a
+    out = np.full((max(need, 2 * a.shape[0]), *a.shape[1:]), fill, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
