@@ -483,12 +483,7 @@ def dashboard(scenario: Scenario | None, reps: int) -> None:
             reps=result.replications,
         )
     )
-    cards = ui.kpi_cards(result, money, lang)
-    for row in range(0, len(cards), 5):
-        for col, card in zip(st.columns(5), cards[row : row + 5], strict=False):
-            col.metric(card.label, card.value, help=card.help)
-            if card.interval:
-                col.caption(tr("ci", ci=card.interval))
+    kpi_cards(ui.kpi_cards(result, money, lang))
     if result.replications < 2:
         st.caption(tr("ci_one_rep"))
     else:
@@ -509,6 +504,23 @@ def dashboard(scenario: Scenario | None, reps: int) -> None:
             with col:
                 draw_if_kept(draw, tables[table], table, money, lang)
     draw_if_kept(monthly_table, tables["monthly"], "monthly", money, lang)
+
+
+# Pixels per KPI card: wide enough for the longest label and value in both languages (the
+# browser test checks that none is cut at 1280 and 1920 px). A comment, not a docstring:
+# Streamlit's magic would print a bare string on the page.
+CARD_WIDTH = 250
+
+
+def kpi_cards(cards: list[ui.Card]) -> None:
+    """KPI cards of a fixed width that wrap onto as many rows as the page needs (five
+    equal columns cut labels and values on a laptop screen)."""
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for card in cards:
+            with st.container(width=CARD_WIDTH, border=True, gap=None):
+                st.metric(card.label, card.value, help=card.help)
+                if card.interval:
+                    st.caption(tr("ci", ci=card.interval))
 
 
 def draw_if_kept(draw: Any, df: pd.DataFrame, table: str, money: MoneyFormat, lang: str) -> None:
@@ -646,7 +658,12 @@ def retention_chart(monthly: pd.DataFrame, money: MoneyFormat, lang: str) -> Non
         y=alt.Y("churned:Q", title=i18n.kpi_label("churned", lang))
     )
     line = base_chart.mark_line(point=True).encode(
-        y=alt.Y("active_end:Q", title=tr("active_end"), scale=alt.Scale(zero=False))
+        y=alt.Y(
+            "active_end:Q",
+            title=tr("active_end"),
+            scale=alt.Scale(zero=False),
+            axis=alt.Axis(format=",.0f"),
+        )
     )
     show(alt.layer(bars, line).resolve_scale(y="independent"), money)
 
@@ -813,7 +830,12 @@ def overlays(chosen: dict, money: MoneyFormat, lang: str) -> None:
             tr("overlay_active"),
             ui.overlay_monthly(chosen, "active_end"),
             alt.X("yearmonth(month_start):T", title=None, axis=alt.Axis(format="%b %y")),
-            alt.Y("value:Q", title=tr("active_end"), scale=alt.Scale(zero=False)),
+            alt.Y(
+                "value:Q",
+                title=tr("active_end"),
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(format=",.0f"),
+            ),
         ),
         (
             tr("overlay_sl"),
@@ -870,12 +892,17 @@ def frontier_section(combined: Any, chosen: dict, money: MoneyFormat) -> None:
         .encode(x=x, y=y, tooltip=["label", "cost_text", "net_text"])
     )
     bars = alt.Chart(data).mark_rule().encode(x="cost:Q", y="net_low:Q", y2="net_high:Q")
-    labels = (
+    # labels point inwards: left of the points in the right half, so none leaves the plot
+    middle = float(data["cost"].min() + data["cost"].max()) / 2
+    right = f"datum.cost > {middle!r}" if len(data) > 1 else "false"
+    labels = [
         alt.Chart(data)
-        .mark_text(align="left", dx=8, dy=-8, limit=360)
+        .transform_filter(test)
+        .mark_text(align=align, dx=dx, dy=-8, limit=300)
         .encode(x="cost:Q", y="net:Q", text="label:N")
-    )
-    show(alt.layer(bars, points, labels), money)
+        for test, align, dx in ((f"!({right})", "left", 8), (right, "right", -8))
+    ]
+    show(alt.layer(bars, points, *labels), money)
     lang = st.session_state.get("lang", "en")
     for group in decision.identical_outcomes(pts):
         st.caption(tr("identical", names=", ".join(group)))
