@@ -1037,6 +1037,27 @@ def editor(source: str, text: str, scenario: Scenario | None) -> None:
 
 # ---- page ----------------------------------------------------------------------------------
 
+TABS = ("dashboard", "compare", "past", "scenario")
+
+
+def page_tabs() -> Any:
+    """The four tabs, the chosen one kept in session state: a Run or any widget's rerun
+    never sends the reader back to the Dashboard, and a language switch keeps the tab
+    (the widget is keyed per language, the choice is kept as a language-free id)."""
+    state = st.session_state
+    lang = state.get("lang", "en")
+    labels = [tr(f"tab_{t}") for t in TABS]
+    key = f"tab|{lang}"
+
+    def remember() -> None:
+        label = state.get(key)
+        if label in labels:
+            state["tab"] = TABS[labels.index(label)]
+
+    chosen = state.get("tab", TABS[0])
+    default = labels[TABS.index(chosen)] if chosen in TABS else labels[0]
+    return st.tabs(labels, key=key, default=default, on_change=remember)
+
 
 def main() -> None:
     st.set_page_config(page_title="Billing-support simulator", layout="wide")
@@ -1054,7 +1075,7 @@ def main() -> None:
     scenario = build_scenario(base, changes, problems, slots)
     request = run_controls(base, scenario, reps)
 
-    tabs = st.tabs([tr("tab_dashboard"), tr("tab_compare"), tr("tab_past"), tr("tab_scenario")])
+    tabs = page_tabs()
     with tabs[0]:
         dashboard(scenario, reps)
     with tabs[1]:

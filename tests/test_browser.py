@@ -212,7 +212,8 @@ def card_values(page: Any) -> list[dict]:
             const cut = e => [e, ...e.querySelectorAll('*')]
                 .filter(x => x.scrollWidth > x.clientWidth + 0.5).length;
             const v = m.querySelector('[data-testid=stMetricValue]');
-            const l = m.querySelector('[data-testid=stMetricLabel] [data-testid=stMarkdownContainer]');
+            const l = m.querySelector(
+                '[data-testid=stMetricLabel] [data-testid=stMarkdownContainer]');
             return {label: l.innerText.trim(), value: v.innerText.trim(),
                     cut: cut(v), label_cut: cut(l)};
         })"""
@@ -283,6 +284,9 @@ def test_three_strategies_cards_whole_and_verdict_names_the_best(
             c.label: c.value for c in expected["cards"]["more agents"]
         }
 
+        # the third strategy is run while Compare is open: Compare stays open, also
+        # after the first action there (issue #16: it jumped back to the Dashboard)
+        open_tab(page, "Compare strategies")
         first.fill(str(more_agents - 2))
         first.press("Enter")
         wait_idle(page)
@@ -290,11 +294,12 @@ def test_three_strategies_cards_whole_and_verdict_names_the_best(
         pick(page, "Discount policy", i18n.policy_label("flat"))
         set_number(page, "Discount (%)", 10)
         click_run(page, "flat 10 %")
-        assert {c["label"]: c["value"] for c in card_values(page)} == {
-            c.label: c.value for c in expected["cards"]["flat 10 %"]
-        }
-
-        open_tab(page, "Compare strategies")
+        assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
+        page.get_by_test_id("stMain").get_by_test_id("stExpander").first.locator(
+            "summary"
+        ).click()  # the first action in Compare: open the sweep
+        wait_idle(page)
+        assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
         no_traceback(page)
         main = page.get_by_test_id("stMain")
         verdict = main.get_by_test_id("stMarkdown").filter(has_text="net value").first
@@ -314,15 +319,29 @@ def test_three_strategies_cards_whole_and_verdict_names_the_best(
         assert min(drawn) > 100, drawn  # every chart drew something (no Vega error)
         screenshot(page, tmp_path / f"compare-{width}.png")
 
+        pick(page, "Baseline", "more agents")  # a widget in Compare: Compare stays open
+        no_traceback(page)
+        assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
+        assert verdict.locator("strong").all_inner_texts()[1] == "more agents"
+
+        open_tab(page, "Dashboard")
+        cards = card_values(page)
+        assert {c["label"]: c["value"] for c in cards} == {
+            c.label: c.value for c in expected["cards"]["flat 10 %"]
+        }
+        assert [c for c in cards if c["cut"] or c["label_cut"]] == [], cards
+
 
 def test_language_round_trip_then_run(tmp_path: Path) -> None:
     with (
         serve(tmp_path, tmp_path / "runs.sqlite") as url,
         browser_page(tmp_path, url, 1280) as page,
     ):
+        open_tab(page, "Past runs")
         pick(page, "Language / Sprache", "Deutsch")
         no_traceback(page)
-        assert page.get_by_role("tab", name="Übersicht").count() == 1
+        assert page.get_by_role("tab", selected=True).inner_text() == "Frühere Läufe"
+        open_tab(page, "Übersicht")
         open_group(page, "Kunden")
         assert page.get_by_label("Kundenkonten", exact=True).count() == 1
         screenshot(page, tmp_path / "german-1280.png")
