@@ -961,13 +961,14 @@ def past_runs() -> None:
     try:
         store = ui.open_store()
         runs = store.list_runs()
+        kpis = store.kpi_means(ui.PAST_RUN_KPIS)
     except STORE_ERRORS as exc:
         st.error(tr("store_broken", reason=exc))
         return
     if runs is None or len(runs) == 0:
         st.info(tr("past_empty"))
         return
-    st.dataframe(ui.past_runs_table(runs, lang), hide_index=True)
+    st.dataframe(ui.past_runs_table(runs, lang, kpis), hide_index=True)
     rows = runs.to_dict("records")
     ids = [r["run_id"] for r in rows]
     labels = {r["run_id"]: ui.run_label(r, lang) for r in rows}
