@@ -143,6 +143,8 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
     problems: dict[str, list[str]] = {g: [] for g in ui.LEVER_GROUPS}
     slots: dict[str, Any] = {}
     sb = st.sidebar
+    if lang == "de":  # the inputs write 2.5 even in German: say so once
+        sb.caption(tr("decimal_point"))
 
     def key(name: str) -> str:
         return f"{prefix}|{name}"
@@ -165,6 +167,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
             99.0,
             value=round(sl.target * 100, 1),
             step=5.0,
+            format=ui.input_format(sl.target * 100, 5.0, 1),
             key=key("sl_target"),
         )
         threshold = st.number_input(
@@ -173,6 +176,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
             3600.0,
             value=float(sl.threshold_s),
             step=5.0,
+            format=ui.input_format(sl.threshold_s, 5.0),
             key=key("sl_threshold"),
         )
         beta = None
@@ -182,6 +186,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("beta"),
                 value=float(params.get("beta", 1.0)),
                 step=0.25,
+                format=ui.input_format(params.get("beta", 1.0), 0.25),
                 key=key("beta"),
                 help=tr("beta_help"),
             )
@@ -212,10 +217,12 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
         pct = None
         param = ui.discount_pct_param(policy)
         if param is not None:
+            default_pct = ui.default_discount_pct(base, policy)
             pct = st.number_input(
                 tr("discount_pct_of"),
-                value=ui.default_discount_pct(base, policy),
+                value=default_pct,
                 step=1.0,
+                format=ui.input_format(default_pct, 1.0, 1),
                 key=key(f"discount_pct|{policy}"),
             )
         changes.update(ui.discount_changes(base, policy, pct))
@@ -226,6 +233,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("budget_value") + f" ({MoneyFormat.from_scenario(base).unit})",
                 value=float(choice.budget_per_month or 20000.0),
                 step=1000.0,
+                format=ui.input_format(choice.budget_per_month or 20000.0, 1000.0),
                 key=key("budget"),
             )
         changes["policies.discount.budget_per_month"] = budget
@@ -234,6 +242,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("authority", group=i18n.entity_label(gname, lang)),
                 value=float(value),
                 step=1.0,
+                format=ui.input_format(value, 1.0, 1),
                 key=key(f"authority|{gname}"),
             )
         slots["discounts"] = st.empty()
@@ -244,6 +253,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("error_rate"),
                 value=round(base.billing.error.rate * 100, 2),
                 step=0.5,
+                format=ui.input_format(round(base.billing.error.rate * 100, 2), 0.5, 1),
                 key=key("error_rate"),
             )
             / 100
@@ -257,6 +267,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("incident_rate"),
                 value=round(inc_rate * 100, 1),
                 step=5.0,
+                format=ui.input_format(round(inc_rate * 100, 1), 5.0, 1),
                 key=key("incident_rate"),
             )
             start = st.date_input(tr("incident_from"), value=inc_from, key=key("incident_from"))
@@ -281,6 +292,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
             tr("acquisition"),
             value=float(cu.acquisition_per_month),
             step=100.0,
+            format=ui.input_format(cu.acquisition_per_month, 100.0),
             key=key("acquisition"),
         )
         shares = {
@@ -288,6 +300,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("segment_share", segment=i18n.entity_label(s.name, lang)),
                 value=round(s.share * 100, 2),
                 step=1.0,
+                format=ui.input_format(round(s.share * 100, 2), 1.0, 1),
                 key=key(f"share|{s.name}"),
             )
             for s in cu.segments
@@ -679,7 +692,8 @@ def waterfall_chart(monthly: pd.DataFrame, money: MoneyFormat, lang: str) -> Non
         alt.Chart(wf)
         .mark_bar()
         .encode(
-            x=alt.X("label:N", sort=order, title=None),
+            # no label limit: German steps ("Verlorener Kundenwert") were cut with "…"
+            x=alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=0)),
             y=alt.Y("start:Q", title=tr("amount", unit=money.unit), axis=alt.Axis(format="$,.0f")),
             y2="end:Q",
             color=alt.Color(

@@ -523,6 +523,7 @@ def test_german_labels_and_back(sims):
     assert at.tabs[0].label == "Übersicht"
     assert at.button(key="run").label == "Starten"
     assert at.selectbox(key=POLICY).value == "none"
+    assert any("Dezimalpunkt" in c.value for c in at.sidebar.caption)
     run(small(at))
     labels = [m.label for m in at.metric]
     assert labels[:3] == ["Servicelevel", "Mittlere Wartezeit", "Abbruchquote"]
@@ -825,3 +826,12 @@ def test_baseline_with_one_replication_answers_within_ten_seconds(base):
     elapsed = time.perf_counter() - start
     assert len(res.runs) == 1 and not res.failures
     assert elapsed < 10, f"baseline took {elapsed:.1f} s"
+
+
+def test_number_inputs_show_no_needless_decimals():
+    assert ui.input_format(600.0, 100.0) == "%.0f"  # not "600.00" (German: 600 thousand?)
+    assert ui.input_format(80.0, 5.0, 1) == "%.1f"
+    assert ui.input_format(2.35, 0.5, 1) == "%.2f"
+    assert ui.input_format(1.0, 0.25) == "%.2f"
+    assert ui.input_format(1 / 3, 1.0) == "%.4f"
+    assert ui.input_format(None, 1.0) == "%.0f"

@@ -160,15 +160,16 @@ def pick(page: Any, label: str, option: str) -> None:
     wait_idle(page)
 
 
-def click_run(page: Any, name: str) -> float:
+def click_run(page: Any, name: str, lang: str = "en") -> float:
     """Name the strategy, press Run and wait for its cards; seconds from click to cards."""
     sidebar = page.get_by_test_id("stSidebar")
-    box = sidebar.get_by_label("Keep as strategy", exact=True)
+    box = sidebar.get_by_label(i18n.t("strategy_name", lang), exact=True)
     box.fill(name)
     box.press("Tab")
     wait_idle(page)
     start = time.perf_counter()
-    sidebar.get_by_test_id("stButton").filter(has_text=re.compile("^Run$")).click()
+    run = re.compile(f"^{i18n.t('run', lang)}$")
+    sidebar.get_by_test_id("stButton").filter(has_text=run).click()
     page.wait_for_function(
         "n => [...document.querySelectorAll('input[role=combobox]')]"
         ".some(e => e.value === n) && "
@@ -191,6 +192,9 @@ def screenshot(page: Any, path: Path) -> Path:
     """The whole page: Streamlit scrolls inside its main block, so grow the viewport to
     the content height first."""
     width = page.viewport_size["width"]
+    page.evaluate(
+        "document.querySelectorAll('[data-testid=stSidebarContent]').forEach(e => e.scrollTo(0, 0))"
+    )
     height = page.evaluate(
         "Math.max(...Array.from(document.querySelectorAll("
         "'[data-testid=stMain], [data-testid=stMainBlockContainer]'))"
@@ -343,14 +347,19 @@ def test_language_round_trip_then_run(tmp_path: Path) -> None:
         assert page.get_by_role("tab", selected=True).inner_text() == "Frühere Läufe"
         open_tab(page, "Übersicht")
         open_group(page, "Kunden")
-        assert page.get_by_label("Kundenkonten", exact=True).count() == 1
+        set_number(page, "Kundenkonten", 3000)
+        open_group(page, "Zeitraum und Läufe")
+        set_number(page, "Monate", 1)
+        click_run(page, "heute", "de")
+        cards = card_values(page)  # German labels and values are whole too
+        assert cards[0]["label"] == "Servicelevel" and cards[0]["value"].endswith(" %")
+        assert [c for c in cards if c["cut"] or c["label_cut"]] == [], cards
         screenshot(page, tmp_path / "german-1280.png")
         pick(page, "Language / Sprache", "English")
         no_traceback(page)
+        assert page.get_by_role("tab", selected=True).inner_text() == "Dashboard"
         open_group(page, "Customers")
-        set_number(page, "Accounts", 3000)
-        open_group(page, "Horizon and runs")
-        set_number(page, "Months", 1)
+        set_number(page, "Accounts", 4000)
         click_run(page, "after the round trip")
         no_traceback(page)
 

@@ -254,6 +254,27 @@ def default_incident(scenario: Scenario) -> tuple[float, dt.date, dt.date, list[
     return 0.20, start, end, [scenario.billing.cycle_days[0]]
 
 
+def input_format(value: float | None, step: float, min_decimals: int = 0) -> str:
+    """A printf format for a number input: as few decimals as the value and the step
+    need (at least ``min_decimals``, at most 4).
+
+    Streamlit's number inputs always write a decimal point, never a German decimal
+    comma; without needless decimals "600.00" (read in German as six hundred thousand)
+    becomes "600", and a percentage keeps one decimal ("80.0"), which no reader takes
+    for a thousands separator."""
+
+    def decimals(x: float) -> int:
+        for d in range(5):
+            if abs(round(x, d) - x) < 1e-9:
+                return d
+        return 4
+
+    need = decimals(float(step))
+    if value is not None and math.isfinite(float(value)):
+        need = max(need, decimals(float(value)))
+    return f"%.{max(need, min_decimals)}f"
+
+
 MAX_SCENARIO_BYTES = 256 * 1024
 """Largest scenario upload: the shipped scenarios are about 10 kB."""
 

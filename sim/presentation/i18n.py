@@ -114,6 +114,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "horizon": ("Horizon and runs", "Zeitraum und Läufe"),
     "months": ("Months", "Monate"),
     "replications": ("Replications", "Wiederholungen"),
+    "decimal_point": (
+        "Number fields take a decimal point (2.5); results are written in the "
+        "scenario's number format.",
+        "Zahlenfelder erwarten einen Dezimalpunkt (2.5 statt 2,5; Streamlit kennt kein "
+        "Dezimalkomma). Ergebnisse stehen im deutschen Zahlenformat.",
+    ),
     "replications_help": (
         "More replications give narrower confidence intervals and take longer.",
         "Mehr Wiederholungen ergeben engere Konfidenzintervalle und dauern länger.",
