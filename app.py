@@ -47,13 +47,14 @@ MAX_CACHED_RUNS = 12
 STORE_ERRORS = (StoreError, sqlite3.Error, OSError, ValueError)
 
 
-def strategy_color() -> alt.Color:
-    """One distinct colour per strategy in every overlaid chart; the legend sits below
-    the chart in rows, so long names never squeeze the plot."""
+def strategy_color(names: list[str]) -> alt.Color:
+    """One distinct colour per strategy, the same in every overlaid chart and listed in
+    the order the strategies were kept; the legend sits below the chart in rows, so long
+    names never squeeze the plot."""
     return alt.Color(
         "strategy:N",
         title=None,
-        scale=alt.Scale(scheme="category10"),
+        scale=alt.Scale(domain=names, scheme="category10"),
         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600),
     )
 
@@ -876,7 +877,7 @@ def overlays(chosen: dict, money: MoneyFormat, lang: str) -> None:
             if data.empty:
                 continue
             chart = alt.Chart(data).mark_line(point=not many).encode(x=x, y=y)
-            chart = chart.encode(color=strategy_color())
+            chart = chart.encode(color=strategy_color(list(chosen)))
             if many:
                 chart = chart.properties(width=220, height=160).facet(
                     facet=alt.Facet("strategy:N", title=None, header=alt.Header(labelLimit=300)),
