@@ -47,13 +47,14 @@ MAX_CACHED_RUNS = 12
 STORE_ERRORS = (StoreError, sqlite3.Error, OSError, ValueError)
 
 
-def strategy_color() -> alt.Color:
-    """One distinct colour per strategy in every overlaid chart; the legend sits below
-    the chart in rows, so long names never squeeze the plot."""
+def strategy_color(names: list[str]) -> alt.Color:
+    """One distinct colour per strategy, the same in every overlaid chart and listed in
+    the order the strategies were kept; the legend sits below the chart in rows, so long
+    names never squeeze the plot."""
     return alt.Color(
         "strategy:N",
         title=None,
-        scale=alt.Scale(scheme="category10"),
+        scale=alt.Scale(domain=names, scheme="category10"),
         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=600),
     )
 
@@ -143,6 +144,8 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
     problems: dict[str, list[str]] = {g: [] for g in ui.LEVER_GROUPS}
     slots: dict[str, Any] = {}
     sb = st.sidebar
+    if lang == "de":  # the inputs write 2.5 even in German: say so once
+        sb.caption(tr("decimal_point"))
 
     def key(name: str) -> str:
         return f"{prefix}|{name}"
@@ -165,6 +168,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
             99.0,
             value=round(sl.target * 100, 1),
             step=5.0,
+            format=ui.input_format(sl.target * 100, 5.0, 1),
             key=key("sl_target"),
         )
         threshold = st.number_input(
@@ -173,6 +177,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
             3600.0,
             value=float(sl.threshold_s),
             step=5.0,
+            format=ui.input_format(sl.threshold_s, 5.0),
             key=key("sl_threshold"),
         )
         beta = None
@@ -182,6 +187,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("beta"),
                 value=float(params.get("beta", 1.0)),
                 step=0.25,
+                format=ui.input_format(params.get("beta", 1.0), 0.25),
                 key=key("beta"),
                 help=tr("beta_help"),
             )
@@ -212,10 +218,12 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
         pct = None
         param = ui.discount_pct_param(policy)
         if param is not None:
+            default_pct = ui.default_discount_pct(base, policy)
             pct = st.number_input(
                 tr("discount_pct_of"),
-                value=ui.default_discount_pct(base, policy),
+                value=default_pct,
                 step=1.0,
+                format=ui.input_format(default_pct, 1.0, 1),
                 key=key(f"discount_pct|{policy}"),
             )
         changes.update(ui.discount_changes(base, policy, pct))
@@ -226,6 +234,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("budget_value") + f" ({MoneyFormat.from_scenario(base).unit})",
                 value=float(choice.budget_per_month or 20000.0),
                 step=1000.0,
+                format=ui.input_format(choice.budget_per_month or 20000.0, 1000.0),
                 key=key("budget"),
             )
         changes["policies.discount.budget_per_month"] = budget
@@ -234,6 +243,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("authority", group=i18n.entity_label(gname, lang)),
                 value=float(value),
                 step=1.0,
+                format=ui.input_format(value, 1.0, 1),
                 key=key(f"authority|{gname}"),
             )
         slots["discounts"] = st.empty()
@@ -244,6 +254,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("error_rate"),
                 value=round(base.billing.error.rate * 100, 2),
                 step=0.5,
+                format=ui.input_format(round(base.billing.error.rate * 100, 2), 0.5, 1),
                 key=key("error_rate"),
             )
             / 100
@@ -257,6 +268,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("incident_rate"),
                 value=round(inc_rate * 100, 1),
                 step=5.0,
+                format=ui.input_format(round(inc_rate * 100, 1), 5.0, 1),
                 key=key("incident_rate"),
             )
             start = st.date_input(tr("incident_from"), value=inc_from, key=key("incident_from"))
@@ -281,6 +293,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
             tr("acquisition"),
             value=float(cu.acquisition_per_month),
             step=100.0,
+            format=ui.input_format(cu.acquisition_per_month, 100.0),
             key=key("acquisition"),
         )
         shares = {
@@ -288,6 +301,7 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
                 tr("segment_share", segment=i18n.entity_label(s.name, lang)),
                 value=round(s.share * 100, 2),
                 step=1.0,
+                format=ui.input_format(round(s.share * 100, 2), 1.0, 1),
                 key=key(f"share|{s.name}"),
             )
             for s in cu.segments
@@ -483,12 +497,7 @@ def dashboard(scenario: Scenario | None, reps: int) -> None:
             reps=result.replications,
         )
     )
-    cards = ui.kpi_cards(result, money, lang)
-    for row in range(0, len(cards), 5):
-        for col, card in zip(st.columns(5), cards[row : row + 5], strict=False):
-            col.metric(card.label, card.value, help=card.help)
-            if card.interval:
-                col.caption(tr("ci", ci=card.interval))
+    kpi_cards(ui.kpi_cards(result, money, lang))
     if result.replications < 2:
         st.caption(tr("ci_one_rep"))
     else:
@@ -509,6 +518,23 @@ def dashboard(scenario: Scenario | None, reps: int) -> None:
             with col:
                 draw_if_kept(draw, tables[table], table, money, lang)
     draw_if_kept(monthly_table, tables["monthly"], "monthly", money, lang)
+
+
+# Pixels per KPI card: wide enough for the longest label and value in both languages (the
+# browser test checks that none is cut at 1280 and 1920 px). A comment, not a docstring:
+# Streamlit's magic would print a bare string on the page.
+CARD_WIDTH = 250
+
+
+def kpi_cards(cards: list[ui.Card]) -> None:
+    """KPI cards of a fixed width that wrap onto as many rows as the page needs (five
+    equal columns cut labels and values on a laptop screen)."""
+    with st.container(horizontal=True, wrap=True, gap="small"):
+        for card in cards:
+            with st.container(width=CARD_WIDTH, border=True, gap=None):
+                st.metric(card.label, card.value, help=card.help)
+                if card.interval:
+                    st.caption(tr("ci", ci=card.interval))
 
 
 def draw_if_kept(draw: Any, df: pd.DataFrame, table: str, money: MoneyFormat, lang: str) -> None:
@@ -646,7 +672,12 @@ def retention_chart(monthly: pd.DataFrame, money: MoneyFormat, lang: str) -> Non
         y=alt.Y("churned:Q", title=i18n.kpi_label("churned", lang))
     )
     line = base_chart.mark_line(point=True).encode(
-        y=alt.Y("active_end:Q", title=tr("active_end"), scale=alt.Scale(zero=False))
+        y=alt.Y(
+            "active_end:Q",
+            title=tr("active_end"),
+            scale=alt.Scale(zero=False),
+            axis=alt.Axis(format=",.0f"),
+        )
     )
     show(alt.layer(bars, line).resolve_scale(y="independent"), money)
 
@@ -662,7 +693,8 @@ def waterfall_chart(monthly: pd.DataFrame, money: MoneyFormat, lang: str) -> Non
         alt.Chart(wf)
         .mark_bar()
         .encode(
-            x=alt.X("label:N", sort=order, title=None),
+            # no label limit: German steps ("Verlorener Kundenwert") were cut with "…"
+            x=alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=0)),
             y=alt.Y("start:Q", title=tr("amount", unit=money.unit), axis=alt.Axis(format="$,.0f")),
             y2="end:Q",
             color=alt.Color(
@@ -813,7 +845,12 @@ def overlays(chosen: dict, money: MoneyFormat, lang: str) -> None:
             tr("overlay_active"),
             ui.overlay_monthly(chosen, "active_end"),
             alt.X("yearmonth(month_start):T", title=None, axis=alt.Axis(format="%b %y")),
-            alt.Y("value:Q", title=tr("active_end"), scale=alt.Scale(zero=False)),
+            alt.Y(
+                "value:Q",
+                title=tr("active_end"),
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(format=",.0f"),
+            ),
         ),
         (
             tr("overlay_sl"),
@@ -840,7 +877,7 @@ def overlays(chosen: dict, money: MoneyFormat, lang: str) -> None:
             if data.empty:
                 continue
             chart = alt.Chart(data).mark_line(point=not many).encode(x=x, y=y)
-            chart = chart.encode(color=strategy_color())
+            chart = chart.encode(color=strategy_color(list(chosen)))
             if many:
                 chart = chart.properties(width=220, height=160).facet(
                     facet=alt.Facet("strategy:N", title=None, header=alt.Header(labelLimit=300)),
@@ -870,12 +907,17 @@ def frontier_section(combined: Any, chosen: dict, money: MoneyFormat) -> None:
         .encode(x=x, y=y, tooltip=["label", "cost_text", "net_text"])
     )
     bars = alt.Chart(data).mark_rule().encode(x="cost:Q", y="net_low:Q", y2="net_high:Q")
-    labels = (
+    # labels point inwards: left of the points in the right half, so none leaves the plot
+    middle = float(data["cost"].min() + data["cost"].max()) / 2
+    right = f"datum.cost > {middle!r}" if len(data) > 1 else "false"
+    labels = [
         alt.Chart(data)
-        .mark_text(align="left", dx=8, dy=-8, limit=360)
+        .transform_filter(test)
+        .mark_text(align=align, dx=dx, dy=-8, limit=300)
         .encode(x="cost:Q", y="net:Q", text="label:N")
-    )
-    show(alt.layer(bars, points, labels), money)
+        for test, align, dx in ((f"!({right})", "left", 8), (right, "right", -8))
+    ]
+    show(alt.layer(bars, points, *labels), money)
     lang = st.session_state.get("lang", "en")
     for group in decision.identical_outcomes(pts):
         st.caption(tr("identical", names=", ".join(group)))
@@ -934,13 +976,14 @@ def past_runs() -> None:
     try:
         store = ui.open_store()
         runs = store.list_runs()
+        kpis = store.kpi_means(ui.PAST_RUN_KPIS)
     except STORE_ERRORS as exc:
         st.error(tr("store_broken", reason=exc))
         return
     if runs is None or len(runs) == 0:
         st.info(tr("past_empty"))
         return
-    st.dataframe(ui.past_runs_table(runs, lang), hide_index=True)
+    st.dataframe(ui.past_runs_table(runs, lang, kpis), hide_index=True)
     rows = runs.to_dict("records")
     ids = [r["run_id"] for r in rows]
     labels = {r["run_id"]: ui.run_label(r, lang) for r in rows}
@@ -1010,6 +1053,27 @@ def editor(source: str, text: str, scenario: Scenario | None) -> None:
 
 # ---- page ----------------------------------------------------------------------------------
 
+TABS = ("dashboard", "compare", "past", "scenario")
+
+
+def page_tabs() -> Any:
+    """The four tabs, the chosen one kept in session state: a Run or any widget's rerun
+    never sends the reader back to the Dashboard, and a language switch keeps the tab
+    (the widget is keyed per language, the choice is kept as a language-free id)."""
+    state = st.session_state
+    lang = state.get("lang", "en")
+    labels = [tr(f"tab_{t}") for t in TABS]
+    key = f"tab|{lang}"
+
+    def remember() -> None:
+        label = state.get(key)
+        if label in labels:
+            state["tab"] = TABS[labels.index(label)]
+
+    chosen = state.get("tab", TABS[0])
+    default = labels[TABS.index(chosen)] if chosen in TABS else labels[0]
+    return st.tabs(labels, key=key, default=default, on_change=remember)
+
 
 def main() -> None:
     st.set_page_config(page_title="Billing-support simulator", layout="wide")
@@ -1027,7 +1091,7 @@ def main() -> None:
     scenario = build_scenario(base, changes, problems, slots)
     request = run_controls(base, scenario, reps)
 
-    tabs = st.tabs([tr("tab_dashboard"), tr("tab_compare"), tr("tab_past"), tr("tab_scenario")])
+    tabs = page_tabs()
     with tabs[0]:
         dashboard(scenario, reps)
     with tabs[1]:

@@ -439,6 +439,14 @@ def test_save_and_reopen_a_past_run_without_simulating(sims, store_path):
     again = fresh()  # a new session: nothing in memory
     before = len(sims)
     assert again.selectbox(key="past_pick").options
+    listed = again.dataframe[0].value  # the past-runs list shows net and service level
+    kept = at.session_state["strategies"]["kept"]
+    money = MoneyFormat.from_scenario(kept.variants[0].scenario)
+    means = kept.summary().set_index("kpi")["mean"]
+    assert listed.loc[0, "Net result"] == format_value(
+        means["net"], "money", money, money_decimals=0
+    )
+    assert listed.loc[0, "Service level"] == format_value(means["service_level"], "share", money)
     again.button(key="past_open").click().run()
     assert not again.exception
     assert "kept" in again.session_state["strategies"]
@@ -470,6 +478,43 @@ def test_a_stored_sweep_without_some_tables_opens_without_traceback(sims, store_
     assert "cli sweep: flat: Δ vs cli sweep: as is" in at.dataframe[2].value.columns
 
 
+def test_past_run_kpis_come_from_the_store_in_the_scenarios_format(store_path, base):
+    from sim.experiments.jobs import Variant
+    from sim.experiments.runner import run_experiment
+    from sim.experiments.store import Store
+
+    sc = base.with_changes(SMALL)
+    flat = sc.with_changes(ui.discount_changes(sc, "flat", 10.0))
+    dollars = sc.with_changes(
+        {
+            "economics.currency": "USD",
+            "economics.currency_symbol": "$",
+            "economics.number_format": "en",
+        }
+    )
+    store = Store(store_path)
+    two = run_experiment(
+        [Variant("as is", sc), Variant("flat", flat)], 2, executor="serial", store=store, name="two"
+    )
+    one = run_experiment([Variant("usd", dollars)], 1, executor="serial", store=store, name="usd")
+    runs = store.list_runs()
+    kpis = ui.past_run_kpis(store.kpi_means(ui.PAST_RUN_KPIS), [*runs["run_id"], "none"])
+    by_id = dict(zip([*runs["run_id"], "none"], kpis["net"], strict=True))
+    mean = two.summary().set_index(["variant", "kpi"])["mean"]
+    de = MoneyFormat.from_scenario(sc)
+    assert by_id[two.experiment_id] == " | ".join(
+        format_value(mean[(v, "net")], "money", de, money_decimals=0) for v in ("as is", "flat")
+    )
+    usd = one.summary().set_index("kpi")["mean"]["net"]
+    assert by_id[one.experiment_id] == format_value(
+        usd, "money", MoneyFormat("USD", "$", "en"), money_decimals=0
+    )
+    assert by_id[one.experiment_id].lstrip("-−").startswith("$")  # the scenario's symbol
+    assert by_id["none"] == "—"
+    table = ui.past_runs_table(runs, "de", store.kpi_means(ui.PAST_RUN_KPIS))
+    assert {"Ergebnis", "Servicelevel"} <= set(table.columns)
+
+
 def test_german_labels_and_back(sims):
     at = fresh()
     at.selectbox(key="lang").set_value("de").run()
@@ -478,6 +523,7 @@ def test_german_labels_and_back(sims):
     assert at.tabs[0].label == "Übersicht"
     assert at.button(key="run").label == "Starten"
     assert at.selectbox(key=POLICY).value == "none"
+    assert any("Dezimalpunkt" in c.value for c in at.sidebar.caption)
     run(small(at))
     labels = [m.label for m in at.metric]
     assert labels[:3] == ["Servicelevel", "Mittlere Wartezeit", "Abbruchquote"]
@@ -780,3 +826,12 @@ def test_baseline_with_one_replication_answers_within_ten_seconds(base):
     elapsed = time.perf_counter() - start
     assert len(res.runs) == 1 and not res.failures
     assert elapsed < 10, f"baseline took {elapsed:.1f} s"
+
+
+def test_number_inputs_show_no_needless_decimals():
+    assert ui.input_format(600.0, 100.0) == "%.0f"  # not "600.00" (German: 600 thousand?)
+    assert ui.input_format(80.0, 5.0, 1) == "%.1f"
+    assert ui.input_format(2.35, 0.5, 1) == "%.2f"
+    assert ui.input_format(1.0, 0.25) == "%.2f"
+    assert ui.input_format(1 / 3, 1.0) == "%.4f"
+    assert ui.input_format(None, 1.0) == "%.0f"

@@ -1,15 +1,19 @@
-"""The app in a real browser: start it, change a lever, run, and keep a screenshot.
+"""The app in a real browser: runs, Compare, language switch and a broken store.
 
-AppTest (tests/test_app.py) covers every path quickly; this test checks what AppTest
-cannot: that the page renders in Chromium from a real server bound to 127.0.0.1. It
-drives Debian's Chromium (/usr/bin/chromium) through Playwright's Python package; no
-browser is downloaded. Run it with ``pytest -m browser tests/test_browser.py``; the
-screenshot path is printed (``-s``) and kept in pytest's tmp directory.
+AppTest (tests/test_app.py) covers every path quickly; these tests check what AppTest
+cannot: what Chromium actually shows from a real server bound to 127.0.0.1 at the
+widths managers use (1280 and 1920 px). KPI card values must be whole (not cut with an
+ellipsis), the verdict must name the strategy ``sim.experiments.decision`` ranks first,
+and error paths show messages, never a traceback. Debian's Chromium (/usr/bin/chromium)
+is driven through Playwright's Python package; no browser is downloaded. Run with
+``pytest -m browser -s tests/test_browser.py``; screenshot paths and the Run → results
+time (issue #17) are printed.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,9 +21,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from sim import load_scenario
+from sim.experiments import decision
+from sim.faces import ui
+from sim.presentation import i18n
+from sim.presentation.formatting import MoneyFormat
+from sim.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -34,6 +47,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+SMALL = {"customers.accounts": 3000, "customers.acquisition_per_month": 50, "calendar.months": 1}
+FIRST_SHIFT = "contact_center.groups[0].shifts[0].agents"
 
 pytestmark = [
     pytest.mark.browser,
@@ -48,56 +63,66 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
-    """The app served on a free port of 127.0.0.1, stopped with its process group."""
+@contextmanager
+def serve(tmp_path: Path, store: Path) -> Iterator[str]:
+    """The app served on a free port of 127.0.0.1 with ``BILLSIM_STORE=store``, stopped
+    with its process group."""
     port = free_port()
     streamlit = Path(sys.executable).with_name("streamlit")
-    cmd = [
-        str(streamlit),
-        "run",
-        str(ROOT / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    env = {**os.environ, "BILLSIM_STORE": str(tmp_path / "runs.sqlite")}
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+    cmd = [str(streamlit), "run", str(ROOT / "app.py"), "--server.port", str(port)]
+    cmd += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    env = {**os.environ, "BILLSIM_STORE": str(store), "PYTHONPATH": str(ROOT)}
+    log_path = tmp_path / "streamlit.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not start: {log_path.read_text()}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
-def wait_idle(page, timeout_ms: int = 60_000) -> None:
+@contextmanager
+def browser_page(tmp_path: Path, url: str, width: int) -> Iterator[Any]:
+    """A fresh Chromium profile showing ``url`` at ``width`` px, the first run done."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / f"chromium-{width}"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": width, "height": 1000},
+        )
+        try:
+            page = context.new_page()
+            page.goto(url)
+            wait_idle(page)
+            yield page
+        finally:
+            context.close()
+
+
+def wait_idle(page: Any, timeout_ms: int = 60_000) -> None:
     """Until the script run is over and no skeleton placeholders are left."""
+    page.wait_for_timeout(150)  # let a rerun the last action triggered begin
     page.wait_for_selector(
         "[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms
     )
@@ -107,54 +132,250 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     )
 
 
-def test_change_a_lever_run_and_screenshot(app_url: str, tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        # a fresh profile directory per test (Playwright's way of --user-data-dir)
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1500, "height": 1000},
+def no_traceback(page: Any) -> None:
+    assert page.get_by_test_id("stException").count() == 0, page.inner_text("body")[:2000]
+
+
+def open_group(page: Any, label: str) -> None:
+    """Open a sidebar expander (lever group) if it is closed."""
+    details = page.get_by_test_id("stSidebar").locator("details", has_text=label).first
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+        page.wait_for_timeout(200)
+
+
+def set_number(page: Any, label: str | re.Pattern, value: float) -> None:
+    box = page.get_by_test_id("stSidebar").get_by_label(label, exact=True).first
+    box.fill(f"{value:g}")
+    box.press("Enter")
+    wait_idle(page)
+
+
+def pick(page: Any, label: str, option: str) -> None:
+    """Choose ``option`` in the select box labelled ``label``."""
+    box = page.get_by_label(label, exact=True).first
+    box.click()
+    box.fill(option)  # the combo box filters its options by the text typed
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def click_run(page: Any, name: str, lang: str = "en") -> float:
+    """Name the strategy, press Run and wait for its cards; seconds from click to cards."""
+    sidebar = page.get_by_test_id("stSidebar")
+    box = sidebar.get_by_label(i18n.t("strategy_name", lang), exact=True)
+    box.fill(name)
+    box.press("Tab")
+    wait_idle(page)
+    start = time.perf_counter()
+    run = re.compile(f"^{i18n.t('run', lang)}$")
+    sidebar.get_by_test_id("stButton").filter(has_text=run).click()
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('input[role=combobox]')]"
+        ".some(e => e.value === n) && "
+        "document.querySelectorAll('[data-testid=stMetric]').length === 10",
+        arg=name,
+        timeout=60_000,
+    )
+    elapsed = time.perf_counter() - start
+    wait_idle(page)
+    no_traceback(page)
+    return elapsed
+
+
+def open_tab(page: Any, label: str) -> None:
+    page.get_by_role("tab", name=label, exact=True).click()
+    wait_idle(page)
+
+
+def screenshot(page: Any, path: Path) -> Path:
+    """The whole page: Streamlit scrolls inside its main block, so grow the viewport to
+    the content height first."""
+    width = page.viewport_size["width"]
+    page.evaluate(
+        "document.querySelectorAll('[data-testid=stSidebarContent]').forEach(e => e.scrollTo(0, 0))"
+    )
+    height = page.evaluate(
+        "Math.max(...Array.from(document.querySelectorAll("
+        "'[data-testid=stMain], [data-testid=stMainBlockContainer]'))"
+        ".map(e => e.scrollHeight), 1000)"
+    )
+    page.set_viewport_size({"width": width, "height": min(int(height) + 100, 12000)})
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": width, "height": 1000})
+    print(f"screenshot: {path}")
+    return path
+
+
+def card_values(page: Any) -> list[dict]:
+    """Each KPI card's label and visible value, and how many elements of each are cut
+    (content wider than the box: Streamlit ends it with an ellipsis)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=stMetric]')].map(m => {
+            const cut = e => [e, ...e.querySelectorAll('*')]
+                .filter(x => x.scrollWidth > x.clientWidth + 0.5).length;
+            const v = m.querySelector('[data-testid=stMetricValue]');
+            const l = m.querySelector(
+                '[data-testid=stMetricLabel] [data-testid=stMarkdownContainer]');
+            return {label: l.innerText.trim(), value: v.innerText.trim(),
+                    cut: cut(v), label_cut: cut(l)};
+        })"""
+    )
+
+
+# ---- the same strategies computed by the library ----------------------------------------------
+
+
+def strategies() -> dict[str, Scenario]:
+    """Baseline, two more agents on the first shift, a flat 10 % discount (all small)."""
+    base = load_scenario(ROOT / "scenarios" / "baseline.yaml").with_changes(SMALL)
+    more = base.with_changes({FIRST_SHIFT: base.contact_center.groups[0].shifts[0].agents + 2})
+    flat = base.with_changes(ui.discount_changes(base, "flat", 10.0))
+    return {"today": base, "more agents": more, "flat 10 %": flat}
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, Any]:
+    """Results, cards, ranking and verdict for the three strategies, run by the library."""
+    results = {n: ui.run_strategy(n, sc, 1) for n, sc in strategies().items()}
+    money = MoneyFormat.from_scenario(results["today"].variants[0].scenario)
+    combined = ui.combine(results)
+    return {
+        "results": results,
+        "cards": {n: ui.kpi_cards(r, money, "en") for n, r in results.items()},
+        "ranking": list(decision.ranking(combined, "today")["strategy"]),
+        "verdict": decision.verdict(combined, "today"),
+    }
+
+
+# ---- the tests ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_three_strategies_cards_whole_and_verdict_names_the_best(
+    tmp_path: Path, width: int, expected: dict
+) -> None:
+    shifts = strategies()
+    more_agents = shifts["more agents"].contact_center.groups[0].shifts[0].agents
+    with (
+        serve(tmp_path, tmp_path / "runs.sqlite") as url,
+        browser_page(tmp_path, url, width) as page,
+    ):
+        open_group(page, "Customers")
+        set_number(page, "Accounts", 3000)
+        set_number(page, "New accounts per month", 50)
+        open_group(page, "Horizon and runs")
+        set_number(page, "Months", 1)
+
+        seconds = click_run(page, "today")
+        print(f"Run → results, baseline (3,000 accounts, 1 month, 1 replication): {seconds:.2f} s")
+        cards = card_values(page)
+        shown = {c["label"]: c["value"] for c in cards}
+        assert shown == {c.label: c.value for c in expected["cards"]["today"]}
+        assert [c for c in cards if c["cut"] or c["label_cut"]] == [], cards
+        fp = shifts["today"].fingerprint()
+        assert fp in page.inner_text("[data-testid=stMain]")  # the same scenario ran
+        screenshot(page, tmp_path / f"dashboard-{width}.png")
+
+        first = page.get_by_test_id("stSidebar").get_by_label(re.compile("^Agents ")).first
+        first.fill(str(more_agents))
+        first.press("Enter")
+        wait_idle(page)
+        click_run(page, "more agents")
+        assert [c for c in card_values(page) if c["cut"] or c["label_cut"]] == []
+        assert {c["label"]: c["value"] for c in card_values(page)} == {
+            c.label: c.value for c in expected["cards"]["more agents"]
+        }
+
+        # the third strategy is run while Compare is open: Compare stays open, also
+        # after the first action there (issue #16: it jumped back to the Dashboard)
+        open_tab(page, "Compare strategies")
+        first.fill(str(more_agents - 2))
+        first.press("Enter")
+        wait_idle(page)
+        open_group(page, "Discounts")
+        pick(page, "Discount policy", i18n.policy_label("flat"))
+        set_number(page, "Discount (%)", 10)
+        click_run(page, "flat 10 %")
+        assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
+        page.get_by_test_id("stMain").get_by_test_id("stExpander").first.locator(
+            "summary"
+        ).click()  # the first action in Compare: open the sweep
+        wait_idle(page)
+        assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
+        no_traceback(page)
+        main = page.get_by_test_id("stMain")
+        verdict = main.get_by_test_id("stMarkdown").filter(has_text="net value").first
+        best = expected["verdict"].best
+        assert best == expected["ranking"][0]
+        strong = verdict.locator("strong").all_inner_texts()
+        assert strong[0] == best, (strong, expected["ranking"])
+        assert strong[1] == expected["verdict"].other
+        assert main.get_by_test_id("stDataFrame").count() >= 2  # ranking and every KPI
+        charts = main.locator("[data-testid=stVegaLiteChart]:visible")
+        assert charts.count() >= 4  # overlays and frontier
+        page.wait_for_timeout(1000)
+        drawn = charts.evaluate_all(
+            "cs => cs.map(c => { const g = c.querySelector('canvas, svg');"
+            " return g ? g.getBoundingClientRect().height : 0; })"
         )
-        try:
-            page = browser.new_page()
-            page.goto(app_url)
-            wait_idle(page)
-            sidebar = page.get_by_test_id("stSidebar")
-            assert sidebar.get_by_test_id("stSelectbox").count() >= 2  # language, file
+        assert min(drawn) > 100, drawn  # every chart drew something (no Vega error)
+        screenshot(page, tmp_path / f"compare-{width}.png")
 
-            # a lever: fewer accounts (Customers group), committed with Enter
-            sidebar.get_by_text("Customers", exact=True).click()
-            accounts = sidebar.get_by_label("Accounts", exact=True)
-            accounts.fill("4000")
-            accounts.press("Enter")
-            wait_idle(page)
-            assert accounts.input_value() == "4000"
+        pick(page, "Baseline", "more agents")  # a widget in Compare: Compare stays open
+        no_traceback(page)
+        assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
+        assert verdict.locator("strong").all_inner_texts()[1] == "more agents"
 
-            sidebar.get_by_test_id("stButton").filter(has_text="Run").click()
-            page.wait_for_selector("[data-testid=stMetric]", timeout=60_000)
-            wait_idle(page)
-            assert page.get_by_test_id("stException").count() == 0
-            metrics = page.get_by_test_id("stMetric")
-            assert metrics.count() == 10
-            assert "Service level" in metrics.first.inner_text()
-            assert "4.000 Konten" in page.inner_text("body") or "4.000 accounts" in page.inner_text(
-                "body"
-            )
-            page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=30_000)
+        open_tab(page, "Dashboard")
+        cards = card_values(page)
+        assert {c["label"]: c["value"] for c in cards} == {
+            c.label: c.value for c in expected["cards"]["flat 10 %"]
+        }
+        assert [c for c in cards if c["cut"] or c["label_cut"]] == [], cards
 
-            # Streamlit scrolls inside its main block: grow the viewport to the content
-            height = page.evaluate(
-                "Math.max(...Array.from(document.querySelectorAll("
-                "'[data-testid=stMain], [data-testid=stMainBlockContainer]'))"
-                ".map(e => e.scrollHeight), 1000)"
-            )
-            page.set_viewport_size({"width": 1500, "height": min(int(height) + 100, 8000)})
-            page.wait_for_timeout(1000)
-            shot = tmp_path / "app-after-run.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 20_000
-            print(f"screenshot: {shot}")
-        finally:
-            browser.close()
+
+def test_language_round_trip_then_run(tmp_path: Path) -> None:
+    with (
+        serve(tmp_path, tmp_path / "runs.sqlite") as url,
+        browser_page(tmp_path, url, 1280) as page,
+    ):
+        open_tab(page, "Past runs")
+        pick(page, "Language / Sprache", "Deutsch")
+        no_traceback(page)
+        assert page.get_by_role("tab", selected=True).inner_text() == "Frühere Läufe"
+        open_tab(page, "Übersicht")
+        open_group(page, "Kunden")
+        set_number(page, "Kundenkonten", 3000)
+        open_group(page, "Zeitraum und Läufe")
+        set_number(page, "Monate", 1)
+        click_run(page, "heute", "de")
+        cards = card_values(page)  # German labels and values are whole too
+        assert cards[0]["label"] == "Servicelevel" and cards[0]["value"].endswith(" %")
+        assert [c for c in cards if c["cut"] or c["label_cut"]] == [], cards
+        screenshot(page, tmp_path / "german-1280.png")
+        pick(page, "Language / Sprache", "English")
+        no_traceback(page)
+        assert page.get_by_role("tab", selected=True).inner_text() == "Dashboard"
+        open_group(page, "Customers")
+        set_number(page, "Accounts", 4000)
+        click_run(page, "after the round trip")
+        no_traceback(page)
+
+
+@pytest.mark.parametrize("broken", ["folder", "not-a-database"])
+def test_a_broken_store_shows_a_message(tmp_path: Path, broken: str) -> None:
+    store = tmp_path / "store-dir"
+    store.mkdir()
+    if broken == "not-a-database":
+        store = tmp_path / "runs.sqlite"
+        store.write_text("this is not an SQLite file\n" * 100)
+    with serve(tmp_path, store) as url, browser_page(tmp_path, url, 1280) as page:
+        no_traceback(page)
+        open_tab(page, "Past runs")
+        no_traceback(page)
+        error = page.get_by_test_id("stAlertContentError")
+        assert error.count() >= 1
+        assert "store" in error.first.inner_text().lower()
+        screenshot(page, tmp_path / f"broken-store-{broken}.png")

@@ -128,3 +128,25 @@ def test_lever_problems_in_the_levers_units_and_language():
     assert i18n.entity_label("billing_specialists") == "Billing specialists"
     assert i18n.entity_label("night_shift", "de") == "Night shift"
     assert i18n.shift_label("mon-fri", "08:00", 8.5, "de") == "Mo–Fr 08:00–16:30"
+
+
+def test_verdict_words_lower_costs_without_a_minus_sign():
+    v = decision.Verdict(
+        best="a",
+        other="b",
+        net_diff=2032.0,
+        net_low=math.nan,
+        net_high=math.nan,
+        net_significant=False,
+        agent_cost_diff=-500.0,
+        discount_diff=-2030.0,
+        kept=3.0,
+        service_level_diff=0.0,
+        service_level_significant=False,
+        replications=1,
+    )
+    money = MoneyFormat("EUR", "€", "de")
+    text = i18n.verdict_text(v, money, "en")
+    assert "500 € less in agents and 2.030 € less in discounts" in text
+    assert "-2.030" not in text
+    assert "2.030 € weniger an Rabatten" in i18n.verdict_text(v, money, "de")

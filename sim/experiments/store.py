@@ -40,6 +40,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from sim.core.version import __version__
 from sim.experiments.jobs import JobFailure, RunSummary, Variant, experiment_id
@@ -356,6 +357,25 @@ class Store:
         with self._read() as con:
             return pd.read_sql_query(query, con)
 
+    def kpi_means(self, kpis: Sequence[str]) -> pd.DataFrame:
+        """Mean of each of ``kpis`` over replications, per experiment and variant (in the
+        variants' order), with the economics block of the variant's scenario (currency
+        and number format, to write the money as the scenario does). For listings: no
+        run is loaded. Columns: run_id, variant, position, kpi, mean, n, economics."""
+        marks = ", ".join("?" for _ in kpis)
+        query = f"""
+            SELECT m.experiment_id AS run_id, m.variant, v.position, m.kpi, m.mean, m.n,
+                   v.scenario_yaml
+            FROM kpi_means m JOIN variants v
+                ON v.experiment_id = m.experiment_id AND v.variant = m.variant
+            WHERE m.kpi IN ({marks}) ORDER BY m.experiment_id, v.position
+        """
+        with self._read() as con:
+            out = pd.read_sql_query(query, con, params=list(kpis))
+        economics = {text: _economics(text) for text in out["scenario_yaml"].unique()}
+        out["economics"] = [economics[t] for t in out["scenario_yaml"]]
+        return out.drop(columns="scenario_yaml")
+
     def load(self, exp_id: str) -> ExperimentResult:
         """Reopen a stored experiment without running anything.
 
@@ -414,6 +434,16 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return True
     return True
+
+
+def _economics(text: str) -> dict:
+    """The economics block of a stored scenario (empty when the text does not parse)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    eco = data.get("economics") if isinstance(data, dict) else None
+    return dict(eco) if isinstance(eco, dict) else {}
 
 
 def _sql_float(value: float) -> float | None:

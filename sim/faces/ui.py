@@ -255,6 +255,27 @@ def default_incident(scenario: Scenario) -> tuple[float, dt.date, dt.date, list[
     return 0.20, start, end, [scenario.billing.cycle_days[0]]
 
 
+def input_format(value: float | None, step: float, min_decimals: int = 0) -> str:
+    """A printf format for a number input: as few decimals as the value and the step
+    need (at least ``min_decimals``, at most 4).
+
+    Streamlit's number inputs always write a decimal point, never a German decimal
+    comma; without needless decimals "600.00" (read in German as six hundred thousand)
+    becomes "600", and a percentage keeps one decimal ("80.0"), which no reader takes
+    for a thousands separator."""
+
+    def decimals(x: float) -> int:
+        for d in range(5):
+            if abs(round(x, d) - x) < 1e-9:
+                return d
+        return 4
+
+    need = decimals(float(step))
+    if value is not None and math.isfinite(float(value)):
+        need = max(need, decimals(float(value)))
+    return f"%.{max(need, min_decimals)}f"
+
+
 MAX_SCENARIO_BYTES = 256 * 1024
 """Largest scenario upload: the shipped scenarios are about 10 kB."""
 
@@ -725,12 +746,53 @@ def run_label(row: Mapping[str, Any], lang: str = "en") -> str:
     return f"{row.get('name', '')} · {created} · {reps} × · {row.get('run_id')}"
 
 
-def past_runs_table(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    """Past runs for reading: local times, translated headers, newest first."""
+PAST_RUN_KPIS: tuple[str, ...] = ("net", "service_level")
+"""The KPIs the past-runs list shows for each stored run."""
+
+
+def past_run_kpis(kpi_means: pd.DataFrame, run_ids: Sequence[str], lang: str = "en") -> dict:
+    """Per KPI in ``PAST_RUN_KPIS``, the text for each run: the mean over replications
+    in the stored scenario's currency and number format, one value per variant joined
+    with " | " (a sweep lists all its points); "—" when the store has none.
+
+    ``kpi_means`` is ``Store.kpi_means(PAST_RUN_KPIS)``."""
+    out: dict[str, list[str]] = {}
+    for kpi in PAST_RUN_KPIS:
+        unit = KPI_DEFINITIONS[kpi].unit
+        rows = kpi_means[kpi_means["kpi"] == kpi] if len(kpi_means) else kpi_means
+        texts = []
+        for run_id in run_ids:
+            mine = rows[rows["run_id"] == run_id] if len(rows) else rows
+            parts = [
+                format_value(m, unit, _stored_money(eco), money_decimals=0)
+                for m, eco in zip(mine["mean"], mine["economics"], strict=True)
+            ]
+            texts.append(" | ".join(parts) if parts else "—")
+        out[kpi] = texts
+    return out
+
+
+def _stored_money(economics: Mapping[str, Any]) -> MoneyFormat:
+    """The money format of a stored scenario's economics block."""
+    style = economics.get("number_format") or "en"
+    return MoneyFormat(
+        currency=str(economics.get("currency") or "EUR"),
+        symbol=economics.get("currency_symbol") or None,
+        style=style if style in ("en", "de") else "en",
+    )
+
+
+def past_runs_table(
+    runs: pd.DataFrame, lang: str = "en", kpi_means: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Past runs for reading: local times, translated headers, newest first, and the
+    headline KPIs (net, service level) when ``kpi_means`` (``Store.kpi_means``) is given."""
+    kpis = past_run_kpis(kpi_means, list(runs["run_id"]), lang) if kpi_means is not None else {}
     out = pd.DataFrame(
         {
             i18n.t("strategy", lang): runs["name"].astype(str),
             i18n.t("col_created", lang): [format_timestamp(c, lang) for c in runs["created"]],
+            **{i18n.kpi_label(k, lang): texts for k, texts in kpis.items()},
             i18n.t("replications", lang): runs["replications"],
             i18n.t("compare_pick", lang): runs.get("variant_names", ""),
             i18n.t("col_status", lang): runs.get("status", ""),

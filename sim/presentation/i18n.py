@@ -114,6 +114,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "horizon": ("Horizon and runs", "Zeitraum und Läufe"),
     "months": ("Months", "Monate"),
     "replications": ("Replications", "Wiederholungen"),
+    "decimal_point": (
+        "Number fields take a decimal point (2.5); results are written in the "
+        "scenario's number format.",
+        "Zahlenfelder erwarten einen Dezimalpunkt (2.5 statt 2,5; Streamlit kennt kein "
+        "Dezimalkomma). Ergebnisse stehen im deutschen Zahlenformat.",
+    ),
     "replications_help": (
         "More replications give narrower confidence intervals and take longer.",
         "Mehr Wiederholungen ergeben engere Konfidenzintervalle und dauern länger.",
@@ -323,10 +329,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Unterschied ist nicht signifikant",
     ),
     "verdict_costs": (
-        "; it costs {agents} {more_less} in agents, {discounts} in discounts and keeps "
-        "{kept} {kept_word} accounts",
-        "; es kostet {agents} {more_less} an Personal, {discounts} an Rabatten und hält "
-        "{kept} {kept_word} Konten",
+        "; it costs {agents} {more_less} in agents and {discounts} {disc_more_less} in "
+        "discounts, and keeps {kept} {kept_word} accounts",
+        "; es kostet {agents} {more_less} an Personal und {discounts} {disc_more_less} an "
+        "Rabatten und hält {kept} {kept_word} Konten",
     ),
     "more": ("more", "mehr"),
     "less": ("less", "weniger"),
@@ -720,7 +726,10 @@ def verdict_text(v: Verdict, money: MoneyFormat, lang: str = "en") -> str:
     text = t(key, lang, best=v.best, other=v.other, diff=diff, ci=ci)
     agents = format_value(abs(v.agent_cost_diff), "money", money, money_decimals=0)
     more_less = t("more" if v.agent_cost_diff >= 0 else "less", lang)
-    discounts = format_diff(v.discount_diff, "money", money)
+    # amounts without sign and a word for the direction: "-2.030 € in discounts" read
+    # as a cost of minus two thousand
+    discounts = format_value(abs(v.discount_diff), "money", money, money_decimals=0)
+    disc_more_less = t("more" if v.discount_diff >= 0 else "less", lang)
     kept = format_value(abs(round(v.kept, 1)), "accounts", money)
     kept_word = t("more" if v.kept >= 0 else "fewer", lang)
     text += t(
@@ -729,6 +738,7 @@ def verdict_text(v: Verdict, money: MoneyFormat, lang: str = "en") -> str:
         agents=agents,
         more_less=more_less,
         discounts=discounts,
+        disc_more_less=disc_more_less,
         kept=kept,
         kept_word=kept_word,
     )
