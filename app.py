@@ -21,11 +21,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from sim.calibrate import DataError
 from sim.experiments import decision
 from sim.experiments.store import StoreError
 from sim.faces import ui
 from sim.policies.catalogue import DISCOUNTS
 from sim.presentation import i18n
+from sim.presentation.calibration import fit_report_html
 from sim.presentation.formatting import (
     MoneyFormat,
     format_date,
@@ -498,6 +500,7 @@ def dashboard(scenario: Scenario | None, reps: int) -> None:
         )
     )
     kpi_cards(ui.kpi_cards(result, money, lang))
+    value_explained()
     if result.replications < 2:
         st.caption(tr("ci_one_rep"))
     else:
@@ -778,6 +781,7 @@ def show_comparison(chosen: dict, lang: str) -> None:
         st.subheader(tr("verdict"))
         st.markdown(i18n.verdict_text(facts, money, lang), help=tr("multiple_caveat"))
     st.subheader(tr("ranking"), help=tr("ci_explained"))
+    value_explained()
     ranked = decision.ranking(combined, base)
     st.dataframe(ranking_display(ranked, base, money), hide_index=True)
 
@@ -968,6 +972,285 @@ def sweep_controls(scenario: Scenario, reps: int) -> None:
         st.rerun()
 
 
+def value_explained() -> None:
+    """What net value means, next to the money KPIs (the text lives in the presentation
+    layer, one place for every tab)."""
+    lang = st.session_state.get("lang", "en")
+    with st.expander(tr("value_title")):
+        st.markdown(i18n.value_definition(lang))
+
+
+# ---- best plan (the net-value optimiser) ---------------------------------------------------
+
+
+def best_plan(scenario: Scenario | None, reps: int) -> dict | None:
+    """Search the default plans around the current levers for the highest net value;
+    show the ranking, the not-worse set and the fresh-seed check. Returns a run request
+    when the reader keeps the chosen plan as a strategy."""
+    state = st.session_state
+    lang = state.get("lang", "en")
+    if scenario is None:
+        st.info(tr("not_runnable"))
+        return None
+    left, mid, right = st.columns(3)
+    months = left.number_input(
+        tr("plan_months"),
+        min_value=1,
+        max_value=max(1, scenario.calendar.months),
+        value=min(2, scenario.calendar.months),
+        step=1,
+        key="plan_months",
+        help=tr("plan_months_help"),
+    )
+    n0 = mid.number_input(
+        tr("plan_reps"), 2, 20, value=3, step=1, key="plan_reps", help=tr("plan_reps_help")
+    )
+    holdout = right.number_input(
+        tr("plan_holdout"), 2, 20, value=3, step=1, key="plan_holdout", help=tr("plan_holdout_help")
+    )
+    try:
+        _short, _space, n = ui.plan_search(scenario, int(months), int(n0), int(holdout))
+    except (ScenarioError, ValueError) as exc:
+        st.error(f"{tr('plan_failed')} {exc}")
+        return None
+    st.caption(tr("plan_intro", n=n))
+    run_key = f"{scenario.fingerprint()}:{months}:{n0}:{holdout}"
+    if st.button(tr("plan_run"), key="plan_run", type="primary"):
+        bar = st.progress(0.0, text=tr("plan_running", what=tr("starting")))
+
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=tr("plan_running", what=message))
+
+        try:
+            found = ui.optimise_plan(scenario, int(months), int(n0), int(holdout), progress)
+        except (RuntimeError, ValueError) as exc:
+            bar.empty()
+            st.error(f"{tr('plan_failed')} {exc}")
+            return None
+        bar.empty()
+        state["netopt"] = {"key": run_key, "result": found, "scenario": scenario}
+    kept = state.get("netopt")
+    if kept is None:
+        return None
+    if kept["key"] != run_key:
+        st.info(tr("plan_stale"))
+    return show_plan(kept["result"], kept["scenario"], reps, lang)
+
+
+def show_plan(result: Any, scenario: Scenario, reps: int, lang: str) -> dict | None:
+    """The optimiser's answer: the choice, the ranking with the not-worse set, the
+    fresh-seed check, and the buttons to keep or download the chosen plan."""
+    money = MoneyFormat.from_scenario(scenario)
+    s = result.summary()
+    st.markdown(
+        tr(
+            "plan_chosen",
+            name=result.best.name,
+            net=format_value(s["best_net"], "money", money, money_decimals=0),
+            ci=format_interval(s["best_net_low"], s["best_net_high"], "money", money),
+            runs=s["search_replications"],
+            months=result.scenario.calendar.months,
+        )
+    )
+    if s["holds"]:
+        st.success(tr("plan_holds"))
+    else:
+        st.warning(tr("plan_fails"))
+    value_explained()
+    st.subheader(tr("ranking"), help=tr("ci_explained"))
+    st.caption(tr("plan_not_worse_n", k=len(result.not_worse), n=len(result.candidates)))
+    table = ui.plan_ranking_display(result, money, lang)
+    st.dataframe(
+        table,
+        hide_index=True,
+        height=35 * (len(table) + 1) + 3,
+        column_config={table.columns[1]: st.column_config.TextColumn(width="large")},
+    )
+    if not s["guarantee"]:
+        st.caption(tr("plan_no_guarantee", delta=format_value(s["delta"], "money", money)))
+    st.caption(
+        tr("plan_method", alpha=f"{s['alpha']:g}", runs=s["runs"], secs=f"{s['elapsed_s']:.0f}")
+    )
+    st.subheader(tr("plan_check_title"))
+    st.dataframe(ui.plan_holdout_display(result, money, lang), hide_index=True)
+    plan = ui.chosen_plan(result, scenario)
+    left, right = st.columns(2)
+    request = None
+    if left.button(tr("plan_keep"), key="plan_keep", help=tr("plan_keep_help")):
+        request = {
+            "name": tr("plan_strategy", name=result.best.name),
+            "scenario": plan,
+            "reps": reps,
+        }
+    right.download_button(
+        tr("plan_download"),
+        plan.to_yaml(),
+        file_name=f"{plan.name}.yaml",
+        mime="application/x-yaml",
+        key="plan_download",
+    )
+    return request
+
+
+# ---- calibrate ------------------------------------------------------------------------------
+
+
+def calibrate() -> None:
+    """Upload a call log, see the fit, download the fitted scenario and the report."""
+    state = st.session_state
+    lang = state.get("lang", "en")
+    st.caption(tr("cal_intro"))
+    mb = ui.MAX_LOG_BYTES // 1024**2
+    upload = st.file_uploader(
+        tr("cal_upload", mb=mb),
+        type=[s.rsplit(".", 1)[-1] for s in ui.LOG_SUFFIXES],
+        key="cal_upload",
+        max_upload_size=mb,
+    )
+    if upload is None:
+        return
+    refused = ui.log_upload_problem(upload.name, upload.size)
+    if refused == "too_big":
+        size = f"{upload.size / 1024**2:,.1f}"
+        st.error(tr("cal_too_big", file=upload.name, size=size, mb=mb))
+        return
+    if refused == "wrong_type":
+        st.error(tr("cal_wrong_type", file=upload.name))
+        return
+    data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    kept = state.get("fit")
+    if kept is None or kept["digest"] != digest:
+        with st.spinner(tr("cal_fitting", file=upload.name)):
+            try:
+                fit = ui.fit_log_upload(upload.name, data)
+            except DataError as exc:
+                st.error(tr("cal_bad", reason=exc))
+                state.pop("fit", None)
+                return
+        kept = {"digest": digest, "fit": fit, "yaml": fit.to_yaml()}
+        state["fit"] = kept
+    show_fit(kept["fit"], kept["yaml"], upload.name, lang)
+
+
+def show_fit(fit: Any, yaml_text: str, name: str, lang: str) -> None:
+    """The fit summary: counts, arrival profile, talk time with KS, patience, inferred
+    staffing and quirks, then the two downloads."""
+    calls = fit.log.calls
+    answered = int((calls["outcome"] == "answered").sum())
+    st.markdown(
+        tr(
+            "cal_summary",
+            calls=f"{len(calls):,}",
+            days=calls["day"].nunique(),
+            answered=f"{answered:,}",
+            abandoned=f"{len(calls) - answered:,}",
+            sources=", ".join(fit.sources),
+        )
+    )
+    stem = name.split(".")[0]
+    left, right = st.columns(2)
+    left.download_button(
+        tr("cal_download_yaml"),
+        yaml_text,
+        file_name=f"{stem}-fitted.yaml",
+        mime="application/x-yaml",
+        key="cal_yaml",
+    )
+    right.download_button(
+        tr("cal_download_report"),
+        lambda: fit_report_html(fit),
+        file_name=f"{stem}-fit-report.html",
+        mime="text/html",
+        key="cal_report",
+    )
+    a = fit.arrivals
+    money = MoneyFormat()
+    left, right = st.columns(2)
+    with left:
+        st.subheader(tr("cal_arrivals"), help=tr("cal_arrivals_help"))
+        rates = a.rates.rename(columns={"day_type": "type"})
+        x = alt.X("hour:Q", title=tr("hour"), scale=alt.Scale(domain=[0, 24]))
+        colour = alt.Color("type:N", title=tr("day_type"), legend=alt.Legend(orient="bottom"))
+        band = (
+            alt.Chart(rates).mark_area(opacity=0.25).encode(x=x, y="lo:Q", y2="hi:Q", color=colour)
+        )
+        line = (
+            alt.Chart(rates)
+            .mark_line()
+            .encode(x=x, y=alt.Y("rate:Q", title=tr("calls_per_hour")), color=colour)
+        )
+        show(alt.layer(band, line), money)
+        st.caption(
+            tr(
+                "cal_busyness",
+                cv=f"{a.busyness_cv:.2f}",
+                lo=f"{a.busyness_lo:.2f}",
+                hi=f"{a.busyness_hi:.2f}",
+                days=a.n_days_busyness,
+            )
+        )
+    with right:
+        st.subheader(tr("cal_staffing"), help=tr("cal_staffing_help"))
+        prof = ui.staffing_profile_hours(fit).rename(columns={"day_type": "type"})
+        x = alt.X("hour:Q", title=tr("hour"), scale=alt.Scale(domain=[0, 24]))
+        colour = alt.Color("type:N", title=tr("day_type"), legend=alt.Legend(orient="bottom"))
+        band = (
+            alt.Chart(prof)
+            .mark_area(opacity=0.25, interpolate="step-after")
+            .encode(x=x, y="q1:Q", y2="q3:Q", color=colour)
+        )
+        line = (
+            alt.Chart(prof)
+            .mark_line(interpolate="step-after")
+            .encode(x=x, y=alt.Y("median:Q", title=tr("agents")), color=colour)
+        )
+        show(alt.layer(band, line), money)
+    st.subheader(tr("cal_service"), help=tr("cal_service_help"))
+    svc = ui.service_fit_table(fit)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("call_type"): svc["call_type"],
+                tr("rows"): svc["rows"],
+                tr("best_family"): svc["best"],
+                tr("ks"): svc["ks"].round(3),
+                tr("ks_lognormal"): svc["ks_lognormal"].round(3),
+                tr("mean_talk"): [
+                    f"{format_value(m, 's', money)} {format_interval(lo, hi, 's', money)}"
+                    for m, lo, hi in zip(svc["mean_s"], svc["mean_lo"], svc["mean_hi"], strict=True)
+                ],
+            }
+        ),
+        hide_index=True,
+    )
+    st.subheader(tr("cal_patience"))
+    p = fit.patience
+    best = p.models.set_index("family").loc[p.best]
+    st.markdown(
+        tr(
+            "cal_patience_text",
+            events=f"{p.events:,}",
+            n=f"{p.n:,}",
+            best=p.best,
+            mean=format_value(best["mean"], "s", money),
+            lo=format_value(best["mean_lo"], "s", money),
+            hi=format_value(best["mean_hi"], "s", money),
+        )
+    )
+    st.subheader(tr("cal_quirks"))
+    quirks = fit.log.quirks_table()
+    if quirks.empty:
+        st.caption(tr("cal_no_quirks"))
+    else:
+        st.dataframe(
+            quirks.rename(
+                columns={"quirk": tr("quirk"), "rows": tr("rows"), "handling": tr("handling")}
+            ),
+            hide_index=True,
+        )
+
+
 # ---- past runs -----------------------------------------------------------------------------
 
 
@@ -1053,11 +1336,11 @@ def editor(source: str, text: str, scenario: Scenario | None) -> None:
 
 # ---- page ----------------------------------------------------------------------------------
 
-TABS = ("dashboard", "compare", "past", "scenario")
+TABS = ("dashboard", "compare", "best", "calibrate", "past", "scenario")
 
 
 def page_tabs() -> Any:
-    """The four tabs, the chosen one kept in session state: a Run or any widget's rerun
+    """The tabs, the chosen one kept in session state: a Run or any widget's rerun
     never sends the reader back to the Dashboard, and a language switch keeps the tab
     (the widget is keyed per language, the choice is kept as a language-free id)."""
     state = st.session_state
@@ -1097,8 +1380,12 @@ def main() -> None:
     with tabs[1]:
         compare(scenario, reps)
     with tabs[2]:
-        past_runs()
+        request = best_plan(scenario, reps) or request
     with tabs[3]:
+        calibrate()
+    with tabs[4]:
+        past_runs()
+    with tabs[5]:
         editor(source, text, scenario)
     if request is not None:
         execute_run(request, progress_slot)

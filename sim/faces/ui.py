@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import inspect
+import io
 import math
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,10 +22,13 @@ import numpy as np
 import pandas as pd
 
 from sim import policies
+from sim.calibrate import CalibrationFit, CallLog, DataError, fit_logs
+from sim.calibrate.readers import read_anonymous_bank, read_call_log
 from sim.core.optional import require
 from sim.core.progress import ProgressFn
 from sim.experiments import decision
 from sim.experiments.jobs import Variant
+from sim.experiments.netopt import NetOptResult, SearchSpace, optimise_net
 from sim.experiments.pairing import Comparability, comparability
 from sim.experiments.result import ExperimentResult
 from sim.experiments.runner import run_experiment
@@ -40,7 +45,9 @@ from sim.presentation.formatting import (
     format_value,
 )
 from sim.results.tables import KPI_DEFINITIONS, MONTHLY_UNITS
-from sim.scenario import Scenario, ScenarioError, scenario_from_yaml
+from sim.scenario import Scenario
+from sim.scenario.limits import estimate_work
+from sim.scenario.loading import check_upload
 
 DISCOUNT_PCT_PARAM: dict[str, str | None] = {
     "none": None,
@@ -303,12 +310,108 @@ def unique_name(name: str, taken: Sequence[str]) -> str:
 
 def read_upload(name: str, data: bytes) -> tuple[Scenario, str]:
     """An uploaded scenario file: (scenario, its text); ScenarioError naming the file and
-    the problem when it is not UTF-8 text, not YAML or not a valid scenario."""
+    the problem when it is too big, not UTF-8 text, not YAML (an alias bomb included) or
+    not a valid scenario.
+
+    Through the library's ``check_upload``, so the page refuses exactly what the CLI
+    refuses (size before decoding, aliases before expansion)."""
+    scenario = check_upload(data, name)
+    return scenario, data.decode("utf-8-sig")
+
+
+# ---- call logs (the Calibrate tab) -------------------------------------------------------
+
+MAX_LOG_BYTES = 50 * 1024 * 1024
+"""Largest call-log upload: a month of the Anonymous Bank is about 4 MB gzipped."""
+MAX_LOG_EXPANDED_BYTES = 400 * 1024 * 1024
+"""Largest call log once a ``.gz`` upload is unpacked (a gzip bomb stops here)."""
+LOG_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".pq", ".txt", ".txt.gz")
+"""Call-log files the tab reads: the generic schema (CSV, Parquet) or Anonymous Bank
+monthly files (``.txt``, ``.txt.gz``)."""
+
+
+def log_upload_problem(name: str, size: int, limit: int = MAX_LOG_BYTES) -> str | None:
+    """Why a call-log upload is refused before it is read: "too_big" or "wrong_type"."""
+    if not name.lower().endswith(LOG_SUFFIXES):
+        return "wrong_type"
+    if size > limit:
+        return "too_big"
+    return None
+
+
+def _gunzip(name: str, data: bytes, limit: int) -> bytes:
+    """``data`` unpacked, never more than ``limit`` bytes (DataError beyond, or when it is
+    not gzip)."""
+    out = zlib.decompressobj(wbits=31)  # gzip header
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(["not a text file (UTF-8 expected)"], name) from None
-    return scenario_from_yaml(text, name), text
+        body = out.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise DataError(name, f"not a gzip file ({exc})") from None
+    if len(body) > limit or out.unconsumed_tail:
+        raise DataError(name, f"unpacks to more than the limit of {limit:,} bytes")
+    return body
+
+
+def read_log_upload(
+    name: str, data: bytes, limit: int = MAX_LOG_BYTES, expanded: int = MAX_LOG_EXPANDED_BYTES
+) -> CallLog:
+    """An uploaded call log in the generic schema or an Anonymous Bank monthly file, or
+    one DataError naming the file (and the row and column when a value is bad)."""
+    problem = log_upload_problem(name, len(data), limit)
+    if problem == "wrong_type":
+        raise DataError(name, f"not a call log (expected {', '.join(LOG_SUFFIXES)})")
+    if problem == "too_big":
+        raise DataError(name, f"is {len(data):,} bytes, more than the limit of {limit:,}")
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        data, lower = _gunzip(name, data, expanded), lower[:-3]
+    buffer = io.BytesIO(data)
+    buffer.name = name  # the readers name the file in every error
+    if lower.endswith(".txt"):
+        return read_anonymous_bank(buffer)
+    return read_call_log(buffer)
+
+
+def fit_log_upload(name: str, data: bytes) -> CalibrationFit:
+    """The fit of an uploaded call log; DataError (one line) when the file or its
+    contents cannot be used, including a log too thin to fit (no abandonments)."""
+    log = read_log_upload(name, data)
+    try:
+        return fit_logs(log)
+    except DataError:
+        raise
+    except (ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
+        raise DataError(name, f"cannot be fitted: {exc}") from None
+
+
+def service_fit_table(fit: CalibrationFit) -> pd.DataFrame:
+    """One row per call type: rows, best family, its KS distance, mean talk time [95 %
+    CI] in seconds (the lognormal mean), for the fit summary."""
+    rows = []
+    for call_type, f in fit.services.items():
+        fam = f.families.set_index("family")
+        rows.append(
+            {
+                "call_type": call_type,
+                "rows": f.n,
+                "best": f.best,
+                "ks": float(fam.loc[f.best, "ks"]),
+                "ks_lognormal": float(fam.loc["lognormal", "ks"])
+                if "lognormal" in fam.index
+                else math.nan,
+                "mean_s": f.mean,
+                "mean_lo": f.mean_ci[0],
+                "mean_hi": f.mean_ci[1],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def staffing_profile_hours(fit: CalibrationFit) -> pd.DataFrame:
+    """Inferred agents on duty by day type and hour of day (median and quartiles), the
+    slots in minutes turned into hours for a chart."""
+    prof = fit.staffing_profile
+    return prof.assign(hour=prof["slot"] / 60.0)[["day_type", "hour", "median", "q1", "q3"]]
 
 
 # ---- running ----------------------------------------------------------------------------
@@ -424,6 +527,8 @@ def kpi_cards(
             value = full = format_value(None, d.unit, money)
             ci = ""
         help_text = f"{full} — {i18n.kpi_definition(kpi, lang)}"
+        if kpi == "net":
+            help_text += "\n\n" + i18n.value_definition(lang)
         cards.append(Card(kpi, i18n.kpi_label(kpi, lang), value, ci, help_text))
     return cards
 
@@ -800,3 +905,121 @@ def past_runs_table(
         }
     )
     return out
+
+
+# ---- the net-value optimiser (the Best plan tab) ------------------------------------------
+
+SERIAL_SEARCH_ACCOUNT_MONTHS = 2_000_000
+"""A search this small (account-months over all first-stage runs) runs in-process: a
+process pool would cost more to start than it saves."""
+
+
+def plan_search(
+    scenario: Scenario, months: int, replications: int, holdout: int
+) -> tuple[Scenario, SearchSpace, int]:
+    """What the optimiser will evaluate: the scenario on the short horizon, the library's
+    default search space around it, and the number of candidate plans."""
+    short = scenario.with_changes({"calendar.months": int(months)})
+    space = SearchSpace.default(short)
+    return short, space, len(space.candidates(short))
+
+
+def optimise_plan(
+    scenario: Scenario,
+    months: int,
+    replications: int,
+    holdout: int,
+    progress: ProgressFn | None = None,
+) -> NetOptResult:
+    """``optimise_net`` on ``scenario`` cut to ``months`` with the default search space:
+    in-process for a small search, on the local process pool otherwise."""
+    short, space, n = plan_search(scenario, months, replications, holdout)
+    work = estimate_work(short, n * replications)
+    executor = (
+        "serial" if work.jobs * work.account_months <= SERIAL_SEARCH_ACCOUNT_MONTHS else "process"
+    )
+    return optimise_net(
+        short,
+        space,
+        replications=replications,
+        holdout=holdout,
+        executor=executor,
+        workers=2,
+        progress=progress,
+    )
+
+
+def chosen_plan(result: NetOptResult, scenario: Scenario) -> Scenario:
+    """The best plan's changes laid over ``scenario`` on its own horizon (not the short
+    one the search used), named ``<scenario>-optimised``: what Compare runs and the
+    download holds."""
+    changed = scenario.with_changes(result.best.changes) if result.best.changes else scenario
+    return changed.with_changes(name=f"{scenario.name}-optimised")
+
+
+def plan_ranking_display(
+    result: NetOptResult, money: MoneyFormat, lang: str = "en"
+) -> pd.DataFrame:
+    """The optimiser's ranking as text: rank, plan, runs, net [95 % CI], difference to the
+    best [CI], and a mark for the plans not significantly worse than the best (★ best)."""
+    r = result.ranking()
+
+    def mark(row: Any) -> str:
+        if row.best:
+            return i18n.t("plan_best", lang)
+        if row.not_worse:
+            return i18n.t("plan_not_worse", lang)
+        return i18n.t("plan_worse", lang)
+
+    def diff(row: Any) -> str:
+        if row.best:
+            return "—"
+        text = format_diff(row.diff_best, "money", money)
+        ci = format_interval(row.diff_best_low, row.diff_best_high, "money", money)
+        return f"{text} {ci}".strip()
+
+    return pd.DataFrame(
+        {
+            i18n.t("rank", lang): r["rank"].to_numpy(),
+            i18n.t("plan", lang): r["candidate"].to_numpy(),
+            i18n.t("plan_verdict", lang): [mark(x) for x in r.itertuples()],
+            i18n.t("net_ci", lang): [
+                f"{format_value(x.net, 'money', money, money_decimals=0)} "
+                f"{format_interval(x.net_low, x.net_high, 'money', money)}".strip()
+                for x in r.itertuples()
+            ],
+            i18n.t("plan_diff_best", lang): [diff(x) for x in r.itertuples()],
+            i18n.t("plan_runs", lang): r["n"].to_numpy(),
+        }
+    )
+
+
+def plan_holdout_display(
+    result: NetOptResult, money: MoneyFormat, lang: str = "en"
+) -> pd.DataFrame:
+    """The fresh-seed check as text: comparison, search and hold-out paired difference
+    with their 95 % intervals, and whether it holds."""
+    h = result.holdout()
+
+    def cell(d: float, lo: float, hi: float) -> str:
+        return f"{format_diff(d, 'money', money)} {format_interval(lo, hi, 'money', money)}".strip()
+
+    return pd.DataFrame(
+        {
+            i18n.t("plan_check", lang): [
+                i18n.t("plan_check_" + c.split(" ")[0].replace("-", "_"), lang) + f": {a} − {b}"
+                for c, a, b in zip(h["comparison"], h["candidate"], h["against"], strict=True)
+            ],
+            i18n.t("plan_search", lang): [
+                cell(*x)
+                for x in zip(h["search_diff"], h["search_low"], h["search_high"], strict=True)
+            ],
+            i18n.t("plan_fresh", lang): [
+                cell(*x)
+                for x in zip(h["holdout_diff"], h["holdout_low"], h["holdout_high"], strict=True)
+            ],
+            i18n.t("plan_holds_col", lang): [
+                i18n.t("yes" if ok else "no", lang) for ok in h["holds"]
+            ],
+        }
+    )

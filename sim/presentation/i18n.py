@@ -412,6 +412,212 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{file} is not a YAML file (.yaml or .yml expected).",
         "{file} ist keine YAML-Datei (.yaml oder .yml erwartet).",
     ),
+    # tabs added for the decision cockpit
+    "tab_best": ("Best plan", "Bester Plan"),
+    "tab_calibrate": ("Calibrate", "Kalibrieren"),
+    "yes": ("yes", "ja"),
+    "no": ("no", "nein"),
+    # the value definition, next to every money KPI (one place: value_definition())
+    "value_title": ("What is the net value?", "Was ist das Ergebnis?"),
+    "value_definition": (
+        "**Net value = margin − agent cost − telephony cost + change in the value of the "
+        "base.** Margin is revenue (billed − discounts − refunded errors) minus the cost "
+        "of service. The value of the base is the retention-adjusted customer value "
+        "(CLV) of the accounts: at the end of the horizon for those still active, minus "
+        "at the start (plus each new account when it joins). So an account lost, or a "
+        "discount still owed after the horizon, counts now, and a plan that buys service "
+        "today at the price of customers tomorrow does not look better than it is.",
+        "**Ergebnis = Marge − Personalkosten − Telefoniekosten + Wertänderung des "
+        "Kundenstamms.** Die Marge ist der Umsatz (abgerechnet − Rabatte − erstattete "
+        "Fehler) abzüglich der Leistungskosten. Der Wert des Kundenstamms ist der um die "
+        "Kundenbindung bereinigte Kundenwert (CLV) der Konten: am Ende des Zeitraums für "
+        "die noch aktiven, abzüglich des Werts am Anfang (plus jedes neuen Kontos beim "
+        "Zugang). Ein verlorenes Konto oder ein nach dem Zeitraum noch zugesagter Rabatt "
+        "zählt also schon jetzt, und ein Plan, der heute Service auf Kosten künftiger "
+        "Kunden kauft, sieht nicht besser aus, als er ist.",
+    ),
+    # best plan (the net-value optimiser)
+    "plan_intro": (
+        "Tries {n} plans around the current levers (staffing as set, ×0.85, ×1.15 and "
+        "Erlang A at the target; discounts as set and two alternatives) on a short "
+        "horizon, with the same customers in every plan, and keeps the one with the "
+        "highest net value.",
+        "Prüft {n} Pläne rund um den aktuellen Reglerstand (Personal wie eingestellt, "
+        "×0,85, ×1,15 und Erlang A zum Ziel; Rabatte wie eingestellt und zwei "
+        "Alternativen) auf einem kurzen Zeitraum, mit denselben Kunden in jedem Plan, und "
+        "wählt den mit dem höchsten Ergebnis.",
+    ),
+    "plan_months": ("Months to simulate", "Zu simulierende Monate"),
+    "plan_months_help": (
+        "A short horizon keeps the search quick; the chosen plan is then run on the "
+        "scenario's own horizon when you keep it.",
+        "Ein kurzer Zeitraum hält die Suche schnell; der gewählte Plan läuft beim "
+        "Übernehmen auf dem eigenen Zeitraum des Szenarios.",
+    ),
+    "plan_reps": ("Replications per plan (first stage)", "Wiederholungen je Plan (erste Stufe)"),
+    "plan_reps_help": (
+        "Every plan runs this often; plans that are not clearly worse run more (up to 4×).",
+        "Jeder Plan läuft so oft; Pläne, die nicht klar schlechter sind, laufen öfter (bis 4×).",
+    ),
+    "plan_holdout": ("Fresh-seed check runs", "Läufe der Prüfung mit neuen Zufallszahlen"),
+    "plan_holdout_help": (
+        "The best, the runner-up and the plan as set run again on seeds the search never "
+        "used, to see whether the choice holds.",
+        "Der beste Plan, der zweitbeste und der eingestellte laufen erneut mit "
+        "Zufallszahlen, die die Suche nie benutzt hat, um zu sehen, ob die Wahl hält.",
+    ),
+    "plan_run": ("Find the best plan", "Besten Plan suchen"),
+    "plan_running": ("Best plan: {what}", "Bester Plan: {what}"),
+    "plan_failed": ("The search stopped:", "Die Suche brach ab:"),
+    "plan_stale": (
+        "This result is for other levers or settings; press the button to search again.",
+        "Dieses Ergebnis gehört zu anderen Reglern oder Einstellungen; zum erneuten Suchen "
+        "den Knopf drücken.",
+    ),
+    "plan_chosen": (
+        "**Best plan: {name}** — net value {net} {ci} over {runs} runs of {months} month(s).",
+        "**Bester Plan: {name}** — Ergebnis {net} {ci} aus {runs} Läufen über {months} Monat(e).",
+    ),
+    "plan_not_worse_n": (
+        "{k} of {n} plans are not significantly worse than the best (marked ≈): among "
+        "them the data cannot tell which is best.",
+        "{k} von {n} Plänen sind nicht signifikant schlechter als der beste (mit ≈ "
+        "markiert): zwischen ihnen können die Daten nicht entscheiden.",
+    ),
+    "plan_holds": (
+        "On fresh seeds the choice **holds**.",
+        "Mit neuen Zufallszahlen **hält** die Wahl.",
+    ),
+    "plan_fails": (
+        "On fresh seeds the choice **does not hold**: treat it as a tie, or search with "
+        "more replications.",
+        "Mit neuen Zufallszahlen **hält** die Wahl **nicht**: als Gleichstand behandeln "
+        "oder mit mehr Wiederholungen suchen.",
+    ),
+    "plan_no_guarantee": (
+        "The runs were capped before the plans could be told apart to within {delta}; "
+        "the ranking among the ≈ plans is not settled.",
+        "Die Läufe wurden begrenzt, bevor sich die Pläne auf {delta} genau unterscheiden "
+        "ließen; die Rangfolge unter den ≈-Plänen ist offen.",
+    ),
+    "plan_method": (
+        "Screening with paired differences, more runs for the survivors, multiple "
+        "comparisons with the best (joint error rate {alpha}); {runs} runs in {secs} s.",
+        "Vorauswahl mit gepaarten Differenzen, mehr Läufe für die verbliebenen Pläne, "
+        "Vergleiche mit dem Besten (gemeinsame Fehlerrate {alpha}); {runs} Läufe in "
+        "{secs} s.",
+    ),
+    "plan": ("plan", "Plan"),
+    "plan_verdict": ("against the best", "gegen den besten"),
+    "plan_best": ("★ best", "★ bester"),
+    "plan_not_worse": ("≈ not significantly worse", "≈ nicht signifikant schlechter"),
+    "plan_worse": ("worse", "schlechter"),
+    "plan_diff_best": ("Δ vs best [95 % CI]", "Δ zum besten [95-%-KI]"),
+    "plan_runs": ("runs", "Läufe"),
+    "plan_check_title": (
+        "Does the choice hold on fresh seeds?",
+        "Hält die Wahl mit neuen Zufallszahlen?",
+    ),
+    "plan_check": ("comparison", "Vergleich"),
+    "plan_check_best": ("best vs as set", "bester gegen eingestellt"),
+    "plan_check_runner_up": ("runner-up vs best", "zweitbester gegen besten"),
+    "plan_search": ("in the search [95 % CI]", "in der Suche [95-%-KI]"),
+    "plan_fresh": ("on fresh seeds [95 % CI]", "mit neuen Zufallszahlen [95-%-KI]"),
+    "plan_holds_col": ("holds", "hält"),
+    "plan_keep": ("Keep as strategy (for Compare)", "Als Strategie übernehmen (für Vergleich)"),
+    "plan_keep_help": (
+        "Runs the chosen plan on the scenario's own horizon with the replications set in "
+        "the sidebar, so Compare shows it next to your other strategies.",
+        "Rechnet den gewählten Plan auf dem eigenen Zeitraum des Szenarios mit den "
+        "Wiederholungen aus der Seitenleiste, damit der Vergleich ihn neben Ihren anderen "
+        "Strategien zeigt.",
+    ),
+    "plan_strategy": ("Best plan: {name}", "Bester Plan: {name}"),
+    "plan_download": ("Download the plan (YAML)", "Plan herunterladen (YAML)"),
+    # calibrate
+    "cal_intro": (
+        "Upload a call log to fit arrivals, talk times, patience and staffing, and get a "
+        "scenario that reproduces it.",
+        "Ein Anrufprotokoll hochladen, um Anrufaufkommen, Gesprächsdauern, Geduld und "
+        "Besetzung anzupassen und ein Szenario zu erhalten, das es nachbildet.",
+    ),
+    "cal_upload": (
+        "Call log: CSV or Parquet (columns arrival, end, outcome, …) or Anonymous Bank "
+        "monthly file (.txt, .txt.gz), at most {mb} MB",
+        "Anrufprotokoll: CSV oder Parquet (Spalten arrival, end, outcome, …) oder "
+        "Monatsdatei der Anonymous Bank (.txt, .txt.gz), höchstens {mb} MB",
+    ),
+    "cal_too_big": (
+        "{file} is {size} MB; call logs may be at most {mb} MB.",
+        "{file} hat {size} MB; Anrufprotokolle dürfen höchstens {mb} MB haben.",
+    ),
+    "cal_wrong_type": (
+        "{file} is not a call log (.csv, .parquet, .txt or .txt.gz expected).",
+        "{file} ist kein Anrufprotokoll (.csv, .parquet, .txt oder .txt.gz erwartet).",
+    ),
+    "cal_bad": (
+        "This log cannot be used: {reason}",
+        "Dieses Protokoll ist nicht verwendbar: {reason}",
+    ),
+    "cal_fitting": ("Fitting {file}…", "{file} wird angepasst…"),
+    "cal_summary": (
+        "{calls} calls on {days} days ({answered} answered, {abandoned} abandoned) from {sources}.",
+        "{calls} Anrufe an {days} Tagen ({answered} angenommen, {abandoned} abgebrochen) "
+        "aus {sources}.",
+    ),
+    "cal_arrivals": ("Arrival profile", "Anrufaufkommen"),
+    "cal_arrivals_help": (
+        "Mean calls per hour by day type; the band is the 95 % CI over the days seen.",
+        "Mittlere Anrufe je Stunde nach Tagestyp; das Band ist das 95-%-KI über die "
+        "beobachteten Tage.",
+    ),
+    "cal_busyness": (
+        "Day-to-day busyness (CV) {cv} [95 % CI {lo} – {hi}] over {days} days.",
+        "Schwankung von Tag zu Tag (VK) {cv} [95-%-KI {lo} – {hi}] über {days} Tage.",
+    ),
+    "calls_per_hour": ("calls per hour", "Anrufe je Stunde"),
+    "day_type": ("day type", "Tagestyp"),
+    "cal_service": ("Talk time", "Gesprächsdauer"),
+    "cal_service_help": (
+        "Per call type: the family that fits best and its Kolmogorov-Smirnov distance "
+        "(0 = perfect; below about 0.05 is a close fit), and the mean talk time with its "
+        "95 % CI.",
+        "Je Anruftyp: die am besten passende Verteilung und ihr Kolmogorov-Smirnov-"
+        "Abstand (0 = perfekt; unter etwa 0,05 passt sie gut) sowie die mittlere "
+        "Gesprächsdauer mit 95-%-KI.",
+    ),
+    "call_type": ("call type", "Anruftyp"),
+    "rows": ("calls", "Anrufe"),
+    "best_family": ("best family", "beste Verteilung"),
+    "ks": ("KS distance", "KS-Abstand"),
+    "ks_lognormal": ("KS lognormal", "KS Lognormal"),
+    "mean_talk": ("mean talk [95 % CI]", "mittlere Dauer [95-%-KI]"),
+    "cal_patience": ("Patience", "Geduld"),
+    "cal_patience_text": (
+        "{events} of {n} queued callers hung up. Best model: **{best}**, mean patience "
+        "{mean} [95 % CI {lo} – {hi}].",
+        "{events} von {n} wartenden Anrufern legten auf. Bestes Modell: **{best}**, "
+        "mittlere Geduld {mean} [95-%-KI {lo} – {hi}].",
+    ),
+    "cal_staffing": ("Inferred staffing", "Ermittelte Besetzung"),
+    "cal_staffing_help": (
+        "Agents on duty, counted as distinct agents serving in each half hour: median "
+        "over the days, band from the lower to the upper quartile.",
+        "Diensthabende Agenten, gezählt als verschiedene Agenten mit Gesprächen je halbe "
+        "Stunde: Median über die Tage, Band vom unteren zum oberen Quartil.",
+    ),
+    "cal_quirks": ("Quirks in the data", "Besonderheiten der Daten"),
+    "cal_no_quirks": ("No quirks found.", "Keine Besonderheiten gefunden."),
+    "quirk": ("quirk", "Besonderheit"),
+    "handling": ("what was done", "Behandlung"),
+    "cal_download_yaml": (
+        "Download the fitted scenario (YAML)",
+        "Angepasstes Szenario herunterladen (YAML)",
+    ),
+    "cal_download_report": (
+        "Download the fit report (HTML)",
+        "Anpassungsbericht herunterladen (HTML)",
+    ),
     "store_broken": (
         "The results store cannot be used, so past runs are unavailable: {reason}",
         "Der Ergebnisspeicher ist nicht nutzbar, frühere Läufe fehlen daher: {reason}",
@@ -555,6 +761,12 @@ def t(key: str, lang: str = "en", **kw: object) -> str:
     pair = STRINGS.get(key)
     text = pair[_index(lang)] if pair else key
     return text.format(**kw) if kw else text
+
+
+def value_definition(lang: str = "en") -> str:
+    """What net value means, in words: the one text shown next to every money KPI (the
+    net card, Compare, Best plan), so the definition cannot drift between them."""
+    return t("value_definition", lang)
 
 
 def kpi_label(kpi: str, lang: str = "en") -> str:
