@@ -999,7 +999,7 @@ def best_plan(scenario: Scenario | None, reps: int) -> dict | None:
         max_value=max(1, scenario.calendar.months),
         value=min(2, scenario.calendar.months),
         step=1,
-        key="plan_months",
+        key=f"plan_months|{scenario.calendar.months}",  # new bounds when the horizon changes
         help=tr("plan_months_help"),
     )
     n0 = mid.number_input(

@@ -17,16 +17,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 import sim.experiments.jobs
 from sim import KPI_DEFINITIONS, load_scenario
+from sim.calibrate import DataError
 from sim.faces import ui
 from sim.policies.catalogue import DISCOUNTS
 from sim.presentation import i18n
 from sim.presentation.formatting import MoneyFormat, format_diff, format_interval, format_value
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, scenario_from_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -116,6 +118,8 @@ def test_page_loads_with_levers_and_simulates_nothing(sims):
     assert [t.label for t in at.tabs] == [
         "Dashboard",
         "Compare strategies",
+        "Best plan",
+        "Calibrate",
         "Past runs",
         "Scenario file",
     ]
@@ -323,14 +327,18 @@ class FakeUpload:
         return self._data
 
 
-def upload(monkeypatch: pytest.MonkeyPatch, name: str, data: bytes) -> None:
+def upload(monkeypatch: pytest.MonkeyPatch, name: str, data: bytes, key: str = "upload") -> None:
+    """The uploader ``key`` (the sidebar's scenario upload by default) hands back ``data``;
+    every other uploader stays empty."""
     original = DeltaGenerator.file_uploader
 
     def fake(self, label, *args, **kwargs):
-        original(self, label, *args, **kwargs)
-        return FakeUpload(name, data)
+        got = original(self, label, *args, **kwargs)
+        return FakeUpload(name, data) if kwargs.get("key") == key else got
 
     monkeypatch.setattr(DeltaGenerator, "file_uploader", fake)
+    # st.file_uploader is bound to the main area when streamlit is imported
+    monkeypatch.setattr(st, "file_uploader", lambda *a, **kw: fake(st._main, *a, **kw))
 
 
 @pytest.mark.parametrize(
@@ -835,3 +843,171 @@ def test_number_inputs_show_no_needless_decimals():
     assert ui.input_format(1.0, 0.25) == "%.2f"
     assert ui.input_format(1 / 3, 1.0) == "%.4f"
     assert ui.input_format(None, 1.0) == "%.0f"
+
+
+# ---- bounded uploads, the best plan, calibration, the value definition -----------------------
+
+ALIAS_BOMB = (
+    b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    b"b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    b"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    b"e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    b"f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    b"g: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+)
+
+
+def test_an_alias_bomb_upload_is_refused_quickly_by_the_librarys_check(sims, monkeypatch):
+    assert len(ALIAS_BOMB) <= 300  # expands to 9**7 ≈ 4.8 million strings
+    upload(monkeypatch, "bomb.yaml", ALIAS_BOMB)
+    started = time.monotonic()
+    at = fresh()
+    assert time.monotonic() - started < 5
+    text = errors(at)
+    assert "showing baseline.yaml instead" in text
+    assert "once aliases (*name) are expanded" in text
+    assert at.number_input(key=ACCOUNTS).value == 50000
+    with pytest.raises(ScenarioError, match="more than the limit"):
+        ui.read_upload("big.yaml", b"#" * (5 * 1024 * 1024))
+
+
+@pytest.fixture
+def few_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optimiser's default space cut to three plans, so the page test runs in seconds."""
+    from sim.experiments import netopt
+
+    def small_space(scenario):
+        return netopt.SearchSpace(
+            (netopt.StaffingOption(), netopt.StaffingOption(scale=0.85)),
+            (netopt.DiscountOption(), netopt.DiscountOption("flat", 10.0)),
+        )
+
+    monkeypatch.setattr(netopt.SearchSpace, "default", staticmethod(small_space))
+
+
+def test_best_plan_ranks_marks_checks_and_keeps_the_choice(sims, few_plans):
+    at = small(fresh()).run()
+    at.number_input(key="plan_reps").set_value(2)
+    at.number_input(key="plan_holdout").set_value(2)
+    assert at.number_input(key="plan_months|1").value == 1  # capped by the horizon
+    assert "Tries 4 plans" in " ".join(c.value for c in at.caption)
+    at.button(key="plan_run").click().run()
+    assert not at.exception and not at.error
+    result = at.session_state["netopt"]["result"]
+    ranking = result.ranking()
+    shown = at.dataframe[0].value
+    assert len(shown) == len(ranking) == 4
+    assert list(shown["plan"]) == list(ranking["candidate"])
+    marks = list(shown["against the best"])
+    assert marks[0] == "★ best"
+    assert marks.count("≈ not significantly worse") == len(result.not_worse) - 1
+    assert shown["net value [95 % CI]"].str.contains("€").all()
+    check = at.dataframe[1].value
+    assert list(check["holds"]) == ["yes" if h else "no" for h in result.holdout()["holds"]]
+    said = " ".join(m.value for m in at.markdown)
+    assert f"Best plan: {result.best.name}" in said
+    assert any(x.value.startswith("On fresh seeds") for x in [*at.success, *at.warning])
+    assert len(at.get("download_button")) == 3  # the plan, and the scenario file's two
+    before = len(sims)
+    at.button(key="plan_keep").click().run()
+    assert not at.exception
+    name = f"Best plan: {result.best.name}"
+    kept = at.session_state["strategies"][name].variants[0].scenario
+    assert kept == ui.chosen_plan(result, at.session_state["netopt"]["scenario"])
+    assert len(sims) == before + 1  # one replication (the sidebar's) on the full horizon
+
+
+def test_chosen_plan_keeps_the_horizon_and_names_the_plan(base):
+    from sim.experiments.netopt import Candidate, DiscountOption, StaffingOption
+
+    class Fake:
+        best = Candidate(
+            "flat",
+            StaffingOption(),
+            DiscountOption("flat", 10.0),
+            base,
+            DiscountOption("flat", 10.0).changes(base),
+        )
+
+    plan = ui.chosen_plan(Fake(), base)  # type: ignore[arg-type]
+    assert plan.calendar.months == base.calendar.months
+    assert plan.policies.discount.name == "flat" and plan.name == f"{base.name}-optimised"
+    short, space, n = ui.plan_search(base, 1, 2, 2)
+    assert short.calendar.months == 1 and n == len(space.candidates(short)) >= 2
+
+
+@pytest.fixture(scope="module")
+def call_log_csv() -> bytes:
+    """A call log in the generic schema from a small, understaffed simulated month (so
+    that callers abandon and patience can be fitted)."""
+    from sim import simulate
+    from sim.calibrate import export_call_log
+    from sim.experiments.netopt import StaffingOption
+
+    sc = load_scenario(ROOT / "scenarios" / BASE).with_changes(SMALL)
+    sc = sc.with_changes(StaffingOption(scale=0.2).changes(sc))
+    return export_call_log(simulate(sc)).to_csv(index=False).encode()
+
+
+def test_calibrate_fits_an_uploaded_log_and_offers_both_downloads(monkeypatch, call_log_csv):
+    upload(monkeypatch, "calls.csv", call_log_csv, key="cal_upload")
+    at = fresh()
+    assert not at.error
+    fit = at.session_state["fit"]["fit"]
+    assert fit.log.calls.shape[0] == call_log_csv.count(b"\n") - 1
+    assert len(at.get("download_button")) == 4  # scenario YAML + report, and the editor's two
+    fitted = scenario_from_yaml(at.session_state["fit"]["yaml"], "fitted")
+    assert fitted.contact_center.forecast is not None
+    said = " ".join(m.value for m in at.markdown)
+    assert f"{fit.log.calls.shape[0]:,} calls" in said and "mean patience" in said
+    services = at.dataframe[0].value
+    assert list(services["call type"]) == list(fit.services)
+    assert services["KS distance"].between(0, 1).all()
+    assert len(at.get("vega_lite_chart")) == 2  # arrivals, inferred staffing
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "says"),
+    [
+        ("calls.csv", b"arrival,end\n2027-01-04 08:00:00,2027-01-04 08:05:00\n", "outcome"),
+        ("calls.csv", b"arrival,end,outcome\nyesterday,2027-01-04,answered\n", "row 2"),
+        ("calls.txt.gz", b"not gzip at all", "not a gzip file"),
+        ("calls.xlsx", b"PK", "not a call log"),
+    ],
+)
+def test_a_bad_log_is_one_clear_line(monkeypatch, name, data, says):
+    upload(monkeypatch, name, data, key="cal_upload")
+    at = fresh()
+    assert not at.exception
+    assert len(at.error) == 1 and "\n" not in at.error[0].value.strip()
+    assert says in at.error[0].value and name in at.error[0].value
+    assert "fit" not in at.session_state
+
+
+def test_log_uploads_are_bounded_before_and_after_unpacking():
+    import gzip
+
+    assert ui.log_upload_problem("a.csv", ui.MAX_LOG_BYTES + 1) == "too_big"
+    assert ui.log_upload_problem("a.txt.gz", 10) is None
+    assert ui.log_upload_problem("a.yaml", 10) == "wrong_type"
+    bomb = gzip.compress(b"0" * (2 * 1024 * 1024))
+    with pytest.raises(DataError, match="unpacks to more than"):
+        ui.read_log_upload("bank.txt.gz", bomb, expanded=1024 * 1024)
+    with pytest.raises(DataError, match="more than the limit"):
+        ui.read_log_upload("a.csv", b"x" * 11, limit=10)
+
+
+def test_the_value_definition_is_one_text_on_the_card_and_in_compare(sims):
+    for lang in ("en", "de"):
+        text = i18n.value_definition(lang)
+        assert text == i18n.t("value_definition", lang)
+    assert "margin − agent cost − telephony cost + change in the value of the base" in (
+        i18n.value_definition("en")
+    )
+    at = run(small(fresh()), "one")
+    net = next(m for m in at.metric if m.label == "Net result")
+    assert i18n.value_definition("en") in net.help
+    assert any(e.label == "What is the net value?" for e in at.expander)
+    at.selectbox(key="lang").set_value("de").run()
+    assert any(e.label == "Was ist das Ergebnis?" for e in at.expander)
