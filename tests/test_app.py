@@ -137,6 +137,9 @@ def test_run_shows_results_and_reruns_do_not_simulate(sims):
     # money and numbers in the scenario's convention: baseline is German, in €
     assert values["Revenue"].endswith(" €") and "." in values["Revenue"]
     assert values["Service level"].endswith(" %") and "," in values["Service level"]
+    net = next(m for m in at.metric if m.label == "Net result")
+    assert i18n.value_definition("en") in net.help  # the one definition, next to the money
+    assert any(e.label == "What is the net value?" for e in at.expander)
     charts = at.get("vega_lite_chart")
     assert len(charts) == 6  # heatmap, waits, abandonment, queue/agents, retention, waterfall
     monthly = at.dataframe[0].value
@@ -417,6 +420,8 @@ def test_compare_strategies_side_by_side(sims):
     assert at.selectbox(key="compare_base").value == "as is"
     n_charts = len(at.get("vega_lite_chart"))
     assert n_charts >= 6 + 4  # dashboard + three overlays + frontier
+    explained = [e for e in at.expander if e.label == "What is the net value?"]
+    assert len(explained) == 2  # next to the net card and to the ranking in Compare
 
     at.multiselect(key="compare_pick|as is|fewer agents").set_value(["as is"]).run()
     assert not at.exception
@@ -879,7 +884,7 @@ def few_plans(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def small_space(scenario):
         return netopt.SearchSpace(
-            (netopt.StaffingOption(), netopt.StaffingOption(scale=0.85)),
+            (netopt.StaffingOption(scale=0.85),),
             (netopt.DiscountOption(), netopt.DiscountOption("flat", 10.0)),
         )
 
@@ -891,13 +896,13 @@ def test_best_plan_ranks_marks_checks_and_keeps_the_choice(sims, few_plans):
     at.number_input(key="plan_reps").set_value(2)
     at.number_input(key="plan_holdout").set_value(2)
     assert at.number_input(key="plan_months|1").value == 1  # capped by the horizon
-    assert "Tries 4 plans" in " ".join(c.value for c in at.caption)
+    assert "Tries 3 plans" in " ".join(c.value for c in at.caption)
     at.button(key="plan_run").click().run()
     assert not at.exception and not at.error
     result = at.session_state["netopt"]["result"]
     ranking = result.ranking()
     shown = at.dataframe[0].value
-    assert len(shown) == len(ranking) == 4
+    assert len(shown) == len(ranking) == 3
     assert list(shown["plan"]) == list(ranking["candidate"])
     marks = list(shown["against the best"])
     assert marks[0] == "★ best"
@@ -908,6 +913,7 @@ def test_best_plan_ranks_marks_checks_and_keeps_the_choice(sims, few_plans):
     said = " ".join(m.value for m in at.markdown)
     assert f"Best plan: {result.best.name}" in said
     assert any(x.value.startswith("On fresh seeds") for x in [*at.success, *at.warning])
+    assert any(e.label == "What is the net value?" for e in at.expander)
     assert len(at.get("download_button")) == 3  # the plan, and the scenario file's two
     before = len(sims)
     at.button(key="plan_keep").click().run()
@@ -998,16 +1004,10 @@ def test_log_uploads_are_bounded_before_and_after_unpacking():
         ui.read_log_upload("a.csv", b"x" * 11, limit=10)
 
 
-def test_the_value_definition_is_one_text_on_the_card_and_in_compare(sims):
+def test_the_value_definition_is_one_text_in_both_languages():
     for lang in ("en", "de"):
-        text = i18n.value_definition(lang)
-        assert text == i18n.t("value_definition", lang)
+        assert i18n.value_definition(lang) == i18n.t("value_definition", lang)
     assert "margin − agent cost − telephony cost + change in the value of the base" in (
         i18n.value_definition("en")
     )
-    at = run(small(fresh()), "one")
-    net = next(m for m in at.metric if m.label == "Net result")
-    assert i18n.value_definition("en") in net.help
-    assert any(e.label == "What is the net value?" for e in at.expander)
-    at.selectbox(key="lang").set_value("de").run()
-    assert any(e.label == "Was ist das Ergebnis?" for e in at.expander)
+    assert "Marge − Personalkosten − Telefoniekosten" in i18n.value_definition("de")
