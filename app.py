@@ -1064,7 +1064,7 @@ def show_plan(result: Any, scenario: Scenario, reps: int, lang: str) -> dict | N
         table,
         hide_index=True,
         height=35 * (len(table) + 1) + 3,
-        column_config={table.columns[1]: st.column_config.TextColumn(width="large")},
+        column_config={table.columns[1]: st.column_config.TextColumn(width=270)},
     )
     if not s["guarantee"]:
         st.caption(tr("plan_no_guarantee", delta=format_value(s["delta"], "money", money)))
@@ -1133,6 +1133,16 @@ def calibrate() -> None:
     show_fit(kept["fit"], kept["yaml"], upload.name, lang)
 
 
+def day_type_colour() -> alt.Color:
+    """Day types in clearly different colours (the theme's default blues blur them)."""
+    return alt.Color(
+        "type:N",
+        title=tr("day_type"),
+        scale=alt.Scale(scheme="category10"),
+        legend=alt.Legend(orient="bottom"),
+    )
+
+
 def show_fit(fit: Any, yaml_text: str, name: str, lang: str) -> None:
     """The fit summary: counts, arrival profile, talk time with KS, patience, inferred
     staffing and quirks, then the two downloads."""
@@ -1171,7 +1181,7 @@ def show_fit(fit: Any, yaml_text: str, name: str, lang: str) -> None:
         st.subheader(tr("cal_arrivals"), help=tr("cal_arrivals_help"))
         rates = a.rates.rename(columns={"day_type": "type"})
         x = alt.X("hour:Q", title=tr("hour"), scale=alt.Scale(domain=[0, 24]))
-        colour = alt.Color("type:N", title=tr("day_type"), legend=alt.Legend(orient="bottom"))
+        colour = day_type_colour()
         band = (
             alt.Chart(rates).mark_area(opacity=0.25).encode(x=x, y="lo:Q", y2="hi:Q", color=colour)
         )
@@ -1194,7 +1204,7 @@ def show_fit(fit: Any, yaml_text: str, name: str, lang: str) -> None:
         st.subheader(tr("cal_staffing"), help=tr("cal_staffing_help"))
         prof = ui.staffing_profile_hours(fit).rename(columns={"day_type": "type"})
         x = alt.X("hour:Q", title=tr("hour"), scale=alt.Scale(domain=[0, 24]))
-        colour = alt.Color("type:N", title=tr("day_type"), legend=alt.Legend(orient="bottom"))
+        colour = day_type_colour()
         band = (
             alt.Chart(prof)
             .mark_area(opacity=0.25, interpolate="step-after")

@@ -392,7 +392,7 @@ def set_main_number(page: Any, label: str, value: float) -> None:
 def small_levers(page: Any) -> None:
     open_group(page, "Customers")
     set_number(page, "Accounts", 3000)
-    open_group(page, "Horizon and replications")
+    open_group(page, "Horizon and runs")
     set_number(page, "Months", 1)
 
 

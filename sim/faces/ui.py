@@ -960,8 +960,8 @@ def chosen_plan(result: NetOptResult, scenario: Scenario) -> Scenario:
 def plan_ranking_display(
     result: NetOptResult, money: MoneyFormat, lang: str = "en"
 ) -> pd.DataFrame:
-    """The optimiser's ranking as text: rank, plan, runs, net [95 % CI], difference to the
-    best [CI], and a mark for the plans not significantly worse than the best (★ best)."""
+    """The optimiser's ranking as text: rank, plan, runs, difference to the best [CI], net
+    [95 % CI], and a mark for the plans not significantly worse than the best (★ best)."""
     r = result.ranking()
 
     def mark(row: Any) -> str:
@@ -983,12 +983,12 @@ def plan_ranking_display(
             i18n.t("rank", lang): r["rank"].to_numpy(),
             i18n.t("plan", lang): r["candidate"].to_numpy(),
             i18n.t("plan_verdict", lang): [mark(x) for x in r.itertuples()],
+            i18n.t("plan_diff_best", lang): [diff(x) for x in r.itertuples()],
             i18n.t("net_ci", lang): [
                 f"{format_value(x.net, 'money', money, money_decimals=0)} "
                 f"{format_interval(x.net_low, x.net_high, 'money', money)}".strip()
                 for x in r.itertuples()
             ],
-            i18n.t("plan_diff_best", lang): [diff(x) for x in r.itertuples()],
             i18n.t("plan_runs", lang): r["n"].to_numpy(),
         }
     )
@@ -1007,8 +1007,11 @@ def plan_holdout_display(
     return pd.DataFrame(
         {
             i18n.t("plan_check", lang): [
-                i18n.t("plan_check_" + c.split(" ")[0].replace("-", "_"), lang) + f": {a} − {b}"
-                for c, a, b in zip(h["comparison"], h["candidate"], h["against"], strict=True)
+                i18n.t("plan_check_" + c.split(" ")[0].replace("-", "_"), lang)
+                for c in h["comparison"]
+            ],
+            i18n.t("plan_holds_col", lang): [
+                i18n.t("yes" if ok else "no", lang) for ok in h["holds"]
             ],
             i18n.t("plan_search", lang): [
                 cell(*x)
@@ -1018,8 +1021,8 @@ def plan_holdout_display(
                 cell(*x)
                 for x in zip(h["holdout_diff"], h["holdout_low"], h["holdout_high"], strict=True)
             ],
-            i18n.t("plan_holds_col", lang): [
-                i18n.t("yes" if ok else "no", lang) for ok in h["holds"]
+            i18n.t("plan_pair", lang): [
+                f"{a} − {b}" for a, b in zip(h["candidate"], h["against"], strict=True)
             ],
         }
     )

@@ -524,6 +524,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "plan_search": ("in the search [95 % CI]", "in der Suche [95-%-KI]"),
     "plan_fresh": ("on fresh seeds [95 % CI]", "mit neuen Zufallszahlen [95-%-KI]"),
     "plan_holds_col": ("holds", "hält"),
+    "plan_pair": ("plans compared", "verglichene Pläne"),
     "plan_keep": ("Keep as strategy (for Compare)", "Als Strategie übernehmen (für Vergleich)"),
     "plan_keep_help": (
         "Runs the chosen plan on the scenario's own horizon with the replications set in "
