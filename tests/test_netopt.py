@@ -28,6 +28,7 @@ from sim.experiments.netopt import (
     SearchSpace,
     StaffingOption,
     mcb_intervals,
+    not_worse_than_best,
     optimise_net,
     sample_size,
     screen,
@@ -171,9 +172,23 @@ def test_screen_and_mcb_on_paired_outputs() -> None:
     assert keep.tolist() == [True, False, False, True]
     low, high = mcb_intervals(y[keep], 0.05)
     assert (low <= 0).all() and (high >= 0).all() and (high > 0).all()
+    assert not_worse_than_best(y[keep], 0.05).tolist() == [True, True]  # a near tie
     # the gap of 10 is ~10 sd of a paired difference: 8 runs tell 1 apart from 10
     assert sample_size(y[keep], 0.05, delta=1.0) > sample_size(y[keep], 0.05, delta=10.0)
     assert sample_size(y[keep], 0.05, delta=10.0) == 8
+
+
+def test_not_worse_set_excludes_a_survivor_clearly_behind_the_best() -> None:
+    """Hsu's subset must not keep a plan whose whole interval lies below the best (the
+    constrained MCB upper bound is clipped at 0, so it cannot be the criterion)."""
+    rng = np.random.default_rng(5)
+    common = rng.normal(2_400_000.0, 50_000.0, size=12)
+    noise = rng.normal(0.0, 1_000.0, size=(3, 12))
+    y = common + noise + np.array([[0.0], [-38_000.0], [-300.0]])
+    mask = not_worse_than_best(y, 0.05)
+    assert mask.tolist() == [True, False, True]
+    _low, high = mcb_intervals(y, 0.05)
+    assert high[1] == 0.0  # the clipped bound would have kept it
 
 
 def test_space_from_dict_refuses_unknown_fields_and_default_has_twelve(

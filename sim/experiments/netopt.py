@@ -32,8 +32,8 @@ The scenario *as given* is always candidate 0, so "change nothing" can win.
    runner-up it is the true best with probability ≥ 1 − alpha (``guarantee`` is False
    when the cap cut N short).
 3. *Not worse than the best* (multiple comparisons with the best, Hsu 1984): among the
-   survivors, i is kept when Ȳi ≥ Ȳj − Wij for every other survivor j (Wij as in 1 with
-   N runs and t'); equivalently the upper MCB bound of μi − max_{j≠i} μj is ≥ 0. The
+   survivors, i is kept when Ȳi > Ȳj − Wij for every other survivor j (Wij as in 1 with
+   N runs and t'), i.e. its unconstrained upper MCB bound minj(Ȳi − Ȳj + Wij) is > 0. The
    ranking gives each survivor's MCB interval [min(0, minj(Ȳi − Ȳj − Wij)),
    max(0, minj(Ȳi − Ȳj + Wij))]. Screened-out candidates are significantly worse.
 
@@ -387,6 +387,21 @@ def mcb_intervals(
     return low, high
 
 
+def not_worse_than_best(y: np.ndarray, alpha: float, method: str = "bonferroni") -> np.ndarray:
+    """Hsu's MCB subset: row i may be the best when its *unconstrained* upper bound
+    minj(Ȳi − Ȳj + Wij) is positive (the constrained interval clips that bound at 0,
+    so testing the clipped one would keep every row)."""
+    k, n = y.shape
+    if k == 1:
+        return np.ones(1, dtype=bool)
+    w = _widths(y, corrected_t_quantile(alpha, k - 1, n - 1, method))
+    m = y.mean(axis=1)
+    d = m[:, None] - m[None, :]
+    np.fill_diagonal(w, np.inf)
+    upper = np.min(np.where(np.isinf(w), np.inf, d + w), axis=1)
+    return upper > 0
+
+
 def sample_size(y: np.ndarray, alpha: float, delta: float, method: str = "bonferroni") -> int:
     """Runs per candidate so that a best ``delta`` ahead of the rest is chosen with
     probability ≥ 1 − alpha (Nelson & Matejcik 1995, procedure B): max over pairs of
@@ -668,9 +683,9 @@ def optimise_net(
     means = y_alive.mean(axis=1)
     best_i = int(np.argmax(means))
     best = alive[best_i]
-    keep = [n for n, h in zip(alive, high, strict=True) if h >= 0]
-    # in the same MCB sense, "not worse" is an upper bound ≥ 0; ties keep the best itself
-    not_worse = frozenset(keep) | {best}
+    mask = not_worse_than_best(y_alive, half, correction)
+    # the best itself is always in the set (its upper bound is > 0 unless tied exactly)
+    not_worse = frozenset(n for n, k in zip(alive, mask, strict=True) if k) | {best}
     mcb = {n: (lo, hi) for n, lo, hi in zip(alive, low, high, strict=True)}
 
     order = sorted(alive, key=lambda n: -float(means[alive.index(n)]))
