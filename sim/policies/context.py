@@ -47,7 +47,8 @@ class CallContext:
     """Months since the account opened, when the call is placed."""
     churn_risk: np.ndarray
     """Monthly churn probability the account would have at its next bill (when the
-    call is placed: experiences, shocks, errors and tenure so far)."""
+    call is placed: experiences, shocks, errors and tenure so far). The model's true
+    hazard: an oracle for comparisons, not something a company observes."""
     error_amount: np.ndarray
     """Billing error still uncorrected on the account when the call is placed."""
     resolved: np.ndarray
