@@ -18,6 +18,7 @@ OPTIONAL: dict[str, tuple[str, str]] = {
     "statsmodels.duration.survfunc": ("calibrate", "Kaplan-Meier fits (statsmodels)"),
     "statsmodels.tools.numdiff": ("calibrate", "censored maximum-likelihood fits (statsmodels)"),
     "streamlit": ("app", "the manager's app"),
+    "sklearn.linear_model": ("targeting", "fitting churn and uplift scores (scikit-learn)"),
 }
 """Module → (pyproject extra that installs it, what it is for)."""
 

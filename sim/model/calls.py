@@ -11,18 +11,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.center.engine import CallBatch
-from sim.core.codes import IVR, PENDING, REASONS
-from sim.policies.context import CallContext
+from sim.core.codes import EXPERIENCES, IVR, PENDING, REASONS
+from sim.policies.context import RECENT, CallContext
 from sim.world.retention import churn_risk
 
 if TYPE_CHECKING:
     from sim.model.replication import _Run
+
+_RECENT_COLS = [EXPERIENCES.index(k) for k in RECENT]
 
 
 def context(run: _Run, acct: np.ndarray, reason: np.ndarray, t: float, **extra) -> CallContext:
     """The account screen for calls of accounts ``acct`` at time ``t``."""
     pop = run.pop
     n = acct.size
+    recent = pop.experience[np.ix_(acct, _RECENT_COLS)].astype(float)
     return CallContext(
         reason=reason,
         segment=pop.segment[acct],
@@ -34,6 +37,15 @@ def context(run: _Run, acct: np.ndarray, reason: np.ndarray, t: float, **extra) 
         group=extra.get("group", np.full(n, -1)),
         segment_names=tuple(pop.segment_names),
         group_names=tuple(run.groups),
+        account=acct,
+        time_s=np.full(n, float(t)),
+        last_bill=pop.last_bill[acct].astype(float),
+        last_bill_problem=pop.last_problem[acct].copy(),
+        shock_bills=pop.shock_bills[acct].astype(float),
+        error_bills=pop.error_bills[acct].astype(float),
+        calls_before=pop.calls[acct].astype(float),
+        discount_active=pop.discount_bills_left[acct] > 0,
+        recent=recent,
     )
 
 

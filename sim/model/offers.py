@@ -35,6 +35,7 @@ class Offers:
         esc = d.escalate_to
         self.escalated_authority = None if esc is None else self.authority[run.groups.index(esc)]
         self.book = DiscountBook(d.budget_per_month)
+        self.response = np.array([s.discount_response for s in run.sc.customers.segments])
         n_groups = len(run.groups)
         # The policy's offer of each planned call for every (answering group, outcome):
         # asked when the call is created, looked up when it is answered (``on_answer``),
@@ -150,6 +151,7 @@ class Offers:
         pop.discount_pct[g_acct] = pct[got]
         pop.discount_bills_left[g_acct] = d.duration_months
         response = discount_response(pct[got], d.duration_months, run.sc)
+        response = response * self.response[pop.segment[g_acct]]
         np.add.at(pop.experience[:, EXPERIENCES.index("discount")], g_acct, response)
         for cid, p in zip(a_ids[order][got].tolist(), pct[got].tolist(), strict=True):
             self.granted[cid] = p

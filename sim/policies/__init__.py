@@ -36,6 +36,13 @@ from sim.policies.staffing import (
     SqrtStaffing,
     StaffingPolicy,
 )
+from sim.policies.targeting import (
+    ChurnScore,
+    PilotDiscount,
+    RiskTargetedDiscount,
+    UpliftScore,
+    UpliftTargetedDiscount,
+)
 
 __all__ = [
     "DISCOUNTS",
@@ -43,6 +50,7 @@ __all__ = [
     "STAFFING",
     "CallContext",
     "ChurnRiskDiscount",
+    "ChurnScore",
     "DiscountBook",
     "DiscountPolicy",
     "ErlangAStaffing",
@@ -54,11 +62,15 @@ __all__ = [
     "ForecastLoad",
     "IntervalStaffing",
     "NoDiscount",
+    "PilotDiscount",
     "PriorityPolicy",
     "RiskFirst",
+    "RiskTargetedDiscount",
     "SqrtStaffing",
     "StaffingPolicy",
     "TenureDiscount",
+    "UpliftScore",
+    "UpliftTargetedDiscount",
     "ValueDiscount",
     "ValueFirst",
     "acceptance_probability",

@@ -88,7 +88,12 @@ class ValueDiscount:
 
 @dataclass(frozen=True)
 class ChurnRiskDiscount:
-    """Target the leaving: ``pct`` when the churn risk is at least ``min_risk``."""
+    """Target the leaving: ``pct`` when the churn risk is at least ``min_risk``.
+
+    An oracle, kept for comparison: it reads ``ctx.churn_risk``, the model's true hazard,
+    which no company observes. Targeting from what a company can see is
+    ``sim.policies.targeting`` (a score fitted on simulated history, or uplift from a pilot).
+    """
 
     pct: float = 15.0
     min_risk: float = 0.03

@@ -191,6 +191,10 @@ class Segment(Strict):
     gross_margin: float = Field(0.35, gt=0, le=1)
     """Share of the correct bill that is margin (after the cost of serving the account);
     customer value is computed from margin, not revenue."""
+    discount_response: float = Field(1.0, ge=0)
+    """Multiplier of a granted discount's retention response in this segment (1 = as
+    ``retention.effects.discount`` says, 0 = a discount keeps no one): heterogeneous
+    response, e.g. high-risk customers who respond least (Ascarza 2018)."""
 
 
 def _default_segments() -> list[Segment]:
