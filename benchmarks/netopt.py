@@ -28,7 +28,7 @@ def main() -> int:
     parser.add_argument("--months", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--replications", type=int, default=5)
-    parser.add_argument("--holdout", type=int, default=5)
+    parser.add_argument("--holdout", type=int, default=None)
     args = parser.parse_args()
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     scenario = scenario.with_changes({"calendar.months": args.months})

@@ -608,7 +608,7 @@ def optimise_net(
     space: SearchSpace | Mapping[str, Any] | None = None,
     *,
     replications: int = 5,
-    holdout: int = 5,
+    holdout: int | None = None,
     alpha: float = 0.05,
     delta: float | None = None,
     max_replications: int | None = None,
@@ -620,15 +620,17 @@ def optimise_net(
 ) -> NetOptResult:
     """Choose staffing and discounts jointly to maximise expected net value.
 
-    ``replications`` first-stage runs per candidate (n0 ≥ 2), ``holdout`` fresh runs for
-    the check (≥ 2), joint error rate ``alpha``, indifference zone ``delta`` in money
-    (default 0.1 % of the scenario's mean |net| in the first stage), at most
-    ``max_replications`` runs per candidate in the search (default 4 × n0). See the module
-    docstring for the procedure and the rule of "holds".
+    ``replications`` first-stage runs per candidate (n0 ≥ 2); ``holdout`` fresh runs for
+    the check (≥ 2; default: the N runs per survivor the search made, so the check has
+    the search's power -- a handful of fresh runs would fail a real but small gain);
+    joint error rate ``alpha``; indifference zone ``delta`` in money (default 0.1 % of
+    the scenario's mean |net| in the first stage); at most ``max_replications`` runs per
+    candidate in the search (default 4 × n0). See the module docstring for the procedure
+    and the rule of "holds".
     """
     if replications < 2:
         raise ValueError(f"replications must be >= 2 (got {replications})")
-    if holdout < 2:
+    if holdout is not None and holdout < 2:
         raise ValueError(f"holdout must be >= 2 (got {holdout})")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1) (got {alpha})")
@@ -692,6 +694,7 @@ def optimise_net(
     runner_up = order[1] if len(order) > 1 else _runner_up(y1, names, best)
     ranking = _ranking(wide, cands, alive, best, not_worse, mcb)
 
+    holdout = n_total if holdout is None else holdout
     check = [best] + [n for n in (runner_up, AS_GIVEN) if n is not None and n != best]
     fresh = run_experiment(
         variants(check),

@@ -1060,8 +1060,14 @@ def optimise(
         ),
     ] = 5,
     holdout: Annotated[
-        int, typer.Option(metavar="N", help="Fresh runs that check the choice (>= 2).")
-    ] = 5,
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Fresh runs that check the choice (>= 2; default: as many as the search "
+            "made per surviving plan, so the check is as sure as the search).",
+            show_default=False,
+        ),
+    ] = None,
     space: Annotated[
         Path | None,
         typer.Option(
@@ -1123,7 +1129,7 @@ def optimise(
         except ScenarioError as exc:
             _fail(exc)
     _check_replications(replications, 2)
-    if not 2 <= holdout <= MAX_REPLICATIONS:
+    if holdout is not None and not 2 <= holdout <= MAX_REPLICATIONS:
         _fail(f"--holdout must be 2..{MAX_REPLICATIONS:,} (got {holdout})")
     if workers is not None and workers < 1:
         _fail(f"--workers must be >= 1 (got {workers})")
@@ -1135,7 +1141,7 @@ def optimise(
         n_candidates = len(plan.candidates(scenario))
     except (OSError, ValueError) as exc:
         _fail(exc)
-    check_work(scenario, n_candidates * cap + 3 * holdout, allow_large=allow_large)
+    check_work(scenario, n_candidates * cap + 3 * (holdout or cap), allow_large=allow_large)
     target_dir = _check_out_dir(out) if out is not None else None
     with _progress(not quiet, f"Optimising {scenario.name}: {n_candidates} plans") as callback:
         try:
