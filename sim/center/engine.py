@@ -23,10 +23,10 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.core.codes import (
     ABANDONED,
@@ -39,6 +39,18 @@ from sim.core.codes import (
 )
 
 INF = float("inf")
+
+
+class _Wake:
+    """The SimPy event standing for the engine's own next event (see ``_drain``)."""
+
+    __slots__ = ("_ok", "_value", "callbacks", "eid")
+
+    def __init__(self, callback: Callable[[_Wake], None], eid: int) -> None:
+        self.callbacks = [callback]
+        self._ok = True
+        self._value = None
+        self.eid = eid
 
 
 class DrawBuffer:
@@ -187,6 +199,14 @@ class ContactCenter:
         self.talk2 = array("d")  # talk time of a transferred leg (no second verification)
         self.target = array("h")  # a group the call must go to (-1: route by reason)
         self.finished = array("q")  # call ids in the order their outcome became known
+        # The engine's own events: (time, SimPy event id, handler, argument) in a heap,
+        # keyed exactly as SimPy would key a Timeout, so the order of events is the one
+        # the Timeouts gave (see ``_at`` and ``_drain``).
+        self._heap: list[tuple[float, int, Callable[[int], None], int]] = []
+        self._sim_queue = env._queue
+        self._sim_eid = env._eid
+        self._draining = False
+        self._woken: set[int] = set()
         # arrival feed
         self._pend_t: list[float] = []
         self._pend_id: list[int] = []
@@ -255,10 +275,52 @@ class ContactCenter:
         if head < self._feed_at:
             self._feed_gen += 1
             self._feed_at = head
-            Timeout(self.env, head - now, self._feed_gen).callbacks.append(self._on_feed)
+            self._at(head - now, self._on_feed, self._feed_gen)
 
-    def _on_feed(self, ev: simpy.Event) -> None:
-        if ev.value != self._feed_gen:
+    # ---- the engine's own event calendar -------------------------------------------------
+
+    def _at(self, delay: float, handler: Callable[[int], None], arg: int) -> None:
+        """Call ``handler(arg)`` after ``delay``, ordered as a SimPy Timeout made now.
+
+        A Timeout costs an object, a callback list and a pass through ``env.step``;
+        this costs a heap entry. It takes the next SimPy event id, as a Timeout would,
+        so ties between equal times resolve exactly as before.
+        """
+        t = self.env._now + delay
+        eid = next(self._sim_eid)
+        heap = self._heap
+        heappush(heap, (t, eid, handler, arg))
+        if not self._draining and heap[0][1] == eid:
+            self._wake(t, eid)
+
+    def _wake(self, t: float, eid: int) -> None:
+        """Make sure SimPy's queue holds an event at our head's key (time, NORMAL, id)."""
+        if eid not in self._woken:
+            self._woken.add(eid)
+            heappush(self._sim_queue, (t, simpy.events.NORMAL, eid, _Wake(self._drain, eid)))
+
+    def _drain(self, ev: _Wake) -> None:
+        """Run our events for as long as they come before everything in SimPy's queue
+        (other processes, ``run(until=...)``), then leave a wake-up for the next one."""
+        self._woken.discard(ev.eid)
+        heap, queue, env = self._heap, self._sim_queue, self.env
+        normal = simpy.events.NORMAL
+        self._draining = True
+        try:
+            while heap:
+                t, eid, handler, arg = heap[0]
+                if queue and queue[0] < (t, normal, eid):
+                    break
+                heappop(heap)
+                env._now = t
+                handler(arg)
+        finally:
+            self._draining = False
+        if heap:
+            self._wake(heap[0][0], heap[0][1])
+
+    def _on_feed(self, gen: int) -> None:
+        if gen != self._feed_gen:
             return  # superseded by an earlier arrival merged in later
         now = self.env.now
         ts, ids = self._pend_t, self._pend_id
@@ -270,7 +332,7 @@ class ContactCenter:
         self._pi = i
         if i < n:
             self._feed_at = ts[i]
-            Timeout(self.env, ts[i] - now, self._feed_gen).callbacks.append(self._on_feed)
+            self._at(ts[i] - now, self._on_feed, self._feed_gen)
         else:
             self._feed_at = INF
 
@@ -339,10 +401,10 @@ class ContactCenter:
         self.status[cid] = WAITING
         self.queues[g][self.klass[cid]].append(cid)
         if patience < INF and self.retry_intent[cid]:
-            Timeout(self.env, patience, cid).callbacks.append(self._on_deadline)
+            self._at(patience, self._on_deadline, cid)
         ov = cfg.overflow_after_s
         if ov is not None and len(groups) > 1 and ov < patience:
-            Timeout(self.env, ov, cid).callbacks.append(self._on_overflow)
+            self._at(ov, self._on_overflow, cid)
 
     def _start(self, cid: int, g: int, now: float) -> None:
         self.status[cid] = IN_SERVICE
@@ -352,9 +414,9 @@ class ContactCenter:
         self.resolved[cid] = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
         if self._on_answer is not None:
             self.talk[cid] += self._on_answer(cid, g, bool(self.resolved[cid]))
-        Timeout(self.env, self.talk[cid] + self.acw[cid], cid).callbacks.append(self._on_done)
+        self._at(self.talk[cid] + self.acw[cid], self._on_done, cid)
         if self._escalates(cid, g):  # put through at the end of talk, before wrap-up
-            Timeout(self.env, self.talk[cid], cid).callbacks.append(self._on_talk_end)
+            self._at(self.talk[cid], self._on_talk_end, cid)
 
     def _escalates(self, cid: int, g: int) -> bool:
         cfg = self.cfg
@@ -366,12 +428,10 @@ class ContactCenter:
             and self.escalate_u[cid] < cfg.escalate_p
         )
 
-    def _on_talk_end(self, ev: simpy.Event) -> None:
-        cid = ev.value
+    def _on_talk_end(self, cid: int) -> None:
         self._transfer(cid, self.group[cid], self.cfg.escalate_to)
 
-    def _on_done(self, ev: simpy.Event) -> None:
-        cid = ev.value
+    def _on_done(self, cid: int) -> None:
         g = self.group[cid]
         self.status[cid] = ANSWERED
         self.finished.append(cid)
@@ -402,8 +462,7 @@ class ContactCenter:
         self.status[cid] = ABANDONED
         self.finished.append(cid)
 
-    def _on_deadline(self, ev: simpy.Event) -> None:
-        cid = ev.value
+    def _on_deadline(self, cid: int) -> None:
         if self.status[cid] != WAITING:
             return
         self._abandon(cid)
@@ -422,7 +481,7 @@ class ContactCenter:
             self.status[new] = DROPPED
             self.finished.append(new)
             return
-        Timeout(self.env, t - self.env.now, new).callbacks.append(self._on_retrial)
+        self._at(t - self.env.now, self._on_retrial, new)
 
     def _transfer(self, cid: int, g_from: int, g: int) -> None:
         """Escalate an unresolved call: the caller is put through to group ``g``'s queue
@@ -461,11 +520,10 @@ class ContactCenter:
         self.target.append(target)
         return new
 
-    def _on_retrial(self, ev: simpy.Event) -> None:
-        self._arrive(ev.value, self.env.now)
+    def _on_retrial(self, cid: int) -> None:
+        self._arrive(cid, self.env.now)
 
-    def _on_overflow(self, ev: simpy.Event) -> None:
-        cid = ev.value
+    def _on_overflow(self, cid: int) -> None:
         if self.status[cid] != WAITING:
             return
         now = self.env.now
