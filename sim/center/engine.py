@@ -167,6 +167,9 @@ class ContactCenter:
         self._next_open = next_open
         self._routes = [list(r) for r in config.routes]
         self._fcr = [list(row) for row in config.fcr] or [[1.0] * 5] * config.n_groups
+        self._overflow_s = config.overflow_after_s
+        self._callback_s = config.callback_wait_s
+        self._escalation = config.escalate_to >= 0
         g = config.n_groups
         self.free = [0] * g
         self.staffed = [0] * g
@@ -202,7 +205,7 @@ class ContactCenter:
         # The engine's own events: (time, SimPy event id, handler, argument) in a heap,
         # keyed exactly as SimPy would key a Timeout, so the order of events is the one
         # the Timeouts gave (see ``_at`` and ``_drain``).
-        self._heap: list[tuple[float, int, Callable[[int], None], int]] = []
+        self._heap: list[tuple[float, int, Callable[[int, float], None], int]] = []
         self._sim_queue = env._queue
         self._sim_eid = env._eid
         self._draining = False
@@ -211,8 +214,9 @@ class ContactCenter:
         self._pend_t: list[float] = []
         self._pend_id: list[int] = []
         self._pi = 0
-        self._feed_gen = 0
-        self._feed_at = INF
+        self._feed_at = INF  # time of the next arrival
+        self._feed_t = INF  # time of the event that feeds it, as a Timeout computed it
+        self._feed_eid = -1
 
     @property
     def n_calls(self) -> int:
@@ -273,68 +277,88 @@ class ContactCenter:
         self._pi = 0
         head = self._pend_t[0]
         if head < self._feed_at:
-            self._feed_gen += 1
+            # The next arrival event moves earlier; the one scheduled before is dropped
+            # (it was a Timeout that would have found nothing to do).
             self._feed_at = head
-            self._at(head - now, self._on_feed, self._feed_gen)
+            self._feed_t = now + (head - now)
+            self._feed_eid = next(self._sim_eid)
+            self._wake_head()
 
     # ---- the engine's own event calendar -------------------------------------------------
 
-    def _at(self, delay: float, handler: Callable[[int], None], arg: int) -> None:
-        """Call ``handler(arg)`` after ``delay``, ordered as a SimPy Timeout made now.
+    def _at(self, delay: float, handler: Callable[[int, float], None], arg: int) -> None:
+        """Call ``handler(arg, time)`` after ``delay``, ordered as a SimPy Timeout made now.
 
         A Timeout costs an object, a callback list and a pass through ``env.step``;
         this costs a heap entry. It takes the next SimPy event id, as a Timeout would,
-        so ties between equal times resolve exactly as before.
+        so ties between equal times resolve exactly as they did with Timeouts.
         """
         t = self.env._now + delay
         eid = next(self._sim_eid)
-        heap = self._heap
-        heappush(heap, (t, eid, handler, arg))
-        if not self._draining and heap[0][1] == eid:
-            self._wake(t, eid)
+        heappush(self._heap, (t, eid, handler, arg))
+        if not self._draining:
+            self._wake_head()
 
-    def _wake(self, t: float, eid: int) -> None:
-        """Make sure SimPy's queue holds an event at our head's key (time, NORMAL, id)."""
-        if eid not in self._woken:
+    def _wake_head(self) -> None:
+        """Make sure SimPy's queue holds an event at the key (time, NORMAL, id) of our
+        next event, the earlier of the heap's head and the next arrival."""
+        t, eid = self._feed_t, self._feed_eid
+        if self._heap:
+            ht, he = self._heap[0][0], self._heap[0][1]
+            if ht < t or (ht == t and he < eid):
+                t, eid = ht, he
+        if t < INF and eid not in self._woken:
             self._woken.add(eid)
             heappush(self._sim_queue, (t, simpy.events.NORMAL, eid, _Wake(self._drain, eid)))
 
     def _drain(self, ev: _Wake) -> None:
-        """Run our events for as long as they come before everything in SimPy's queue
-        (other processes, ``run(until=...)``), then leave a wake-up for the next one."""
+        """Run our events -- the heap and the arrival feed, merged by (time, id) -- for
+        as long as they come before the head of SimPy's queue (a staffing change,
+        ``run(until=...)``); then leave a wake-up for the next one.
+
+        Nothing our handlers do touches SimPy's queue, so its head is read once.
+        """
         self._woken.discard(ev.eid)
         heap, queue, env = self._heap, self._sim_queue, self.env
-        normal = simpy.events.NORMAL
+        if queue:
+            q_t, q_prio, q_eid = queue[0][:3]
+            # at an equal time, SimPy's event goes first if urgent or made earlier
+            q_lim = q_eid if q_prio == simpy.events.NORMAL else (-1 if q_prio < 1 else INF)
+        else:
+            q_t, q_lim = INF, INF
+        ts, ids, arrive = self._pend_t, self._pend_id, self._arrive
         self._draining = True
         try:
-            while heap:
-                t, eid, handler, arg = heap[0]
-                if queue and queue[0] < (t, normal, eid):
+            while True:
+                t, eid = self._feed_t, self._feed_eid
+                feed = True
+                if heap:
+                    head = heap[0]
+                    if head[0] < t or (head[0] == t and head[1] < eid):
+                        t, eid = head[0], head[1]
+                        feed = False
+                if t > q_t or (t == q_t and eid > q_lim) or t == INF:
                     break
-                heappop(heap)
                 env._now = t
-                handler(arg)
+                if feed:
+                    ts, ids = self._pend_t, self._pend_id
+                    i, n = self._pi, len(ts)
+                    while i < n and ts[i] <= t:
+                        arrive(ids[i], t)
+                        i += 1
+                    self._pi = i
+                    if i < n:
+                        self._feed_at = ts[i]
+                        self._feed_t = t + (ts[i] - t)
+                        self._feed_eid = next(self._sim_eid)
+                    else:
+                        self._feed_at = self._feed_t = INF
+                else:
+                    heappop(heap)
+                    head[2](head[3], t)
         finally:
             self._draining = False
-        if heap:
-            self._wake(heap[0][0], heap[0][1])
-
-    def _on_feed(self, gen: int) -> None:
-        if gen != self._feed_gen:
-            return  # superseded by an earlier arrival merged in later
-        now = self.env.now
-        ts, ids = self._pend_t, self._pend_id
-        i, n = self._pi, len(ts)
-        arrive = self._arrive
-        while i < n and ts[i] <= now:
-            arrive(ids[i], now)
-            i += 1
-        self._pi = i
-        if i < n:
-            self._feed_at = ts[i]
-            self._at(ts[i] - now, self._on_feed, self._feed_gen)
-        else:
-            self._feed_at = INF
+        self._wake_head()
 
     # ---- staffing -------------------------------------------------------------------------
 
@@ -378,7 +402,8 @@ class ContactCenter:
         target = self.target[cid]
         groups = self._routes[self.reason[cid]] if target < 0 else (target,)
         g = groups[0]
-        if not self.staffed[g] and self.cfg.overflow_after_s is not None:
+        ov = self._overflow_s
+        if ov is not None and not self.staffed[g]:
             # Overflow routing is on and nobody is on duty here: waiting is pointless.
             for g2 in groups[1:]:
                 if self.staffed[g2]:
@@ -389,11 +414,11 @@ class ContactCenter:
             self._start(cid, g, now)
             return
         patience = self.patience[cid]
-        cfg = self.cfg
+        cb_wait = self._callback_s
         if (
-            cfg.callback_wait_s is not None
-            and self.last_wait[g] > cfg.callback_wait_s
-            and self._cb_uniform.next() < cfg.callback_accept
+            cb_wait is not None
+            and self.last_wait[g] > cb_wait
+            and self._cb_uniform.next() < self.cfg.callback_accept
         ):
             self.callback[cid] = True
             patience = INF
@@ -402,7 +427,6 @@ class ContactCenter:
         self.queues[g][self.klass[cid]].append(cid)
         if patience < INF and self.retry_intent[cid]:
             self._at(patience, self._on_deadline, cid)
-        ov = cfg.overflow_after_s
         if ov is not None and len(groups) > 1 and ov < patience:
             self._at(ov, self._on_overflow, cid)
 
@@ -411,12 +435,15 @@ class ContactCenter:
         self.t_answer[cid] = now
         self.group[cid] = g
         self.last_wait[g] = now - self.t_arrive[cid]
-        self.resolved[cid] = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
+        resolved = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
+        self.resolved[cid] = resolved
+        talk = self.talk[cid]
         if self._on_answer is not None:
-            self.talk[cid] += self._on_answer(cid, g, bool(self.resolved[cid]))
-        self._at(self.talk[cid] + self.acw[cid], self._on_done, cid)
-        if self._escalates(cid, g):  # put through at the end of talk, before wrap-up
-            self._at(self.talk[cid], self._on_talk_end, cid)
+            talk += self._on_answer(cid, g, resolved)
+            self.talk[cid] = talk
+        self._at(talk + self.acw[cid], self._on_done, cid)
+        if self._escalation and self._escalates(cid, g):
+            self._at(talk, self._on_talk_end, cid)  # put through at the end of talk
 
     def _escalates(self, cid: int, g: int) -> bool:
         cfg = self.cfg
@@ -428,17 +455,16 @@ class ContactCenter:
             and self.escalate_u[cid] < cfg.escalate_p
         )
 
-    def _on_talk_end(self, cid: int) -> None:
-        self._transfer(cid, self.group[cid], self.cfg.escalate_to)
+    def _on_talk_end(self, cid: int, now: float) -> None:
+        self._transfer(cid, self.group[cid], self.cfg.escalate_to, now)
 
-    def _on_done(self, cid: int) -> None:
+    def _on_done(self, cid: int, now: float) -> None:
         g = self.group[cid]
         self.status[cid] = ANSWERED
         self.finished.append(cid)
         if self.owed[g]:
             self.owed[g] -= 1
             return
-        now = self.env.now
         nxt = self._next_in_queue(g, now)
         if nxt < 0:
             self.free[g] += 1
@@ -462,13 +488,13 @@ class ContactCenter:
         self.status[cid] = ABANDONED
         self.finished.append(cid)
 
-    def _on_deadline(self, cid: int) -> None:
+    def _on_deadline(self, cid: int, now: float) -> None:
         if self.status[cid] != WAITING:
             return
         self._abandon(cid)
-        self._retry(cid, self.env.now + self._retrial_delay.next())
+        self._retry(cid, now + self._retrial_delay.next(), now)
 
-    def _retry(self, cid: int, t: float) -> None:
+    def _retry(self, cid: int, t: float, now: float) -> None:
         t_open = self._next_open(t)
         dropped = t_open > t and self.cfg.closed_calls == "drop"
         if t_open == INF:
@@ -481,12 +507,11 @@ class ContactCenter:
             self.status[new] = DROPPED
             self.finished.append(new)
             return
-        self._at(t - self.env.now, self._on_retrial, new)
+        self._at(t - now, self._on_retrial, new)
 
-    def _transfer(self, cid: int, g_from: int, g: int) -> None:
+    def _transfer(self, cid: int, g_from: int, g: int, now: float) -> None:
         """Escalate an unresolved call: the caller is put through to group ``g``'s queue
         at the end of the first agent's talk; that agent then does the after-call work."""
-        now = self.env.now
         new = self._copy_call(cid, now, self.attempt[cid], self.talk2[cid], g)
         self.origin[new] = TRANSFER_ORIGIN
         # Given that the first group failed (u >= f), (u - f) / (1 - f) is a fresh uniform.
@@ -520,13 +545,12 @@ class ContactCenter:
         self.target.append(target)
         return new
 
-    def _on_retrial(self, cid: int) -> None:
-        self._arrive(cid, self.env.now)
+    def _on_retrial(self, cid: int, now: float) -> None:
+        self._arrive(cid, now)
 
-    def _on_overflow(self, cid: int) -> None:
+    def _on_overflow(self, cid: int, now: float) -> None:
         if self.status[cid] != WAITING:
             return
-        now = self.env.now
         for g2 in self._routes[self.reason[cid]][1:]:
             if self.free[g2] > 0:
                 self.free[g2] -= 1
