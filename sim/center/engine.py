@@ -589,8 +589,13 @@ class ContactCenter:
         return view
 
     def columns(self) -> dict[str, np.ndarray]:
-        """The call records as arrays (call id = row)."""
-        out = {name: self.column(name).copy() for name in _COLUMNS}
+        """The call records as read-only arrays (call id = row), for when the run is over.
+
+        Views, not copies: a copy doubled the calls' memory at the end of a long run.
+        The engine refuses to add calls while they live (array.array cannot resize
+        under an exported buffer), so a view never goes stale silently.
+        """
+        out = {name: self.column(name) for name in _COLUMNS}
         for name in ("retry_intent", "resolved", "callback"):
             out[name] = out[name].astype(bool)
         return out
