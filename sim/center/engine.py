@@ -2,8 +2,12 @@
 
 This is the simulation's hot path, in the shape docs/ARCHITECTURE.md explains:
 
-- Arrivals come from sorted arrays through one chain of timeouts, not a process per
-  caller. Retrials, which appear during the run, get a timeout each.
+- The engine's events (service ends, deadlines, overflows, retrials) live in its own
+  heap keyed (time, SimPy event id) exactly as Timeouts would be, and run in one loop
+  while they precede SimPy's queue (``_drain``): no Timeout object and no ``env.step``
+  per event, and the same order, so the same numbers.
+- Arrivals come from sorted arrays as one stream merged into that loop, not a process
+  or a heap entry per caller. Retrials, which appear during the run, get an entry each.
 - A caller's abandonment deadline (arrival + patience) is known on arrival, so there is
   no patience timeout: an agent who frees up takes the first queued caller whose
   deadline has not passed, and the callers skipped abandoned at their deadline. That is
