@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from sim.experiments.jobs import Variant  # noqa: E402
 from sim.experiments.runner import run_experiment  # noqa: E402
-from sim.scenario.schema import load_scenario  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
 
 TARGET_POOL_RATIO = 0.6
 TARGET_DASK_OVERHEAD = 0.05
@@ -72,7 +72,7 @@ def main() -> int:
     pool_ratio = t_pool / t_serial
     dask_overhead = (t_dask * WORKERS / jobs - job_s) / job_s
     pool_overhead = (t_pool * WORKERS / jobs - job_s) / job_s
-    same = all(r.kpis.equals(serial.kpis) for r in (pool, dasked))
+    same = all(r.kpis().equals(serial.kpis()) for r in (pool, dasked))
     print(f"sweep of {jobs} jobs ({args.months} months each), {WORKERS} workers")
     print(f"  serial      {t_serial:6.1f} s  ({job_s:.2f} s a job)")
     print(
