@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from sim.experiments.jobs import Variant  # noqa: E402
 from sim.experiments.runner import run_experiment  # noqa: E402
 from sim.experiments.store import Store  # noqa: E402
-from sim.scenario.schema import load_scenario  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
 
 
 def timed(**kwargs):

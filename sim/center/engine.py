@@ -2,8 +2,12 @@
 
 This is the simulation's hot path, in the shape docs/ARCHITECTURE.md explains:
 
-- Arrivals come from sorted arrays through one chain of timeouts, not a process per
-  caller. Retrials, which appear during the run, get a timeout each.
+- The engine's events (service ends, deadlines, overflows, retrials) live in its own
+  heap keyed (time, SimPy event id) exactly as Timeouts would be, and run in one loop
+  while they precede SimPy's queue (``_drain``): no Timeout object and no ``env.step``
+  per event, and the same order, so the same numbers.
+- Arrivals come from sorted arrays as one stream merged into that loop, not a process
+  or a heap entry per caller. Retrials, which appear during the run, get an entry each.
 - A caller's abandonment deadline (arrival + patience) is known on arrival, so there is
   no patience timeout: an agent who frees up takes the first queued caller whose
   deadline has not passed, and the callers skipped abandoned at their deadline. That is
@@ -23,10 +27,10 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.core.codes import (
     ABANDONED,
@@ -39,6 +43,18 @@ from sim.core.codes import (
 )
 
 INF = float("inf")
+
+
+class _Wake:
+    """The SimPy event standing for the engine's own next event (see ``_drain``)."""
+
+    __slots__ = ("_ok", "_value", "callbacks", "eid")
+
+    def __init__(self, callback: Callable[[_Wake], None], eid: int) -> None:
+        self.callbacks = [callback]
+        self._ok = True
+        self._value = None
+        self.eid = eid
 
 
 class DrawBuffer:
@@ -155,6 +171,9 @@ class ContactCenter:
         self._next_open = next_open
         self._routes = [list(r) for r in config.routes]
         self._fcr = [list(row) for row in config.fcr] or [[1.0] * 5] * config.n_groups
+        self._overflow_s = config.overflow_after_s
+        self._callback_s = config.callback_wait_s
+        self._escalation = config.escalate_to >= 0
         g = config.n_groups
         self.free = [0] * g
         self.staffed = [0] * g
@@ -187,12 +206,21 @@ class ContactCenter:
         self.talk2 = array("d")  # talk time of a transferred leg (no second verification)
         self.target = array("h")  # a group the call must go to (-1: route by reason)
         self.finished = array("q")  # call ids in the order their outcome became known
+        # The engine's own events: (time, SimPy event id, handler, argument) in a heap,
+        # keyed exactly as SimPy would key a Timeout, so the order of events is the one
+        # the Timeouts gave (see ``_at`` and ``_drain``).
+        self._heap: list[tuple[float, int, Callable[[int, float], None], int]] = []
+        self._sim_queue = env._queue
+        self._sim_eid = env._eid
+        self._draining = False
+        self._woken: set[int] = set()
         # arrival feed
         self._pend_t: list[float] = []
         self._pend_id: list[int] = []
         self._pi = 0
-        self._feed_gen = 0
-        self._feed_at = INF
+        self._feed_at = INF  # time of the next arrival
+        self._feed_t = INF  # time of the event that feeds it, as a Timeout computed it
+        self._feed_eid = -1
 
     @property
     def n_calls(self) -> int:
@@ -253,26 +281,88 @@ class ContactCenter:
         self._pi = 0
         head = self._pend_t[0]
         if head < self._feed_at:
-            self._feed_gen += 1
+            # The next arrival event moves earlier; the one scheduled before is dropped
+            # (it was a Timeout that would have found nothing to do).
             self._feed_at = head
-            Timeout(self.env, head - now, self._feed_gen).callbacks.append(self._on_feed)
+            self._feed_t = now + (head - now)
+            self._feed_eid = next(self._sim_eid)
+            self._wake_head()
 
-    def _on_feed(self, ev: simpy.Event) -> None:
-        if ev.value != self._feed_gen:
-            return  # superseded by an earlier arrival merged in later
-        now = self.env.now
-        ts, ids = self._pend_t, self._pend_id
-        i, n = self._pi, len(ts)
-        arrive = self._arrive
-        while i < n and ts[i] <= now:
-            arrive(ids[i], now)
-            i += 1
-        self._pi = i
-        if i < n:
-            self._feed_at = ts[i]
-            Timeout(self.env, ts[i] - now, self._feed_gen).callbacks.append(self._on_feed)
+    # ---- the engine's own event calendar -------------------------------------------------
+
+    def _at(self, delay: float, handler: Callable[[int, float], None], arg: int) -> None:
+        """Call ``handler(arg, time)`` after ``delay``, ordered as a SimPy Timeout made now.
+
+        A Timeout costs an object, a callback list and a pass through ``env.step``;
+        this costs a heap entry. It takes the next SimPy event id, as a Timeout would,
+        so ties between equal times resolve exactly as they did with Timeouts.
+        """
+        t = self.env._now + delay
+        eid = next(self._sim_eid)
+        heappush(self._heap, (t, eid, handler, arg))
+        if not self._draining:
+            self._wake_head()
+
+    def _wake_head(self) -> None:
+        """Make sure SimPy's queue holds an event at the key (time, NORMAL, id) of our
+        next event, the earlier of the heap's head and the next arrival."""
+        t, eid = self._feed_t, self._feed_eid
+        if self._heap:
+            ht, he = self._heap[0][0], self._heap[0][1]
+            if ht < t or (ht == t and he < eid):
+                t, eid = ht, he
+        if t < INF and eid not in self._woken:
+            self._woken.add(eid)
+            heappush(self._sim_queue, (t, simpy.events.NORMAL, eid, _Wake(self._drain, eid)))
+
+    def _drain(self, ev: _Wake) -> None:
+        """Run our events -- the heap and the arrival feed, merged by (time, id) -- for
+        as long as they come before the head of SimPy's queue (a staffing change,
+        ``run(until=...)``); then leave a wake-up for the next one.
+
+        Nothing our handlers do touches SimPy's queue, so its head is read once.
+        """
+        self._woken.discard(ev.eid)
+        heap, queue, env = self._heap, self._sim_queue, self.env
+        if queue:
+            q_t, q_prio, q_eid = queue[0][:3]
+            # at an equal time, SimPy's event goes first if urgent or made earlier
+            q_lim = q_eid if q_prio == simpy.events.NORMAL else (-1 if q_prio < 1 else INF)
         else:
-            self._feed_at = INF
+            q_t, q_lim = INF, INF
+        ts, ids, arrive = self._pend_t, self._pend_id, self._arrive
+        self._draining = True
+        try:
+            while True:
+                t, eid = self._feed_t, self._feed_eid
+                feed = True
+                if heap:
+                    head = heap[0]
+                    if head[0] < t or (head[0] == t and head[1] < eid):
+                        t, eid = head[0], head[1]
+                        feed = False
+                if t > q_t or (t == q_t and eid > q_lim) or t == INF:
+                    break
+                env._now = t
+                if feed:
+                    ts, ids = self._pend_t, self._pend_id
+                    i, n = self._pi, len(ts)
+                    while i < n and ts[i] <= t:
+                        arrive(ids[i], t)
+                        i += 1
+                    self._pi = i
+                    if i < n:
+                        self._feed_at = ts[i]
+                        self._feed_t = t + (ts[i] - t)
+                        self._feed_eid = next(self._sim_eid)
+                    else:
+                        self._feed_at = self._feed_t = INF
+                else:
+                    heappop(heap)
+                    head[2](head[3], t)
+        finally:
+            self._draining = False
+        self._wake_head()
 
     # ---- staffing -------------------------------------------------------------------------
 
@@ -316,7 +406,8 @@ class ContactCenter:
         target = self.target[cid]
         groups = self._routes[self.reason[cid]] if target < 0 else (target,)
         g = groups[0]
-        if not self.staffed[g] and self.cfg.overflow_after_s is not None:
+        ov = self._overflow_s
+        if ov is not None and not self.staffed[g]:
             # Overflow routing is on and nobody is on duty here: waiting is pointless.
             for g2 in groups[1:]:
                 if self.staffed[g2]:
@@ -327,11 +418,11 @@ class ContactCenter:
             self._start(cid, g, now)
             return
         patience = self.patience[cid]
-        cfg = self.cfg
+        cb_wait = self._callback_s
         if (
-            cfg.callback_wait_s is not None
-            and self.last_wait[g] > cfg.callback_wait_s
-            and self._cb_uniform.next() < cfg.callback_accept
+            cb_wait is not None
+            and self.last_wait[g] > cb_wait
+            and self._cb_uniform.next() < self.cfg.callback_accept
         ):
             self.callback[cid] = True
             patience = INF
@@ -339,22 +430,24 @@ class ContactCenter:
         self.status[cid] = WAITING
         self.queues[g][self.klass[cid]].append(cid)
         if patience < INF and self.retry_intent[cid]:
-            Timeout(self.env, patience, cid).callbacks.append(self._on_deadline)
-        ov = cfg.overflow_after_s
+            self._at(patience, self._on_deadline, cid)
         if ov is not None and len(groups) > 1 and ov < patience:
-            Timeout(self.env, ov, cid).callbacks.append(self._on_overflow)
+            self._at(ov, self._on_overflow, cid)
 
     def _start(self, cid: int, g: int, now: float) -> None:
         self.status[cid] = IN_SERVICE
         self.t_answer[cid] = now
         self.group[cid] = g
         self.last_wait[g] = now - self.t_arrive[cid]
-        self.resolved[cid] = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
+        resolved = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
+        self.resolved[cid] = resolved
+        talk = self.talk[cid]
         if self._on_answer is not None:
-            self.talk[cid] += self._on_answer(cid, g, bool(self.resolved[cid]))
-        Timeout(self.env, self.talk[cid] + self.acw[cid], cid).callbacks.append(self._on_done)
-        if self._escalates(cid, g):  # put through at the end of talk, before wrap-up
-            Timeout(self.env, self.talk[cid], cid).callbacks.append(self._on_talk_end)
+            talk += self._on_answer(cid, g, resolved)
+            self.talk[cid] = talk
+        self._at(talk + self.acw[cid], self._on_done, cid)
+        if self._escalation and self._escalates(cid, g):
+            self._at(talk, self._on_talk_end, cid)  # put through at the end of talk
 
     def _escalates(self, cid: int, g: int) -> bool:
         cfg = self.cfg
@@ -366,19 +459,16 @@ class ContactCenter:
             and self.escalate_u[cid] < cfg.escalate_p
         )
 
-    def _on_talk_end(self, ev: simpy.Event) -> None:
-        cid = ev.value
-        self._transfer(cid, self.group[cid], self.cfg.escalate_to)
+    def _on_talk_end(self, cid: int, now: float) -> None:
+        self._transfer(cid, self.group[cid], self.cfg.escalate_to, now)
 
-    def _on_done(self, ev: simpy.Event) -> None:
-        cid = ev.value
+    def _on_done(self, cid: int, now: float) -> None:
         g = self.group[cid]
         self.status[cid] = ANSWERED
         self.finished.append(cid)
         if self.owed[g]:
             self.owed[g] -= 1
             return
-        now = self.env.now
         nxt = self._next_in_queue(g, now)
         if nxt < 0:
             self.free[g] += 1
@@ -402,14 +492,13 @@ class ContactCenter:
         self.status[cid] = ABANDONED
         self.finished.append(cid)
 
-    def _on_deadline(self, ev: simpy.Event) -> None:
-        cid = ev.value
+    def _on_deadline(self, cid: int, now: float) -> None:
         if self.status[cid] != WAITING:
             return
         self._abandon(cid)
-        self._retry(cid, self.env.now + self._retrial_delay.next())
+        self._retry(cid, now + self._retrial_delay.next(), now)
 
-    def _retry(self, cid: int, t: float) -> None:
+    def _retry(self, cid: int, t: float, now: float) -> None:
         t_open = self._next_open(t)
         dropped = t_open > t and self.cfg.closed_calls == "drop"
         if t_open == INF:
@@ -422,12 +511,11 @@ class ContactCenter:
             self.status[new] = DROPPED
             self.finished.append(new)
             return
-        Timeout(self.env, t - self.env.now, new).callbacks.append(self._on_retrial)
+        self._at(t - now, self._on_retrial, new)
 
-    def _transfer(self, cid: int, g_from: int, g: int) -> None:
+    def _transfer(self, cid: int, g_from: int, g: int, now: float) -> None:
         """Escalate an unresolved call: the caller is put through to group ``g``'s queue
         at the end of the first agent's talk; that agent then does the after-call work."""
-        now = self.env.now
         new = self._copy_call(cid, now, self.attempt[cid], self.talk2[cid], g)
         self.origin[new] = TRANSFER_ORIGIN
         # Given that the first group failed (u >= f), (u - f) / (1 - f) is a fresh uniform.
@@ -461,14 +549,12 @@ class ContactCenter:
         self.target.append(target)
         return new
 
-    def _on_retrial(self, ev: simpy.Event) -> None:
-        self._arrive(ev.value, self.env.now)
+    def _on_retrial(self, cid: int, now: float) -> None:
+        self._arrive(cid, now)
 
-    def _on_overflow(self, ev: simpy.Event) -> None:
-        cid = ev.value
+    def _on_overflow(self, cid: int, now: float) -> None:
         if self.status[cid] != WAITING:
             return
-        now = self.env.now
         for g2 in self._routes[self.reason[cid]][1:]:
             if self.free[g2] > 0:
                 self.free[g2] -= 1
@@ -507,8 +593,13 @@ class ContactCenter:
         return view
 
     def columns(self) -> dict[str, np.ndarray]:
-        """The call records as arrays (call id = row)."""
-        out = {name: self.column(name).copy() for name in _COLUMNS}
+        """The call records as read-only arrays (call id = row), for when the run is over.
+
+        Views, not copies: a copy doubled the calls' memory at the end of a long run.
+        The engine refuses to add calls while they live (array.array cannot resize
+        under an exported buffer), so a view never goes stale silently.
+        """
+        out = {name: self.column(name) for name in _COLUMNS}
         for name in ("retry_intent", "resolved", "callback"):
             out[name] = out[name].astype(bool)
         return out

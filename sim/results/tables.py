@@ -200,11 +200,43 @@ def customer_value(
     hazard projected from the account's experience ``score`` (Σ β_k E_k) and tenure by
     the churn model itself, then a constant-hazard tail; see the module docstring.
     """
+    # Accounts are independent: chunks of accounts keep the 120-month loop's arrays in
+    # the CPU cache (about 3x faster at a million accounts; every element's arithmetic is
+    # unchanged, so the values are bit-identical).
+    n = segment.size
+    out = np.empty(n)
+    for lo in range(0, n, _VALUE_CHUNK):
+        s = slice(lo, lo + _VALUE_CHUNK)
+        out[s] = _customer_value(
+            scenario,
+            segment[s],
+            charge[s],
+            score[s],
+            tenure_months[s],
+            discount_pct[s],
+            bills_left[s],
+        )
+    return out
+
+
+_VALUE_CHUNK = 32768
+
+
+def _customer_value(
+    scenario: Scenario,
+    segment: np.ndarray,
+    charge: np.ndarray,
+    score: np.ndarray,
+    tenure_months: np.ndarray,
+    discount_pct: np.ndarray,
+    bills_left: np.ndarray,
+) -> np.ndarray:
     econ = scenario.economics
     gm = np.array([s.gross_margin for s in scenario.customers.segments])[segment]
     delta = 1.0 / (1.0 + econ.discount_rate_monthly)
     margin = charge * gm
     cut = charge * discount_pct / 100.0
+    last_cut = int(bills_left.max(initial=0))
     alive = np.ones(segment.size)
     value = np.zeros(segment.size)
     factor = 1.0
@@ -212,7 +244,9 @@ def customer_value(
     path = hazard_path(segment, score, tenure_months, econ.value_months, scenario)
     for k, h in enumerate(path):
         alive = alive * (1.0 - h)
-        value += alive * (margin - np.where(k < bills_left, cut, 0.0)) * factor
+        # past every account's last discounted bill, margin - 0.0 is margin itself
+        net = margin - np.where(k < bills_left, cut, 0.0) if k < last_cut else margin
+        value += alive * net * factor
         factor *= delta
     keep = (1.0 - h) * delta
     return value + alive * margin * factor / delta * keep / (1.0 - keep)
