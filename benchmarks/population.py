@@ -34,7 +34,7 @@ TARGET_SPEEDUP = 1.6
 
 
 def scaled_scenario(accounts: int, months: int):
-    """Baseline with accounts, acquisition and every shift's head count scaled."""
+    """Baseline with accounts and acquisition scaled, staffed by Erlang A per interval."""
     import sim
 
     base = sim.load_scenario(ROOT / "scenarios" / "baseline.yaml")
@@ -44,13 +44,10 @@ def scaled_scenario(accounts: int, months: int):
         "customers.acquisition_per_month": base.customers.acquisition_per_month * k,
         "calendar.months": months,
     }
-    # Queueing economies of scale: staff scales less than linearly (square-root staffing).
-    for gi, g in enumerate(base.contact_center.groups):
-        for si, sh in enumerate(g.shifts or []):
-            load = sh.agents * k
-            changes[f"contact_center.groups[{gi}].shifts[{si}].agents"] = max(
-                1, round(load * 0.55 + 1.5 * load**0.5)
-            )
+    # Staffing follows the volume per interval by Erlang A at the scenario's target, as a
+    # planner's workforce tool would (a fixed scaling rule under- or over-staffs whenever
+    # the baseline is re-tuned).
+    changes["policies.staffing"] = {"name": "erlang_a", "params": {}}
     return base.with_changes(changes)
 
 
