@@ -251,7 +251,7 @@ BAD_FIELDS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "unknown_policy_parameter",
         _set(["policies", "discount"], {"name": "flat", "params": {"percent": 5}}),
         "policies.discount.params: unknown parameter ['percent'] for 'flat' "
-        "(accepts: pct, reasons)",
+        "(accepts: pct, reasons, save_pct)",
     ),
     (
         "policy_parameter_out_of_range",
@@ -311,7 +311,7 @@ BAD_FIELDS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "unknown_reason",
         _set(["billing", "contact", "reasons", "error"], {"wrong_bill": 1.0}),
         "billing.contact.reasons.error.wrong_bill: must be one of 'billing_error', "
-        "'high_bill', 'question', 'plan_change' or 'payment' (got 'wrong_bill')",
+        "'high_bill', 'question', 'plan_change', 'payment' or 'cancel' (got 'wrong_bill')",
     ),
     (
         "closed_calls_choice",
@@ -638,3 +638,17 @@ def test_the_understaffed_what_if_follows_the_baseline_with_fewer_agents(
         ]
         for s_lean, s_base in zip(g_lean.shifts, g_base.shifts, strict=True):
             assert 0.6 * s_base.agents <= s_lean.agents < s_base.agents
+
+
+def test_the_save_desk_what_if_repeats_the_baseline_groups_and_adds_the_desk(
+    baseline: Scenario,
+) -> None:
+    desk = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "save_desk.yaml")
+    groups = desk.contact_center.groups
+
+    def plain(g):  # the baseline's generalist takes 'cancel' when no group has it
+        return {**g.model_dump(), "skills": [s for s in g.skills if s != "cancel"]}
+
+    assert [plain(g) for g in groups[:-1]] == [plain(g) for g in baseline.contact_center.groups]
+    assert groups[-1].name == "retention_desk" and groups[-1].skills == ["cancel"]
+    assert desk.retention.save_desk.cancel_call_probability > 0

@@ -7,8 +7,19 @@ above free of imports from each other just to name a code.
 
 from __future__ import annotations
 
-REASONS: tuple[str, ...] = ("billing_error", "high_bill", "question", "plan_change", "payment")
-"""Why customers call; billing flags decide the mix (see ``ContactSettings.reasons``)."""
+REASONS: tuple[str, ...] = (
+    "billing_error",
+    "high_bill",
+    "question",
+    "plan_change",
+    "payment",
+    "cancel",
+)
+"""Why customers call; billing flags decide the mix (see ``ContactSettings.reasons``).
+``cancel`` is last so the older codes keep their numbers: it is not in any bill mix but
+placed by accounts that decided to leave (``retention.save_desk``)."""
+
+CANCEL = REASONS.index("cancel")
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Day names as written in scenario files, Monday first (``date.weekday()`` order)."""

@@ -75,7 +75,13 @@ def after_calls(run: _Run, day: int) -> None:
     if answered.any():
         groups = pick("group", np.int64)[answered]
         run.offers.grant(
-            ids[answered], acct[answered], groups, resolved[answered], t_answer[answered], month
+            ids[answered],
+            acct[answered],
+            groups,
+            resolved[answered],
+            t_answer[answered],
+            month,
+            reason[answered],
         )
 
     # Issues left open bring the customer back some days later.

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.codes import ORIGINS, REASONS
+from sim.core.codes import CANCEL, ORIGINS, REASONS
 from sim.model.calls import new_calls
 from sim.scenario.calendar import DAY_S
 from sim.world.billing import bill_run, contacts_from_bills, error_rate_on
-from sim.world.retention import churn_at_bill
+from sim.world.retention import cancel_call_probability, churn_at_bill
 
 if TYPE_CHECKING:
     from sim.model.replication import _Run
@@ -37,7 +37,12 @@ def bill_day(run: _Run, day: int) -> None:
     # alone: an account's churn draw never depends on how many others left.
     u = run.streams.child("churn", run.bill_runs + 1).random(members.size)
     live = pop.active[members]
-    gone = churn_at_bill(pop, members[live], now, run.sc, u[live])
+    # The save desk's draws come from their own stream, only when it is on: without
+    # it every other draw, and so the old path, is unchanged.
+    cancel_u = None
+    if cancel_call_probability(pop, run.sc).any():
+        cancel_u = run.streams.child("cancel", run.bill_runs + 1).random(members.size)[live]
+    gone, callers = churn_at_bill(pop, members[live], now, run.sc, u[live], cancel_u)
     lost = float(pop.charge[gone].sum())
     margin = float((pop.charge[gone] * pop.gross_margin[pop.segment[gone]]).sum())
     run.ledger.churn.append((month, int(gone.size), lost, margin))
@@ -66,6 +71,23 @@ def bill_day(run: _Run, day: int) -> None:
     con = contacts_from_bills(bills, draws, pop, day, run.clock, run.sc)
     handling = run.streams.child("handling", run.bill_runs)
     new_calls(run, con.account, con.reason, con.t, 0, handling, now)
+    if cancel_u is not None:
+        cancel_calls(run, callers, day, month)
+
+
+def cancel_calls(run: _Run, callers: np.ndarray, day: int, month: int) -> None:
+    """Accounts that decided to leave call to cancel, timed like bill contacts (they
+    read the bill, then call within days, by the intraday profile); one whose call
+    would fall past the horizon simply leaves at its next bill."""
+    rng = run.streams.child("cancel_calls", run.bill_runs)
+    u_day, u_time = rng.random(callers.size), rng.random(callers.size)
+    t = run.clock.contact_times(day, run.sc.billing.contact.delay_days, u_day, u_time)
+    keep = ~np.isnan(t)
+    acct = callers[keep]
+    run.pop.cancel_calls[acct] += 1
+    run.ledger.cancels.append((month, int(acct.size)))
+    reason = np.full(acct.size, CANCEL, dtype=np.int16)
+    new_calls(run, acct, reason, t[keep], ORIGINS.index("bill"), rng, day * DAY_S)
 
 
 def forecast_day(run: _Run, day: int) -> None:

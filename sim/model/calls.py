@@ -31,7 +31,8 @@ def context(run: _Run, acct: np.ndarray, reason: np.ndarray, t: float, **extra) 
         segment=pop.segment[acct],
         charge=pop.charge[acct],
         tenure_months=pop.tenure_months(acct, t),
-        churn_risk=churn_risk(pop, acct, run.beta, t),
+        # an account that called to cancel leaves at its next bill unless it is saved
+        churn_risk=np.where(pop.cancel_pending[acct], 1.0, churn_risk(pop, acct, run.beta, t)),
         error_amount=pop.pending_error[acct],
         resolved=extra.get("resolved", np.zeros(n, dtype=bool)),
         group=extra.get("group", np.full(n, -1)),

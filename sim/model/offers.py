@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.codes import EXPERIENCES
+from sim.core.codes import CANCEL, EXPERIENCES
 from sim.policies.context import CallContext, DiscountPolicy
 from sim.policies.discount import DiscountBook, acceptance_probability, grant_discounts
-from sim.world.retention import discount_response
+from sim.world.retention import discount_response, save_probability
 
 if TYPE_CHECKING:
     from sim.model.replication import _Run
@@ -118,20 +118,34 @@ class Offers:
         resolved: np.ndarray,
         t_answer: np.ndarray,
         month: int,
+        reason: np.ndarray | None = None,
     ) -> None:
-        """Discounts decided by the agent who answered, within authority and budget."""
+        """Discounts decided by the agent who answered, within authority and budget.
+
+        A cancel call of an account still set to leave is a save attempt: the caller
+        stays with ``save_probability`` of the offer after authority (which replaces
+        the ordinary acceptance); a save's discount is granted like any other and a
+        save whose offer the budget cannot fund falls back to the no-offer chance.
+        """
         offered = self.for_calls(a_ids, a_acct, groups, resolved)
-        if not offered.any():
-            return
         run = self.run
         pop = run.pop
+        save = np.zeros(a_ids.size, dtype=bool)
+        if reason is not None:
+            save = (reason == CANCEL) & pop.cancel_pending[a_acct]
+        if not offered.any() and not save.any():
+            return
         order = np.argsort(t_answer, kind="stable")
-        rng = run.streams["discounts"]
         d = run.sc.policies.discount
-        accept_u = rng.random(order.size)
+        accept_u = (
+            run.streams["discounts"].random(order.size) if offered.any() else np.ones(order.size)
+        )
+        save_o = save[order]
+        save_u = run.streams["saves"].random(order.size) if save.any() else np.ones(order.size)
 
         def accepted(pct: np.ndarray, u: np.ndarray = accept_u) -> np.ndarray:
-            return u < acceptance_probability(pct, d)
+            taken = u < acceptance_probability(pct, d)
+            return np.where(save_o, save_u < save_probability(pct, run.sc), taken)
 
         pct = grant_discounts(
             offered[order],
@@ -145,6 +159,13 @@ class Offers:
             escalated_authority=self.escalated_authority,
         )
         got = pct > 0
+        if save.any():
+            saved = save_o & (save_u < save_probability(pct, run.sc))
+            s_acct = a_acct[order][saved]
+            pop.cancel_pending[s_acct] = False
+            pop.saved[s_acct] += 1
+            cost = pop.charge[s_acct] * pct[saved] / 100 * d.duration_months
+            run.ledger.saves.append((month, int(save.sum()), int(saved.sum()), float(cost.sum())))
         if not got.any():
             return
         g_acct = a_acct[order][got]

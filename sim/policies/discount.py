@@ -26,13 +26,31 @@ def _reason_filter(reasons: list[str] | None) -> list[str]:
     return chosen
 
 
+def _with_save(ctx: CallContext, offer: np.ndarray, save_pct: float) -> np.ndarray:
+    """The rule's offer, and to cancel callers at least ``save_pct`` (the save desk's
+    offer; it keeps the caller only if it succeeds, see ``retention.save_desk``)."""
+    offer = np.asarray(offer, dtype=float)
+    if save_pct <= 0:
+        return offer
+    return np.where(ctx.reason_is("cancel"), np.maximum(offer, save_pct), offer)
+
+
 # ---- discounts -------------------------------------------------------------------------
+# Every built-in takes ``save_pct``: what it offers callers who call to cancel (0: the
+# save desk only talks). The rule's own ``reasons`` do not include ``cancel`` by default.
 
 
 @dataclass(frozen=True)
 class NoDiscount:
+    """No retention discount; with ``save_pct``, a save offer to cancel callers only."""
+
+    save_pct: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_pct("save_pct", self.save_pct)
+
     def discount_pct(self, ctx: CallContext) -> np.ndarray:
-        return np.zeros(len(ctx))
+        return _with_save(ctx, np.zeros(len(ctx)), self.save_pct)
 
 
 @dataclass(frozen=True)
@@ -41,13 +59,15 @@ class FlatDiscount:
 
     pct: float = 10.0
     reasons: list[str] = field(default_factory=lambda: ["high_bill", "plan_change"])
+    save_pct: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_pct("save_pct", self.save_pct)
         _check_pct("pct", self.pct)
         _reason_filter(self.reasons)
 
     def discount_pct(self, ctx: CallContext) -> np.ndarray:
-        return np.where(ctx.reason_is(*self.reasons), self.pct, 0.0)
+        return _with_save(ctx, np.where(ctx.reason_is(*self.reasons), self.pct, 0.0), self.save_pct)
 
 
 @dataclass(frozen=True)
@@ -58,15 +78,21 @@ class TenureDiscount:
     max_pct: float = 20.0
     min_years: float = 1.0
     reasons: list[str] = field(default_factory=lambda: ["high_bill", "plan_change"])
+    save_pct: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_pct("save_pct", self.save_pct)
         _check_pct("max_pct", self.max_pct)
         _reason_filter(self.reasons)
 
     def discount_pct(self, ctx: CallContext) -> np.ndarray:
         years = ctx.tenure_months / 12
         pct = np.minimum(self.pct_per_year * years, self.max_pct)
-        return np.where(ctx.reason_is(*self.reasons) & (years >= self.min_years), pct, 0.0)
+        return _with_save(
+            ctx,
+            np.where(ctx.reason_is(*self.reasons) & (years >= self.min_years), pct, 0.0),
+            self.save_pct,
+        )
 
 
 @dataclass(frozen=True)
@@ -76,14 +102,16 @@ class ValueDiscount:
     pct: float = 15.0
     min_charge: float = 100.0
     reasons: list[str] = field(default_factory=lambda: ["high_bill", "plan_change"])
+    save_pct: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_pct("save_pct", self.save_pct)
         _check_pct("pct", self.pct)
         _reason_filter(self.reasons)
 
     def discount_pct(self, ctx: CallContext) -> np.ndarray:
         hit = ctx.reason_is(*self.reasons) & (ctx.charge >= self.min_charge)
-        return np.where(hit, self.pct, 0.0)
+        return _with_save(ctx, np.where(hit, self.pct, 0.0), self.save_pct)
 
 
 @dataclass(frozen=True)
@@ -98,14 +126,16 @@ class ChurnRiskDiscount:
     pct: float = 15.0
     min_risk: float = 0.03
     reasons: list[str] | None = None
+    save_pct: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_pct("save_pct", self.save_pct)
         _check_pct("pct", self.pct)
         _reason_filter(self.reasons)
 
     def discount_pct(self, ctx: CallContext) -> np.ndarray:
         hit = ctx.reason_is(*_reason_filter(self.reasons)) & (ctx.churn_risk >= self.min_risk)
-        return np.where(hit, self.pct, 0.0)
+        return _with_save(ctx, np.where(hit, self.pct, 0.0), self.save_pct)
 
 
 @dataclass(frozen=True)
@@ -116,13 +146,15 @@ class ErrorCredit:
     """
 
     goodwill_pct: float = 10.0
+    save_pct: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_pct("save_pct", self.save_pct)
         _check_pct("goodwill_pct", self.goodwill_pct)
 
     def discount_pct(self, ctx: CallContext) -> np.ndarray:
         hit = ctx.reason_is("billing_error") | (ctx.error_amount > 0)
-        return np.where(hit, self.goodwill_pct, 0.0)
+        return _with_save(ctx, np.where(hit, self.goodwill_pct, 0.0), self.save_pct)
 
 
 def _check_pct(name: str, value: float) -> None:

@@ -697,6 +697,21 @@ KPI_STRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("Accounts churned", "Gekündigte Konten"),
         ("accounts that left during the horizon", "im Zeitraum gekündigte Konten"),
     ),
+    "cancel_calls": (
+        ("Cancel calls", "Kündigungsanrufe"),
+        (
+            "accounts set to leave that called to cancel",
+            "Konten mit Kündigungsabsicht, die anriefen",
+        ),
+    ),
+    "save_rate": (
+        ("Save rate", "Halterate"),
+        ("saved / cancel callers answered", "gehalten / angenommene Kündigungsanrufe"),
+    ),
+    "cost_per_save": (
+        ("Cost per save", "Kosten je Haltung"),
+        ("discount committed on saves / saves", "zugesagter Rabatt der Haltungen / Haltungen"),
+    ),
     "revenue": (
         ("Revenue", "Umsatz"),
         ("billed − discounts − refunded errors", "abgerechnet − Rabatte − erstattete Fehler"),

@@ -37,6 +37,10 @@ class Ledger:
     """(day, accounts, amounts, flags) per bill run, only with ``simulate(keep_bills=True)``:
     the per-bill extract of sim.calibrate.export (a year of a million accounts would
     otherwise hold every bill in memory)."""
+    cancels: list[tuple[int, int]] = field(default_factory=list)
+    """(month, accounts calling to cancel) per bill run (``retention.save_desk``)."""
+    saves: list[tuple[int, int, int, float]] = field(default_factory=list)
+    """(month, cancel callers answered, saved, discount committed on the saves) per day."""
     service_cost: list[tuple[int, float]] = field(default_factory=list)
     """(month, cost of serving the billed accounts: correct × (1 − gross margin)) per
     bill run."""

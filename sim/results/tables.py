@@ -28,6 +28,10 @@ Definitions (T = ``contact_center.service_level.threshold_s``):
 - **monthly churn** = accounts that left at a bill date / accounts facing a bill date
   (the empirical monthly hazard).
 - **retention** = accounts of the initial base still active at the end / initial base.
+- **cancel calls** = accounts that decided to leave and called to cancel first
+  (``retention.save_desk``); **save rate** = saved / cancel callers answered while still
+  set to leave; **cost per save** = discount committed on the saves (charge × percent ×
+  duration) / saves (each 0 when its denominator is 0).
 - **revenue** = billed (correct amount + billing errors) − discounts − refunded errors.
 - **discount cost** (KPI ``discount_cost``, ``monthly.discount_cost``) = what bills
   dated within the horizon were reduced by: a discount granted late in the horizon
@@ -118,6 +122,10 @@ MONTHLY_UNITS: dict[str, str] = {
     "acquired": "accounts",
     "churned": "accounts",
     "churn_rate": "share",
+    "cancel_calls": "accounts",
+    "cancel_answered": "accounts",
+    "saves": "accounts",
+    "save_cost": "money",
     "active_end": "accounts",
     **dict.fromkeys(MONEY_COLUMNS, "money"),
 }
@@ -156,6 +164,13 @@ KPI_DEFINITIONS: dict[str, KPI] = {
     "retention": KPI("Retention", "share", "initial accounts still active at the end", better=1),
     "churned": KPI(
         "Accounts churned", "accounts", "accounts that left during the horizon", better=-1
+    ),
+    "cancel_calls": KPI(
+        "Cancel calls", "calls", "accounts set to leave that called to cancel", better=-1
+    ),
+    "save_rate": KPI("Save rate", "share", "saved / cancel callers answered", better=1),
+    "cost_per_save": KPI(
+        "Cost per save", "money", "discount committed on saves / saves", better=-1
     ),
     "revenue": KPI("Revenue", "money", "billed − discounts − refunded errors", better=1),
     "discount_cost": KPI("Discount cost", "money", "discounts deducted on bills", better=-1),
@@ -513,6 +528,10 @@ class Results:
         service_cost = per_month(led.service_cost, 1)
         acquired = per_month(led.acquired, 1)
         granted = per_month(led.discounts, 1)
+        cancels = per_month(led.cancels, 1)
+        cancel_answered = per_month(led.saves, 1)
+        saves = per_month(led.saves, 2)
+        save_cost = per_month(led.saves, 3)
 
         edges = self.raw.month_starts_s
         c = self.raw.calls
@@ -593,6 +612,10 @@ class Results:
                     "churned": churned.astype(np.int64),
                     "churn_rate": churned / facing,
                     "active_end": active_end,
+                    "cancel_calls": cancels.astype(np.int64),
+                    "cancel_answered": cancel_answered.astype(np.int64),
+                    "saves": saves.astype(np.int64),
+                    "save_cost": save_cost,
                     "discounts_granted": granted.astype(np.int64),
                     "billed": billed,
                     "discount_cost": discount,
@@ -712,6 +735,15 @@ class Results:
             "monthly_churn": rate(m["churned"].sum(), facing),
             "retention": rate(retained, initial),
             "churned": float(m["churned"].sum()),
+            "cancel_calls": float(m["cancel_calls"].sum()),
+            # 0, not NaN, when nobody got through to cancel / nobody was saved, so that runs
+            # without a save desk compare and average like the others
+            "save_rate": rate(m["saves"].sum(), m["cancel_answered"].sum())
+            if m["cancel_answered"].sum()
+            else 0.0,
+            "cost_per_save": rate(m["save_cost"].sum(), m["saves"].sum())
+            if m["saves"].sum()
+            else 0.0,
             "revenue": float(m["revenue"].sum()),
             "discount_cost": float(m["discount_cost"].sum()),
             "agent_cost": float(m["agent_cost"].sum()),

@@ -35,7 +35,7 @@ from sim.core.distributions import Dist, exponential, lognormal
 from sim.policies.catalogue import check_policy_choices
 from sim.scenario.limits import MAX_SEED, excerpt
 
-Reason = Literal["billing_error", "high_bill", "question", "plan_change", "payment"]
+Reason = Literal["billing_error", "high_bill", "question", "plan_change", "payment", "cancel"]
 
 
 class ScenarioError(ValueError):
@@ -411,7 +411,21 @@ def _default_work() -> dict[str, Dist]:
         "question": lognormal(180, 90),
         "plan_change": lognormal(360, 160),
         "payment": lognormal(240, 100),
+        "cancel": lognormal(480, 240),
     }
+
+
+CANCEL_DEFAULTS: dict[str, Any] = {"work_s": lognormal(480, 240), "first_contact": 1.0}
+"""What a scenario file written before the ``cancel`` reason gets for it: a save
+conversation of ~8 minutes (retention calls run longer than billing questions) and
+always resolved (the caller is either saved or processed as leaving)."""
+
+
+def _with_cancel(v: Any, default: Any) -> Any:
+    """Fill ``cancel`` into a per-reason mapping written before the reason existed."""
+    if isinstance(v, dict) and "cancel" not in v:
+        return {**v, "cancel": default}
+    return v
 
 
 class Handling(Strict):
@@ -421,6 +435,11 @@ class Handling(Strict):
     review_s: Dist = lognormal(60, 30)
     work_s: dict[Reason, Dist] = Field(default_factory=_default_work)
     after_call_s: Dist = lognormal(30, 15)
+
+    @field_validator("work_s", mode="before")
+    @classmethod
+    def _cancel_work(cls, v: Any) -> Any:
+        return _with_cancel(v, CANCEL_DEFAULTS["work_s"])
 
     @field_validator("work_s")
     @classmethod
@@ -470,6 +489,7 @@ def _default_fcr() -> dict[str, float]:
         "question": 0.90,
         "plan_change": 0.85,
         "payment": 0.90,
+        "cancel": 1.0,
     }
 
 
@@ -486,6 +506,11 @@ class Resolution(Strict):
     repeat_probability: float = Field(0.7, ge=0, le=1)
     """Chance that a customer whose issue stayed unresolved calls again."""
     repeat_after_days: Dist = Dist(dist="gamma", mean=3, sd=2)
+
+    @field_validator("first_contact", mode="before")
+    @classmethod
+    def _cancel_fcr(cls, v: Any) -> Any:
+        return _with_cancel(v, CANCEL_DEFAULTS["first_contact"])
 
     @field_validator("first_contact")
     @classmethod
@@ -555,7 +580,13 @@ class ContactCenter(Strict):
             unknown = [r for r in g.first_contact if r not in g.skills]
             if unknown:
                 raise ValueError(f"[{i}].first_contact: {unknown} not among its skills")
-        missing = [r for r in REASONS if r not in covered]
+        missing = [r for r in REASONS if r not in covered and r != "cancel"]
+        if "cancel" not in covered:
+            # a file written before the save desk: its generalist (most skills, first on
+            # a tie) takes cancel calls, so every reason has a route
+            i = max(range(len(v)), key=lambda j: (len(v[j].skills), -j))
+            v = list(v)
+            v[i] = v[i].model_copy(update={"skills": [*v[i].skills, "cancel"]})
         if missing:
             raise ValueError(f"no group has the skill for {missing}")
         return v
@@ -615,6 +646,40 @@ class Effects(Strict):
     """Log-hazard of a shock bill, for every account that gets one, caller or not."""
 
 
+class SaveDesk(Strict):
+    """Accounts that decide to leave may first call to cancel (sim.world.retention).
+
+    At a bill date an account whose hazard draw says it leaves calls to cancel with
+    ``cancel_call_probability`` (per segment in ``by_segment``) instead of leaving at
+    once; the call is routed by the ``cancel`` skill and the discount policy is asked
+    for a save offer. The save succeeds with
+    ``P(pct) = save_base + (save_max − save_base) · (1 − 2^(−pct / save_half_pct))``
+    (concave in the offer, like the discount response); a saved account stays, an
+    unsaved or unreached one leaves at its next bill. 0 (the default) turns it off.
+    """
+
+    cancel_call_probability: float = Field(0.0, ge=0, le=1)
+    by_segment: dict[str, float] = Field(default_factory=dict)
+    """Segment name → its own cancel-call probability (others use the general one)."""
+    save_base: float = Field(0.15, ge=0, le=1)
+    """Saves without any offer: the agent resolves the grievance or talks the caller round."""
+    save_max: float = Field(0.6, ge=0, le=1)
+    """Saves with a very large offer: some leavers cannot be kept at any price."""
+    save_half_pct: float = Field(15.0, gt=0, le=100)
+    """Offer at which half of the gap between ``save_base`` and ``save_max`` is closed."""
+
+    @field_validator("by_segment")
+    @classmethod
+    def _probabilities(cls, v: dict[str, float]) -> dict[str, float]:
+        return _within_unit_interval(v, "probabilities")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SaveDesk:
+        if self.save_max < self.save_base:
+            raise ValueError(f"save_max ({self.save_max}) is below save_base ({self.save_base})")
+        return self
+
+
 class Retention(Strict):
     effects: Effects = Effects()
     memory_months: float = Field(3, gt=0)
@@ -627,6 +692,7 @@ class Retention(Strict):
     new_account: float = Field(0.0)
     """Extra log-hazard of a brand-new account; it fades as exp(−tenure/tenure_scale)."""
     tenure_scale_months: float = Field(12.0, gt=0)
+    save_desk: SaveDesk = SaveDesk()
 
 
 class Economics(Strict):
@@ -697,6 +763,13 @@ class Scenario(Strict):
             raise ValueError(
                 f"policies.discount.authority_pct: unknown group {unknown} "
                 f"(groups are {sorted(group_names)})"
+            )
+        seg_names = {s.name for s in self.customers.segments}
+        unknown = [k for k in self.retention.save_desk.by_segment if k not in seg_names]
+        if unknown:
+            raise ValueError(
+                f"retention.save_desk.by_segment: unknown segment {unknown} "
+                f"(segments are {sorted(seg_names)})"
             )
         fc = cc.forecast
         if fc is not None:

@@ -43,6 +43,9 @@ class Population:
         "discount_committed": np.float64,
         "revenue": np.float64,
         "service_cost": np.float64,
+        "cancel_pending": np.bool_,
+        "cancel_calls": np.int16,
+        "saved": np.int16,
     }
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:

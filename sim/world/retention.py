@@ -74,18 +74,45 @@ def discount_response(pct: np.ndarray, months: float, scenario: Scenario) -> np.
     return np.where(pct > 0, size * length, 0.0)
 
 
+def cancel_call_probability(pop: Population, scenario: Scenario) -> np.ndarray:
+    """Chance, per segment, that an account deciding to leave first calls to cancel."""
+    sd = scenario.retention.save_desk
+    return np.array(
+        [sd.by_segment.get(name, sd.cancel_call_probability) for name in pop.segment_names]
+    )
+
+
+def save_probability(pct: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Chance that a cancel caller offered ``pct`` percent stays:
+    ``save_base + (save_max − save_base) · (1 − 2^(−pct / save_half_pct))``.
+
+    Concave like the discount response: the first points of a save offer convert most
+    (retention-offer studies find take-up rising with the offer at a falling rate), and
+    ``save_max`` < 1 because some leavers (moving, switching for coverage) cannot be kept.
+    """
+    sd = scenario.retention.save_desk
+    pct = np.maximum(np.asarray(pct, dtype=float), 0.0)
+    return sd.save_base + (sd.save_max - sd.save_base) * (
+        1.0 - np.power(0.5, pct / sd.save_half_pct)
+    )
+
+
 def churn_at_bill(
     pop: Population,
     idx: np.ndarray,
     t: float,
     scenario: Scenario,
     u: np.ndarray,
-) -> np.ndarray:
+    cancel_u: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Decide churn for the accounts billed now (``u``: one uniform each); returns those
-    who left.
+    who left and those who call to cancel first.
 
     A bill error still uncorrected at the next bill counts as an experience first; the
-    survivors' experience then fades by one month.
+    survivors' experience then fades by one month. An account that called to cancel
+    and was not saved leaves now, whatever its draw. With ``cancel_u`` (one uniform
+    each, the save desk on), a drawn leaver calls to cancel with its segment's
+    probability and stays until its next bill, when it leaves unless it was saved.
     """
     pop.decisions[idx] += 1
     pop.decisions_after_problem[idx] += pop.last_problem[idx]
@@ -93,12 +120,21 @@ def churn_at_bill(
     pop.experience[idx[uncorrected], EXPERIENCES.index("error_uncorrected")] += 1
     pop.pending_error[idx] = 0.0
     risk = churn_risk(pop, idx, effect_weights(scenario), t)
-    leaves = u < risk
+    drawn = u < risk
+    pending = pop.cancel_pending[idx]
+    calls = np.zeros(idx.size, dtype=bool)
+    if cancel_u is not None:
+        p_call = cancel_call_probability(pop, scenario)[pop.segment[idx]]
+        calls = drawn & ~pending & (cancel_u < p_call)
+    leaves = (drawn & ~calls) | pending
     gone = idx[leaves]
+    callers = idx[calls]
+    pop.cancel_pending[gone] = False
+    pop.cancel_pending[callers] = True
     pop.active[gone] = False
     pop.churned_s[gone] = t
     pop.experience[idx] *= math.exp(-1.0 / scenario.retention.memory_months)
-    return gone
+    return gone, callers
 
 
 def hazard_path(
