@@ -3,7 +3,7 @@
 Pick, upload or edit a scenario, move the levers (staffing, discounts, billing,
 customers, horizon), press Run, read the dashboard, keep runs as named strategies and
 compare them with paired confidence intervals. Every number comes from ``sim``
-(``sim.ui`` shapes it); this page only wires widgets to those functions.
+(``sim.faces.ui`` shapes it); this page only wires widgets to those functions.
 
 Run with ``streamlit run app.py`` (binds to 127.0.0.1, see .streamlit/config.toml).
 The page body lives in ``main()`` so that worker processes importing this file (process

@@ -3,7 +3,7 @@
 Workload (issue 3): stationary M/M/c+M, arrivals 100 per minute, mean handling 5 min,
 520 agents, mean patience 2 min, one simulated week, the center always open.
 
-- *engine*: ``sim.validation.stationary_queue`` -- the ``callcenter.ContactCenter`` that
+- *engine*: ``sim.center.stationary.stationary_queue`` -- the ``engine.ContactCenter`` that
   every scenario runs on, with overflow, priorities, callbacks and retrials available
   (idle here), fed from sorted arrays.
 - *plain*: a process per caller, ``yield request | timeout(patience)``.

@@ -1,10 +1,10 @@
 """The Streamlit page (app.py) driven headless with AppTest, and its helpers.
 
-Helpers in sim.ui, sim.formatting and sim.i18n are tested directly; the page is tested
-through every path a manager takes: load, edit, upload, run, compare, past runs,
-language, and the error paths (bad upload, impossible levers), always asserting that no
-traceback reaches the page. Scenarios are kept small (a few thousand accounts, one or
-two months) so the whole file runs in well under a minute.
+Helpers in sim.faces.ui, sim.presentation.formatting and sim.presentation.i18n are tested
+directly; the page is tested through every path a manager takes: load, edit, upload,
+run, compare, past runs, language, and the error paths (bad upload, impossible levers),
+always asserting that no traceback reaches the page. Scenarios are kept small (a few
+thousand accounts, one or two months) so the whole file runs in well under a minute.
 """
 
 from __future__ import annotations

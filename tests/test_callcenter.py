@@ -2,7 +2,7 @@
 
 The first part drives ``ContactCenter`` by hand with constant talk times and patiences, so
 every answer time and outcome is known in advance. The second part runs Poisson queues
-through ``sim.validation.stationary_queue`` (the same engine) and holds replication
+through ``sim.center.stationary.stationary_queue`` (the same engine) and holds replication
 means to Erlang C and Erlang A with a t-confidence interval.
 """
 

@@ -1,4 +1,4 @@
-"""Tests for the ``billsim`` command line (sim.cli) on a small variant of the baseline."""
+"""Tests for the ``billsim`` command line (sim.faces.cli) on a small variant of the baseline."""
 
 from __future__ import annotations
 

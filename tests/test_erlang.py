@@ -1,4 +1,4 @@
-"""Tests for sim.erlang: textbook values, exact brute force, Monte Carlo and staffing."""
+"""Tests for sim.core.erlang: textbook values, exact brute force, Monte Carlo and staffing."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from sim.core.optional import require
 
 FLAGS = ("error", "shock", "routine")
 EXPERIENCE_COLUMNS = ("long_wait", "abandoned")
-"""Experiences a call log shows without resolution data (sim.retention's names)."""
+"""Experiences a call log shows without resolution data (sim.world.retention's names)."""
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:

@@ -16,7 +16,7 @@ This is the simulation's hot path, in the shape docs/ARCHITECTURE.md explains:
   caller who will retry, or an overflow to another group after a wait.
 - A service completion is a timeout with a callback. Records are Python lists indexed
   by call id, turned into arrays once; interval statistics are computed afterwards from
-  the calls table (metrics.py), not by monitors inside the run.
+  the calls table (sim/results/tables.py), not by monitors inside the run.
 - ``settle()`` marks the queued callers whose deadline has passed before anybody reads
   the state mid-run, so lazy abandonment never shows up as a caller still waiting.
 """

@@ -1,7 +1,7 @@
 """Stationary queues run through the real contact-center engine, to hold it to theory.
 
 ``stationary_queue`` feeds Poisson arrivals with exponential handling and patience to
-``callcenter.ContactCenter`` -- the same engine a scenario uses, every mechanism
+``engine.ContactCenter`` -- the same engine a scenario uses, every mechanism
 available -- so that tests and benchmarks can compare it with Erlang C and Erlang A.
 """
 

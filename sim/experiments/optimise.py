@@ -8,7 +8,7 @@ staffing algorithm of Feldman, Mandelbaum, Massey & Whitt (2008, Management Scie
 again, until the staffing stops changing — then correcting and pruning by simulation:
 
 1. **Start**: Erlang A per interval and group from the planner's forecast
-   (``sim.forecast``), the callers' mean patience and the scenario's SL target.
+   (``sim.world.forecast``), the callers' mean patience and the scenario's SL target.
 2. **Iterate (ISA)**: simulate the ``replications`` *training* runs with common random
    numbers, estimate each interval's offered rate (answered + abandoned attempts,
    retrials and repeats included) and re-staff it with Erlang A; stop when nothing

@@ -12,7 +12,7 @@ Per segment, for each policy against a baseline (normally no discount):
 - ``discount_cost``: Δ committed discount value (``Results.segments()``'
   ``discount_committed``: monthly value × duration of every discount granted,
   including the months after the horizon, as lost lifetime value counts beyond it).
-  Not the KPI / monthly ``discount_cost`` of sim.metrics, which is only what bills
+  Not the KPI / monthly ``discount_cost`` of sim.results.tables, which is only what bills
   dated within the horizon were reduced by (normally less for the same run).
 - ``cost_per_retained``: discount_cost / retained_accounts, a ratio of paired means
   with a delta-method interval; NaN when the policy retains nobody extra on average.

@@ -1,7 +1,7 @@
 """Small, testable helpers behind the Streamlit page (``app.py``).
 
 The page stays thin: it turns widgets into scenario changes and shows what these
-helpers return. Every number still comes from ``sim.metrics`` and ``sim.experiment``;
+helpers return. Every number still comes from ``sim.results.tables`` and ``sim.experiments``;
 this module maps levers onto scenario paths, runs strategies through the experiment
 runner, and reshapes result tables for charts and comparison tables. Keeping that here
 means it is unit-tested without a browser.
@@ -44,20 +44,10 @@ from sim.presentation.formatting import (
     format_timestamp,
     format_value,
 )
-from sim.results.tables import KPI_DEFINITIONS, MONTHLY_UNITS
+from sim.results.tables import INTERVAL_RATIOS, KPI_DEFINITIONS, MONTHLY_UNITS
 from sim.scenario import Scenario
 from sim.scenario.limits import estimate_work
 from sim.scenario.loading import check_upload
-
-DISCOUNT_PCT_PARAM: dict[str, str | None] = {
-    "none": None,
-    "flat": "pct",
-    "tenure_based": "max_pct",
-    "value_based": "pct",
-    "churn_risk_targeted": "pct",
-    "error_credit": "goodwill_pct",
-}
-"""The main percentage parameter of each built-in discount policy (None: no percentage)."""
 
 HEADLINE_KPIS: tuple[str, ...] = (
     "service_level",
@@ -105,7 +95,7 @@ def discount_pct_param(name: str) -> str | None:
     """Name of the percentage parameter of discount policy ``name`` (None if it has none)."""
     if name not in DISCOUNTS:
         raise KeyError(f"unknown discount policy '{name}' (valid: {', '.join(DISCOUNTS)})")
-    return DISCOUNT_PCT_PARAM.get(name)
+    return DISCOUNTS[name].PCT_PARAM
 
 
 def default_discount_pct(scenario: Scenario, name: str) -> float | None:
@@ -653,8 +643,8 @@ def discount_sweep(
 
 
 # ---- chart data ------------------------------------------------------------------------------
-# The formulas live in sim.report (pooled ratios, replication means); these wrappers only
-# take one strategy's tables and turn report's wide frames into long ones for the charts.
+# The formulas live in sim.presentation.report (pooled ratios, replication means); these
+# wrappers only take one strategy's tables and turn report's wide frames into long ones.
 
 
 def _one(df: pd.DataFrame) -> pd.DataFrame:
@@ -699,11 +689,13 @@ def wait_quantiles(waits: pd.DataFrame, qs: Sequence[float] = (0.5, 0.8, 0.9, 0.
     return {q: (float(np.quantile(w, q)) if w.size else math.nan) for q in qs}
 
 
-def _by_hour(intervals: pd.DataFrame, num: str) -> pd.DataFrame:
+def _by_hour(intervals: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    """``kpi`` per hour of day, pooled as sim.results.tables.INTERVAL_RATIOS says."""
+    num, den = INTERVAL_RATIOS[kpi]
     start = pd.to_datetime(intervals["interval_start"])
-    cols = list(dict.fromkeys([num, "answered", "abandoned"]))
+    cols = list(dict.fromkeys([num, *den]))
     g = intervals.groupby(start.dt.hour)[cols].sum()
-    handled = g["answered"] + g["abandoned"]
+    handled = g[list(den)].sum(axis=1)
     g, handled = g[handled > 0], handled[handled > 0]
     return pd.DataFrame({"hour": g.index.astype(int), "value": g[num] / handled}).reset_index(
         drop=True
@@ -712,12 +704,12 @@ def _by_hour(intervals: pd.DataFrame, num: str) -> pd.DataFrame:
 
 def abandonment_by_hour(intervals: pd.DataFrame) -> pd.DataFrame:
     """Abandonment rate per hour of day, pooled over days and replications (hour, value)."""
-    return _by_hour(intervals, "abandoned")
+    return _by_hour(intervals, "abandonment_rate")
 
 
 def service_level_by_hour(intervals: pd.DataFrame) -> pd.DataFrame:
     """Service level per hour of day, pooled over days and replications (hour, value)."""
-    return _by_hour(intervals, "answered_within_threshold")
+    return _by_hour(intervals, "service_level")
 
 
 def queue_and_agents(

@@ -46,7 +46,7 @@ STAFFING: dict[str, type] = {
     "table": IntervalStaffing,
 }
 """Staffing rules: 'fixed' uses the groups' head counts and shifts as written; the
-others staff every interval for the forecast load (sim.forecast)."""
+others staff every interval for the forecast load (sim.world.forecast)."""
 
 
 def _build(kind: str, registry: dict[str, type], name: str, params: dict[str, Any]) -> Any:
@@ -89,7 +89,7 @@ def check_policy_choices(
     """Build each named policy once so that a bad name or parameter fails validation.
 
     With ``group_names`` and ``n_intervals`` (the horizon's interval count,
-    ``sim.clock.n_intervals``; ``horizon`` says how it follows from the scenario), a
+    ``sim.scenario.calendar.n_intervals``; ``horizon`` says how it follows from the scenario), a
     'table' staffing rule must also fit the scenario, else it would only fail at run time.
     """
     build_discount(policies.discount.name, policies.discount.params)

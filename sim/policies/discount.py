@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -44,6 +44,9 @@ def _with_save(ctx: CallContext, offer: np.ndarray, save_pct: float) -> np.ndarr
 class NoDiscount:
     """No retention discount; with ``save_pct``, a save offer to cancel callers only."""
 
+    PCT_PARAM: ClassVar[str | None] = None
+    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
+
     save_pct: float = 0.0
 
     def __post_init__(self) -> None:
@@ -56,6 +59,9 @@ class NoDiscount:
 @dataclass(frozen=True)
 class FlatDiscount:
     """The same discount to every answered caller with one of ``reasons``."""
+
+    PCT_PARAM: ClassVar[str | None] = "pct"
+    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     pct: float = 10.0
     reasons: list[str] = field(default_factory=lambda: ["high_bill", "plan_change"])
@@ -73,6 +79,9 @@ class FlatDiscount:
 @dataclass(frozen=True)
 class TenureDiscount:
     """Loyalty: ``pct_per_year`` of tenure up to ``max_pct``, from ``min_years`` on."""
+
+    PCT_PARAM: ClassVar[str | None] = "max_pct"
+    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     pct_per_year: float = 2.0
     max_pct: float = 20.0
@@ -99,6 +108,9 @@ class TenureDiscount:
 class ValueDiscount:
     """Keep the valuable: ``pct`` for accounts charged at least ``min_charge`` a month."""
 
+    PCT_PARAM: ClassVar[str | None] = "pct"
+    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
+
     pct: float = 15.0
     min_charge: float = 100.0
     reasons: list[str] = field(default_factory=lambda: ["high_bill", "plan_change"])
@@ -123,6 +135,9 @@ class ChurnRiskDiscount:
     ``sim.policies.targeting`` (a score fitted on simulated history, or uplift from a pilot).
     """
 
+    PCT_PARAM: ClassVar[str | None] = "pct"
+    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
+
     pct: float = 15.0
     min_risk: float = 0.03
     reasons: list[str] | None = None
@@ -144,6 +159,9 @@ class ErrorCredit:
 
     The error itself is always refunded when the call resolves it; this adds goodwill.
     """
+
+    PCT_PARAM: ClassVar[str | None] = "goodwill_pct"
+    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     goodwill_pct: float = 10.0
     save_pct: float = 0.0

@@ -18,7 +18,7 @@ class StaffingPolicy(Protocol):
 
     ``agents(load)`` returns whole agents *on the phones* (after shrinkage), shape
     ``load.calls.shape`` = (groups, intervals), or ``None`` to keep the shifts written
-    in the scenario. ``sim.staffing`` turns the array into step functions (only during
+    in the scenario. ``sim.world.staffing`` turns the array into step functions (only during
     open hours) and pays ``ceil(on_duty / (1 - shrinkage))`` scheduled agents.
     """
 
@@ -141,10 +141,10 @@ class SqrtStaffing:
 @dataclass(frozen=True)
 class IntervalStaffing:
     """A given table: ``agents_by_group[group]`` = agents on duty per interval of the
-    horizon (e.g. the optimiser's answer, ``sim.optimise.StaffingResult.policy()``).
+    horizon (e.g. the optimiser's answer, ``sim.experiments.optimise.StaffingResult.policy()``).
 
     Every group needs a list with one whole number per interval of the horizon
-    (``sim.clock.n_intervals``): a group left out would silently get no agents at all,
+    (``sim.scenario.calendar.n_intervals``): a group left out would silently get no agents at all,
     so it is an error rather than a default. Scenario validation checks this
     (``check``), so a bad table fails ``billsim validate``, not the run.
     """

@@ -792,7 +792,7 @@ def kpi_label(kpi: str, lang: str = "en") -> str:
 
 
 def kpi_definition(kpi: str, lang: str = "en") -> str:
-    """A KPI's formula in words (the one metrics.py implements)."""
+    """A KPI's formula in words (the one sim/results/tables.py implements)."""
     pair = KPI_STRINGS.get(kpi)
     return pair[1][_index(lang)] if pair else ""
 

@@ -37,7 +37,7 @@ from sim.core.files import atomic_dir
 from sim.core.version import __version__
 from sim.experiments.statistics import summarise_kpis
 from sim.presentation.formatting import MoneyFormat, format_diff, format_interval, format_value
-from sim.results.tables import KPI_DEFINITIONS, Results
+from sim.results.tables import INTERVAL_RATIOS, KPI_DEFINITIONS, Results, service_level
 
 VARIANT = "variant"
 """Column naming the strategy a row belongs to (experiment tables carry it)."""
@@ -56,11 +56,7 @@ WATERFALL_STEPS: tuple[tuple[str, str, int], ...] = (
 )
 """From billed money to the net result, in the order sim.results.tables defines ``net``."""
 
-_POOLED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "service_level": ("answered_within_threshold", ("answered", "abandoned")),
-    "abandonment_rate": ("abandoned", ("answered", "abandoned")),
-    "occupancy": ("busy_agent_s", ("agent_s_on_duty",)),
-}
+_POOLED = INTERVAL_RATIOS  # how each share pools: sim.results.tables
 _PER_ANSWERED = ("asa_s", "aht_s")
 _COUNTS = ("offered", "answered", "abandoned", "answered_within_threshold")
 
@@ -178,7 +174,9 @@ def service_level_by_interval(intervals: pd.DataFrame, freq: str | None = None) 
         df["interval_start"] = df["interval_start"].dt.floor(freq)
     g = df.groupby([*keys, "interval_start"], observed=True, sort=True)[cols[1:]].sum()
     g["handled"] = g["answered"] + g["abandoned"]
-    g["service_level"] = g["answered_within_threshold"] / g["handled"].where(g["handled"] > 0)
+    g["service_level"] = service_level(
+        g["answered_within_threshold"].to_numpy(float), g["answered"], g["abandoned"]
+    )
     return g[["answered_within_threshold", "handled", "service_level"]].reset_index()
 
 

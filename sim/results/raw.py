@@ -18,7 +18,7 @@ from sim.world.staffing import StaffingPlan
 
 @dataclass
 class Ledger:
-    """Money and population events, appended during the run, tabled in metrics.py.
+    """Money and population events, appended during the run, tabled in sim/results/tables.py.
 
     ``month`` is the month of the horizon (0-based; month m starts at
     ``RawRun.month_starts_s[m]``, i.e. ``calendar.start`` + m months), not a calendar month.

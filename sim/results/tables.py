@@ -38,7 +38,7 @@ Definitions (T = ``contact_center.service_level.threshold_s``):
   counts only its bills that fall inside it. It is *not* the committed value (monthly
   value × ``policies.discount.duration_months``, bills after the horizon included):
   that one is what ``policies.discount.budget_per_month`` limits, what
-  ``segments().discount_committed`` holds and what sim.analytics' ``discount_cost``
+  ``segments().discount_committed`` holds and what sim.experiments.retention' ``discount_cost``
   measure compares, counted, like lost lifetime value, beyond the horizon.
 - **discounts owed** (KPI ``discount_owed``, last month's row of ``monthly``) = what
   accounts still active at the end will be given on their bills after the horizon
@@ -267,6 +267,29 @@ def _customer_value(
     return value + alive * margin * factor / delta * keep / (1.0 - keep)
 
 
+def reached_queue(status: np.ndarray) -> np.ndarray:
+    """Attempts that reached the queue: all but those settled in the IVR, dropped while
+    closed, or not yet placed (the denominator of 'offered')."""
+    return ~np.isin(status, (IVR, DROPPED, PENDING))
+
+
+def service_level(within: np.ndarray, answered: np.ndarray, abandoned: np.ndarray) -> np.ndarray:
+    """Answered within T / (answered + abandoned), elementwise; NaN where nobody was
+    answered or abandoned. The one formula the tables, the KPI and the figures use."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(within) / (np.asarray(answered) + np.asarray(abandoned))
+
+
+INTERVAL_RATIOS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "service_level": ("answered_within_threshold", ("answered", "abandoned")),
+    "abandonment_rate": ("abandoned", ("answered", "abandoned")),
+    "occupancy": ("busy_agent_s", ("agent_s_on_duty",)),
+}
+"""How each share of the intervals table pools over intervals, days and replications:
+Σ numerator / Σ denominators (a mean of shares would weigh a quiet interval like a busy
+one). Figures and the app pool with these columns."""
+
+
 def rate(numerator: float, denominator: float) -> float:
     """A share that is NaN, not a crash, when nothing was counted."""
     return float(numerator) / float(denominator) if denominator else float("nan")
@@ -427,7 +450,7 @@ class Results:
         c = self.raw.calls
         T = sc.contact_center.service_level.threshold_s
         status = c["status"]
-        queued = ~np.isin(status, (IVR, DROPPED, PENDING))
+        queued = reached_queue(status)
         answered = status == ANSWERED
         abandoned = status == ABANDONED
         wait = c["t_answer"] - c["t_arrive"]
@@ -484,7 +507,7 @@ class Results:
                     "answered": n_ans.astype(np.int64),
                     "abandoned": n_ab.astype(np.int64),
                     "answered_within_threshold": within.astype(np.int64),
-                    "service_level": within / (n_ans + n_ab),
+                    "service_level": service_level(within, n_ans, n_ab),
                     "asa_s": wait_sum / n_ans,
                     "aht_s": handle_sum / n_ans,
                     "busy_agent_s": busy,
@@ -541,7 +564,7 @@ class Results:
         abandoned = status == ABANDONED
         T = sc.contact_center.service_level.threshold_s
         wait = np.nan_to_num(c["t_answer"] - c["t_arrive"])
-        queued = ~np.isin(status, (IVR, DROPPED, PENDING))
+        queued = reached_queue(status)
         offered = np.bincount(mon[queued], minlength=months)
         n_ans = np.bincount(mon[answered], minlength=months)
         n_ab = np.bincount(mon[abandoned], minlength=months)
@@ -607,7 +630,7 @@ class Results:
                     "calls_offered": offered,
                     "calls_answered": n_ans,
                     "calls_abandoned": n_ab,
-                    "service_level": within / (n_ans + n_ab),
+                    "service_level": service_level(within, n_ans, n_ab),
                     "acquired": acquired.astype(np.int64),
                     "churned": churned.astype(np.int64),
                     "churn_rate": churned / facing,
@@ -718,7 +741,7 @@ class Results:
         retained = int(np.sum(cust["active"][:initial]))
         facing = float(m["bills"].sum() + m["churned"].sum())
         return {
-            "service_level": rate(np.sum(answered & (wait <= T)), n_ans + n_ab),
+            "service_level": float(service_level(np.sum(answered & (wait <= T)), n_ans, n_ab)),
             "asa_s": float(wait[answered].mean()) if n_ans else float("nan"),
             "abandonment_rate": rate(n_ab, n_ans + n_ab),
             "occupancy": rate(
@@ -730,7 +753,7 @@ class Results:
             ),
             "aht_s": float((c["talk"] + c["acw"])[answered].mean()) if n_ans else float("nan"),
             "fcr": rate(np.sum(answered & c["resolved"]), n_ans),
-            "calls_offered": float(np.sum(~np.isin(status, (IVR, DROPPED, PENDING)))),
+            "calls_offered": float(np.sum(reached_queue(status))),
             "calls_answered": float(n_ans),
             "monthly_churn": rate(m["churned"].sum(), facing),
             "retention": rate(retained, initial),

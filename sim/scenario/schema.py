@@ -167,7 +167,7 @@ class Calendar(Strict):
 
     @property
     def n_days(self) -> int:
-        """Days in the horizon (sim.clock builds its day grid from this)."""
+        """Days in the horizon (sim.scenario.calendar builds its day grid from this)."""
         return (self.end - self.start).days
 
     def hours_by_weekday(self) -> list[tuple[float, float] | None]:

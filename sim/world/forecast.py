@@ -17,7 +17,7 @@ Approximations, all on the planner's side of the fence: the chance of a bill sho
 integrated numerically from the charge and usage distributions (one-off charges at
 their mean); the active base drifts with acquisition and the segments' base churn;
 retrials after abandonment and transfers are left out (they depend on the staffing
-being planned, which is what the simulation-based optimiser in ``sim.optimise``
+being planned, which is what the simulation-based optimiser in ``sim.experiments.optimise``
 corrects for).
 """
 

@@ -2,10 +2,10 @@
 
 Two step functions per group: *scheduled* agents (paid, before shrinkage) for the cost,
 and agents *on duty* (after shrinkage) for the contact center. Changes happen at shift
-starts and ends; an agent whose shift ends finishes the call in hand (callcenter.py).
+starts and ends; an agent whose shift ends finishes the call in hand (sim/center/engine.py).
 
 With a staffing rule other than 'fixed' (``policies.staffing``, sim.policies), the rule
-gives agents on duty per interval from the forecast load (sim.forecast); they are on
+gives agents on duty per interval from the forecast load (sim.world.forecast); they are on
 duty only while the center is open, and the paid head count is
 ``ceil(on_duty / (1 - shrinkage))``.
 """
