@@ -299,9 +299,10 @@ def test_three_strategies_cards_whole_and_verdict_names_the_best(
         set_number(page, "Discount (%)", 10)
         click_run(page, "flat 10 %")
         assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
-        page.get_by_test_id("stMain").get_by_test_id("stExpander").first.locator(
-            "summary"
-        ).click()  # the first action in Compare: open the sweep
+        # the first action in Compare: open the sweep (other tabs hold hidden expanders)
+        page.get_by_test_id("stMain").locator("[data-testid=stExpander]:visible").filter(
+            has_text=i18n.t("sweep", "en")
+        ).first.locator("summary").click()
         wait_idle(page)
         assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
         no_traceback(page)
