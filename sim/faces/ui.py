@@ -26,6 +26,7 @@ from sim.calibrate import CalibrationFit, CallLog, DataError, fit_logs
 from sim.calibrate.readers import read_anonymous_bank, read_call_log
 from sim.core.optional import require
 from sim.core.progress import ProgressFn
+from sim.core.rng import replication_seed
 from sim.experiments import decision
 from sim.experiments.jobs import Variant
 from sim.experiments.netopt import NetOptResult, SearchSpace, optimise_net
@@ -42,7 +43,6 @@ from sim.experiments.targeting import (
     pilot_table,
     targeted,
 )
-from sim.core.rng import replication_seed
 from sim.policies.catalogue import DISCOUNTS
 from sim.policies.context import DiscountPolicy
 from sim.policies.targeting import ChurnScore, PilotDiscount, UpliftScore
