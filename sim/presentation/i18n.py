@@ -97,20 +97,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "authority": ("Authority of {group} (%)", "Befugnis {group} (%)"),
     "targeting": ("Whom to offer", "Wem anbieten"),
     "targeting_help": (
-        "A rule above, or a score a company could fit itself: on its own call history "
-        "(risk) or on a randomised pilot (response).",
-        "Eine Regel oben oder ein Score, den ein Unternehmen selbst schätzen kann: aus "
-        "der eigenen Anrufhistorie (Risiko) oder aus einem Zufallspiloten (Wirkung).",
+        "A discount rule, or offer to the callers most at risk (score from observable "
+        "history) or most likely to respond (uplift from a randomised pilot).",
+        "Eine Rabattregel, oder Angebot an die Anrufer mit höchstem Risiko (Score aus der "
+        "sichtbaren Historie) bzw. mit der stärksten Wirkung (Uplift aus einem Zufallspiloten).",
     ),
-    "target_rule": ("Everyone the discount rule picks", "Alle, die die Rabattregel wählt"),
-    "target_risk": (
-        "Callers most at risk (score from observable history)",
-        "Anrufer mit höchstem Risiko (Score aus sichtbarer Historie)",
-    ),
-    "target_uplift": (
-        "Callers most likely to respond (uplift from a pilot)",
-        "Anrufer, bei denen das Angebot am meisten wirkt (Pilot)",
-    ),
+    "target_rule": ("As the rule picks", "Wie die Regel wählt"),
+    "target_risk": ("Most at risk (history)", "Höchstes Risiko (Historie)"),
+    "target_uplift": ("Most responsive (pilot)", "Stärkste Wirkung (Pilot)"),
     "target_share": ("Share of callers offered (%)", "Anteil der Anrufer mit Angebot (%)"),
     "target_pct": ("Discount offered (%)", "Angebotener Rabatt (%)"),
     "target_fitting": (
