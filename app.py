@@ -33,6 +33,7 @@ from sim.presentation.formatting import (
     format_date,
     format_diff,
     format_interval,
+    format_number,
     format_value,
     vega_locale,
 )
@@ -208,27 +209,57 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
     with sb.expander(tr("discounts")):
         names = list(DISCOUNTS)
         choice = base.policies.discount
-        policy = choose(
+        kind = choose(
             st.selectbox,
-            tr("discount_policy"),
-            names,
-            i18n.policy_label,
-            index=names.index(choice.name) if choice.name in names else 0,
-            key=key("discount_policy"),
-            help=tr("discount_policy_help"),
+            tr("targeting"),
+            list(i18n.TARGETING),
+            i18n.targeting_label,
+            key=key("targeting"),
+            help=tr("targeting_help"),
         )
-        pct = None
-        param = ui.discount_pct_param(policy)
-        if param is not None:
-            default_pct = ui.default_discount_pct(base, policy)
-            pct = st.number_input(
-                tr("discount_pct_of"),
-                value=default_pct,
-                step=1.0,
-                format=ui.input_format(default_pct, 1.0, 1),
-                key=key(f"discount_pct|{policy}"),
+        if kind == "rule":
+            policy = choose(
+                st.selectbox,
+                tr("discount_policy"),
+                names,
+                i18n.policy_label,
+                index=names.index(choice.name) if choice.name in names else 0,
+                key=key("discount_policy"),
+                help=tr("discount_policy_help"),
             )
-        changes.update(ui.discount_changes(base, policy, pct))
+            pct = None
+            param = ui.discount_pct_param(policy)
+            if param is not None:
+                default_pct = ui.default_discount_pct(base, policy)
+                pct = st.number_input(
+                    tr("discount_pct_of"),
+                    value=default_pct,
+                    step=1.0,
+                    format=ui.input_format(default_pct, 1.0, 1),
+                    key=key(f"discount_pct|{policy}"),
+                )
+            changes.update(ui.discount_changes(base, policy, pct))
+        else:
+            share = st.number_input(
+                tr("target_share"),
+                1.0,
+                100.0,
+                value=30.0,
+                step=5.0,
+                format="%.0f",
+                key=key("target_share"),
+            )
+            tpct = st.number_input(
+                tr("target_pct"),
+                1.0,
+                100.0,
+                value=20.0,
+                step=5.0,
+                format="%.0f",
+                key=key("target_pct"),
+            )
+            slots["targeting"] = st.container()
+            slots["target"] = {"kind": kind, "share": share / 100, "pct": float(tpct)}
         no_cap = st.checkbox(tr("no_cap"), value=choice.budget_per_month is None, key=key("no_cap"))
         budget = None
         if not no_cap:
@@ -332,6 +363,55 @@ def levers(prefix: str, base: Scenario) -> tuple[dict, dict, int, dict]:
     return changes, problems, int(reps), slots
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_fit(key: str, _history: Scenario, kind: str, pct: float) -> ui.TargetingFit:
+    """A fitted score per history scenario (``key``: its fingerprint), kind and pilot
+    percentage: moving staffing, billing or the share never refits it."""
+    return ui.fit_targeting(_history, kind, pct)
+
+
+def targeting(base: Scenario, changes: dict, slots: dict) -> dict | None:
+    """Fit (or take from the cache) the chosen score, show its held-out AUC and that
+    the true hazard is never used; returns the run's policy options and their tag."""
+    target = slots.get("target")
+    if target is None:
+        return None
+    kind, share, pct = target["kind"], target["share"], target["pct"]
+    lang = st.session_state.get("lang", "en")
+    box = slots["targeting"]
+    history = ui.history_scenario(base, changes)
+    pilot_pct = pct if kind == "uplift" else 0.0
+    try:
+        with box, st.spinner(tr("target_fitting")):
+            fit = cached_fit(history.fingerprint(), history, kind, pilot_pct)
+        policy = ui.targeting_policy(fit, share, pct)
+    except (ValueError, ScenarioError) as exc:
+        box.error(f"{tr('target_failed')} {exc}")
+        return None
+    d = fit.discrimination
+    style = "de" if lang == "de" else "en"
+    auc = {k: format_number(d[k], 2, style) for k in ("auc_holdout", "auc_train")}
+    box.markdown(
+        tr(
+            "target_auc",
+            held=f"{ui.TRAIN_MONTHS + 1}–{ui.HISTORY_MONTHS}",
+            auc=auc["auc_holdout"],
+            train=auc["auc_train"],
+            oracle=format_number(d["auc_true_hazard_holdout"], 2, style),
+        )
+    )
+    if kind == "uplift":
+        n = format_number(fit.pilot_accounts, 0, style)
+        box.caption(tr("target_uplift_note", n=n, pct=format_number(pct, 0, style)))
+    box.caption(tr("target_no_oracle"))
+    tag = f"{kind}:{history.fingerprint()}:{share:g}:{pct:g}"
+    return {
+        "options": {"discount_policy": policy},
+        "tag": tag,
+        "label": i18n.targeted_name(kind, share, pct, lang),
+    }
+
+
 def build_scenario(base: Scenario, changes: dict, problems: dict, slots: dict) -> Scenario | None:
     """The scenario the levers describe; problems are shown inside the group they concern."""
     scenario = None
@@ -357,7 +437,9 @@ def build_scenario(base: Scenario, changes: dict, problems: dict, slots: dict) -
 # ---- running ---------------------------------------------------------------------------------
 
 
-def run_controls(base: Scenario, scenario: Scenario | None, reps: int) -> dict | None:
+def run_controls(
+    base: Scenario, scenario: Scenario | None, reps: int, target: dict | None = None
+) -> dict | None:
     """Strategy name and Run button. Returns the run to start (at the end of the page,
     so the last results stay visible meanwhile), or None.
 
@@ -375,19 +457,23 @@ def run_controls(base: Scenario, scenario: Scenario | None, reps: int) -> dict |
         if scenario is not None
         else ""
     )
+    if target is not None and scenario is not None:  # a fitted policy: say whom it targets
+        today = i18n.t("name_today", lang)
+        auto = target["label"] if auto == today else f"{auto} · {target['label']}"
     name = sb.text_input(tr("strategy_name"), key="strategy_name", placeholder=auto)
     pressed = sb.button(
         tr("run"), key="run", type="primary", disabled=scenario is None, width="stretch"
     )
     request = None
     if pressed and scenario is not None:
-        run_key = f"{scenario.fingerprint()}:{reps}"
         name = name.strip() or auto or tr("strategy_default", n=len(strategies) + 1)
+        request = {"name": name, "scenario": scenario, "reps": reps}
+        if target is not None:
+            request.update(options=target["options"], tag=target["tag"])
         keys = state.get("strategy_keys", {})
-        if name in strategies and keys.get(name) != run_key:
-            state["ask_replace"] = {"name": name, "scenario": scenario, "reps": reps}
-        else:
-            request = {"name": name, "scenario": scenario, "reps": reps}
+        if name in strategies and keys.get(name) != run_request_key(request):
+            state["ask_replace"] = request
+            request = None
     ask = state.get("ask_replace")
     if ask is not None:
         sb.warning(tr("name_taken", name=ask["name"]))
@@ -407,6 +493,12 @@ def run_controls(base: Scenario, scenario: Scenario | None, reps: int) -> dict |
     return request
 
 
+def run_request_key(request: dict) -> str:
+    """What identifies a run's results: scenario, replications and any fitted policy."""
+    key = f"{request['scenario'].fingerprint()}:{request['reps']}"
+    return f"{key}:{request['tag']}" if request.get("tag") else key
+
+
 def execute_run(request: dict, slot: Any) -> None:
     """Run a requested strategy with progress and a Cancel button in ``slot``.
 
@@ -416,7 +508,7 @@ def execute_run(request: dict, slot: Any) -> None:
     state = st.session_state
     name, scenario, reps = request["name"], request["scenario"], request["reps"]
     runs: dict = state.setdefault("runs", {})
-    run_key = f"{scenario.fingerprint()}:{reps}"
+    run_key = run_request_key(request)
     if run_key not in runs:
         state["running"] = request
         with slot.container():
@@ -428,7 +520,9 @@ def execute_run(request: dict, slot: Any) -> None:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=text)
 
         try:
-            runs[run_key] = ui.run_strategy(name, scenario, reps, progress)
+            runs[run_key] = ui.run_strategy(
+                name, scenario, reps, progress, options=request.get("options")
+            )
         except (RuntimeError, ValueError) as exc:
             state.pop("running", None)
             slot.error(f"{tr('run_failed')} {exc}")
@@ -483,7 +577,8 @@ def dashboard(scenario: Scenario | None, reps: int) -> None:
     if (
         scenario is not None
         and shown in state.get("strategy_keys", {})
-        and state["strategy_keys"][shown] != f"{scenario.fingerprint()}:{reps}"
+        and state["strategy_keys"][shown]
+        != run_request_key({"scenario": scenario, "reps": reps, "tag": state.get("target_tag")})
         and shown == current
     ):
         st.info(tr("stale"))
@@ -1015,8 +1110,21 @@ def best_plan(scenario: Scenario | None, reps: int) -> dict | None:
         return None
     st.caption(tr("plan_intro", n=n))
     run_key = f"{scenario.fingerprint()}:{months}:{n0}:{holdout}"
+    if state.pop("plan_searching", False):  # the last search never finished
+        st.warning(tr("plan_cancelled" if state.pop("plan_cancel", False) else "plan_interrupted"))
     if st.button(tr("plan_run"), key="plan_run", type="primary"):
-        bar = st.progress(0.0, text=tr("plan_running", what=tr("starting")))
+        # Cancel works as for strategy runs: its click makes Streamlit rerun the page,
+        # which stops this script at the next progress update; the runner then cancels
+        # the jobs not yet started, and the flag above reports it on the new page.
+        state["plan_searching"] = True
+        slot = st.empty()
+        with slot.container():
+            st.button(
+                tr("cancel"),
+                key="plan_cancel_button",
+                on_click=lambda: state.update(plan_cancel=True),
+            )
+            bar = st.progress(0.0, text=tr("plan_running", what=tr("starting")))
 
         def progress(fraction: float, message: str) -> None:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=tr("plan_running", what=message))
@@ -1024,10 +1132,12 @@ def best_plan(scenario: Scenario | None, reps: int) -> dict | None:
         try:
             found = ui.optimise_plan(scenario, int(months), int(n0), int(holdout), progress)
         except (RuntimeError, ValueError) as exc:
-            bar.empty()
+            state.pop("plan_searching", None)
+            slot.empty()
             st.error(f"{tr('plan_failed')} {exc}")
             return None
-        bar.empty()
+        state.pop("plan_searching", None)
+        slot.empty()
         state["netopt"] = {"key": run_key, "result": found, "scenario": scenario}
     kept = state.get("netopt")
     if kept is None:
@@ -1042,10 +1152,11 @@ def show_plan(result: Any, scenario: Scenario, reps: int, lang: str) -> dict | N
     fresh-seed check, and the buttons to keep or download the chosen plan."""
     money = MoneyFormat.from_scenario(scenario)
     s = result.summary()
+    best = ui.plan_names(result, money, lang)[result.best.name]
     st.markdown(
         tr(
             "plan_chosen",
-            name=result.best.name,
+            name=best,
             net=format_value(s["best_net"], "money", money, money_decimals=0),
             ci=format_interval(s["best_net_low"], s["best_net_high"], "money", money),
             runs=s["search_replications"],
@@ -1078,7 +1189,7 @@ def show_plan(result: Any, scenario: Scenario, reps: int, lang: str) -> dict | N
     request = None
     if left.button(tr("plan_keep"), key="plan_keep", help=tr("plan_keep_help")):
         request = {
-            "name": tr("plan_strategy", name=result.best.name),
+            "name": tr("plan_strategy", name=best),
             "scenario": plan,
             "reps": reps,
         }
@@ -1382,7 +1493,12 @@ def main() -> None:
     progress_slot = st.empty()
     changes, problems, reps, slots = levers(lever_prefix(source), base)
     scenario = build_scenario(base, changes, problems, slots)
-    request = run_controls(base, scenario, reps)
+    target = targeting(base, changes, slots)
+    state = st.session_state
+    state["target_tag"] = None if target is None else target["tag"]
+    if "target" in slots and target is None:  # targeting chosen but no score: not runnable
+        scenario = None
+    request = run_controls(base, scenario, reps, target)
 
     tabs = page_tabs()
     with tabs[0]:

@@ -903,7 +903,9 @@ def test_best_plan_ranks_marks_checks_and_keeps_the_choice(sims, few_plans):
     ranking = result.ranking()
     shown = at.dataframe[0].value
     assert len(shown) == len(ranking) == 3
-    assert list(shown["plan"]) == list(ranking["candidate"])
+    names = ui.plan_names(result, MoneyFormat.from_scenario(result.scenario))
+    assert list(shown["plan"]) == [names[c] for c in ranking["candidate"]]
+    assert "Flat 10 %" in " ".join(shown["plan"])
     marks = list(shown["against the best"])
     assert marks[0] == "★ best"
     assert marks.count("≈ not significantly worse") == len(result.not_worse) - 1
@@ -911,14 +913,15 @@ def test_best_plan_ranks_marks_checks_and_keeps_the_choice(sims, few_plans):
     check = at.dataframe[1].value
     assert list(check["holds"]) == ["yes" if h else "no" for h in result.holdout()["holds"]]
     said = " ".join(m.value for m in at.markdown)
-    assert f"Best plan: {result.best.name}" in said
+    best = names[result.best.name]
+    assert f"Best plan: {best}" in said
     assert any(x.value.startswith("On fresh seeds") for x in [*at.success, *at.warning])
     assert any(e.label == "What is the net value?" for e in at.expander)
     assert len(at.get("download_button")) == 3  # the plan, and the scenario file's two
     before = len(sims)
     at.button(key="plan_keep").click().run()
     assert not at.exception
-    name = f"Best plan: {result.best.name}"
+    name = f"Best plan: {best}"
     kept = at.session_state["strategies"][name].variants[0].scenario
     assert kept == ui.chosen_plan(result, at.session_state["netopt"]["scenario"])
     assert len(sims) == before + 1  # one replication (the sidebar's) on the full horizon
@@ -1011,3 +1014,97 @@ def test_the_value_definition_is_one_text_in_both_languages():
         i18n.value_definition("en")
     )
     assert "Marge − Personalkosten − Telefoniekosten" in i18n.value_definition("de")
+
+
+# ---- plan names, plan-search cancel, targeted discounts ----------------------------------------
+
+
+def test_plan_names_come_from_the_options_in_both_languages(base):
+    from sim.experiments.netopt import AS_GIVEN, Candidate, DiscountOption, StaffingOption
+
+    money = MoneyFormat.from_scenario(base)
+
+    def label(st_opt: StaffingOption, di_opt: DiscountOption, lang: str) -> str:
+        return i18n.plan_label(Candidate("x", st_opt, di_opt, base), money, lang)
+
+    erlang = StaffingOption(rule="erlang_a", target=0.8)
+    assert label(erlang, DiscountOption("flat", 5.0), "de") == "Erlang A 80 % + Pauschal 5 %"
+    assert label(erlang, DiscountOption("flat", 5.0), "en") == "Erlang A 80 % + Flat 5 %"
+    scaled = StaffingOption(scale=0.85)
+    assert label(scaled, DiscountOption(), "de") == "Personal × 0,85 + Rabatte wie eingestellt"
+    assert label(scaled, DiscountOption("none"), "en") == "staffing × 0.85 + No discounts"
+    capped = DiscountOption("flat", 10.0, authority=10.0, budget=20000.0)
+    de = label(StaffingOption(), capped, "de")
+    assert de.startswith("Personal wie eingestellt + Pauschal 10 % (Befugnis 10 %; Budget 20.000")
+    assert "no budget cap" in label(StaffingOption(), DiscountOption(budget="unlimited"), "en")
+    as_given = Candidate(AS_GIVEN, StaffingOption(), DiscountOption(), base)
+    assert i18n.plan_label(as_given, money, "de") == "wie eingestellt"
+
+
+def test_an_unfinished_plan_search_is_reported_as_cancelled_or_interrupted():
+    at = small(fresh()).run()
+    at.session_state["plan_searching"] = True
+    at.session_state["plan_cancel"] = True
+    at.run()
+    assert "The plan search was cancelled." in [w.value for w in at.warning]
+    at.session_state["plan_searching"] = True
+    at.run()
+    assert any(w.value.startswith("The plan search was interrupted") for w in at.warning)
+    at.run()
+    assert not any("plan search" in w.value for w in at.warning)  # said once
+
+
+def test_history_scenario_keeps_customers_only(base):
+    changes = {**SMALL, "policies.discount.name": "flat", "billing.error.rate": 0.2}
+    history = ui.history_scenario(base, changes)
+    assert history.customers.accounts == 3000
+    assert history.calendar.months == ui.HISTORY_MONTHS
+    assert history.policies.discount.name == "none"
+    assert history.billing.error.rate == base.billing.error.rate  # the past is the file's
+    moved = {**changes, "calendar.months": 2, "billing.error.rate": 0.3}
+    assert ui.history_scenario(base, moved).fingerprint() == history.fingerprint()
+    with pytest.raises(ValueError, match="unknown targeting"):
+        ui.fit_targeting(history, "oracle")
+
+
+def test_targeted_discount_fits_once_runs_the_fitted_policy_and_compares(sims, monkeypatch):
+    st.cache_resource.clear()  # the page's fits are cached across sessions
+    fits: list[str] = []
+    real = ui.fit_targeting
+
+    def counting(history, kind, pct=0.0):
+        fits.append(kind)
+        return real(history, kind, pct)
+
+    monkeypatch.setattr(ui, "fit_targeting", counting)
+    at = small(fresh(), months=2).run()
+    at.selectbox(key=f"{BASE}|targeting").set_value("uplift").run()
+    assert not at.exception and not at.error
+    said = " ".join(m.value for m in at.markdown)
+    assert "Churn score AUC on held-out months 5–6" in said
+    captions = " ".join(c.value for c in at.caption)
+    assert "true churn hazard is never used" in captions
+    assert "Uplift fitted on a pilot of" in captions
+    assert fits == ["uplift"]
+    at.number_input(key=f"{BASE}|target_share").set_value(20.0).run()
+    at.number_input(key=TIER1_EARLY).set_value(6).run()  # another lever: no refit
+    assert fits == ["uplift"]
+    before = len(sims)
+    run(at)
+    strategies = at.session_state["strategies"]
+    name = next(n for n in strategies if "most responsive" in n)
+    assert "20 % to the 20 % most responsive" in name
+    options = strategies[name].variants[0].options
+    policy = options["discount_policy"]
+    assert type(policy).__name__ == "UpliftTargetedDiscount" and policy.pct == 20.0
+    assert len(sims) == before + 1
+    at.selectbox(key=f"{BASE}|targeting").set_value("risk").run()
+    assert fits == ["uplift", "risk"]
+    at.selectbox(key="lang").set_value("de").run()
+    assert not at.exception
+    said = " ".join(m.value for m in at.markdown)
+    assert "AUC des Abwanderungsscores in zurückgehaltenen Monaten 5–6" in said
+    assert "wahre Abwanderungsrisiko des Modells wird nie verwendet" in " ".join(
+        c.value for c in at.caption
+    )
+    assert fits == ["uplift", "risk"]  # the language does not refit either

@@ -449,3 +449,38 @@ def test_best_plan_and_calibrate_are_readable_at_1280(tmp_path: Path) -> None:
         error = main.get_by_test_id("stAlertContentError").first.inner_text()
         assert "broken.csv" in error and "row 2" in error
         screenshot(page, tmp_path / "calibrate-error-1280.png")
+
+
+def test_targeting_levers_and_best_plan_in_german_at_1280(tmp_path: Path) -> None:
+    de = "de"
+    with (
+        serve(tmp_path, tmp_path / "runs.sqlite") as url,
+        browser_page(tmp_path, url, 1280) as page,
+    ):
+        pick(page, "Language / Sprache", "Deutsch")
+        open_group(page, "Kunden")
+        set_number(page, "Kundenkonten", 3000)
+        open_group(page, "Zeitraum und Läufe")
+        set_number(page, "Monate", 1)
+        open_group(page, i18n.t("discounts", de))
+        pick(page, i18n.t("targeting", de), i18n.t("target_uplift", de))
+        sidebar = page.get_by_test_id("stSidebar")
+        page.wait_for_selector("text=AUC des Abwanderungsscores", timeout=120_000)
+        wait_idle(page, 120_000)
+        no_traceback(page)
+        assert "nie verwendet" in sidebar.inner_text()
+        sidebar.get_by_text("AUC des Abwanderungsscores").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "targeting-de-1280.png"))
+        print(f"screenshot: {tmp_path / 'targeting-de-1280.png'}")
+        click_run(page, "gezielt", de)
+
+        open_tab(page, i18n.t("tab_best", de))
+        set_main_number(page, i18n.t("plan_reps", de), 2)
+        set_main_number(page, i18n.t("plan_holdout", de), 2)
+        page.get_by_role("button", name=i18n.t("plan_run", de), exact=True).click()
+        page.wait_for_selector("text=Bester Plan:", timeout=300_000)
+        wait_idle(page, 300_000)
+        no_traceback(page)
+        said = page.get_by_test_id("stMain").inner_text()
+        assert "staffing as given" not in said and "discount as given" not in said
+        screenshot(page, tmp_path / "best-plan-de-1280.png")

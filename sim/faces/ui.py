@@ -26,6 +26,7 @@ from sim.calibrate import CalibrationFit, CallLog, DataError, fit_logs
 from sim.calibrate.readers import read_anonymous_bank, read_call_log
 from sim.core.optional import require
 from sim.core.progress import ProgressFn
+from sim.core.rng import replication_seed
 from sim.experiments import decision
 from sim.experiments.jobs import Variant
 from sim.experiments.netopt import NetOptResult, SearchSpace, optimise_net
@@ -33,7 +34,18 @@ from sim.experiments.pairing import Comparability, comparability
 from sim.experiments.result import ExperimentResult
 from sim.experiments.runner import run_experiment
 from sim.experiments.store import Store
+from sim.experiments.targeting import (
+    History,
+    call_history,
+    discrimination,
+    fit_churn_score,
+    fit_uplift,
+    pilot_table,
+    targeted,
+)
 from sim.policies.catalogue import DISCOUNTS
+from sim.policies.context import DiscountPolicy
+from sim.policies.targeting import ChurnScore, PilotDiscount, UpliftScore
 from sim.presentation import i18n
 from sim.presentation.formatting import (
     MoneyFormat,
@@ -414,8 +426,10 @@ def run_strategy(
     progress: ProgressFn | None = None,
     *,
     workers: int | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ExperimentResult:
-    """Replications of one strategy through the experiment runner (one variant ``name``).
+    """Replications of one strategy through the experiment runner (one variant ``name``;
+    ``options`` such as a fitted ``discount_policy`` go to every replication's run).
 
     Serial for one or two replications (a process pool costs more than it saves), a
     local process pool from three on. A replication that fails raises RuntimeError with
@@ -423,7 +437,7 @@ def run_strategy(
     """
     executor = "serial" if replications < 3 else "process"
     result = run_experiment(
-        [Variant(name, scenario)],
+        [Variant(name, scenario, dict(options or {}))],
         replications,
         executor=executor,
         workers=workers or 2,
@@ -949,12 +963,19 @@ def chosen_plan(result: NetOptResult, scenario: Scenario) -> Scenario:
     return changed.with_changes(name=f"{scenario.name}-optimised")
 
 
+def plan_names(result: NetOptResult, money: MoneyFormat, lang: str = "en") -> dict[str, str]:
+    """Each candidate's display name in ``lang`` by its library name: the optimiser
+    names plans in English, the reader sees them built from the options' fields."""
+    return {c.name: i18n.plan_label(c, money, lang) for c in result.candidates}
+
+
 def plan_ranking_display(
     result: NetOptResult, money: MoneyFormat, lang: str = "en"
 ) -> pd.DataFrame:
     """The optimiser's ranking as text: rank, plan, runs, difference to the best [CI], net
     [95 % CI], and a mark for the plans not significantly worse than the best (★ best)."""
     r = result.ranking()
+    names = plan_names(result, money, lang)
 
     def mark(row: Any) -> str:
         if row.best:
@@ -973,7 +994,7 @@ def plan_ranking_display(
     return pd.DataFrame(
         {
             i18n.t("rank", lang): r["rank"].to_numpy(),
-            i18n.t("plan", lang): r["candidate"].to_numpy(),
+            i18n.t("plan", lang): [names[c] for c in r["candidate"]],
             i18n.t("plan_verdict", lang): [mark(x) for x in r.itertuples()],
             i18n.t("plan_diff_best", lang): [diff(x) for x in r.itertuples()],
             i18n.t("net_ci", lang): [
@@ -992,6 +1013,7 @@ def plan_holdout_display(
     """The fresh-seed check as text: comparison, search and hold-out paired difference
     with their 95 % intervals, and whether it holds."""
     h = result.holdout()
+    names = plan_names(result, money, lang)
 
     def cell(d: float, lo: float, hi: float) -> str:
         return f"{format_diff(d, 'money', money)} {format_interval(lo, hi, 'money', money)}".strip()
@@ -1014,7 +1036,72 @@ def plan_holdout_display(
                 for x in zip(h["holdout_diff"], h["holdout_low"], h["holdout_high"], strict=True)
             ],
             i18n.t("plan_pair", lang): [
-                f"{a} − {b}" for a, b in zip(h["candidate"], h["against"], strict=True)
+                f"{names[a]} − {names[b]}"
+                for a, b in zip(h["candidate"], h["against"], strict=True)
             ],
         }
     )
+
+
+# ---- targeted discounts (scores fitted on a simulated history) ----------------------------
+
+HISTORY_MONTHS = 6
+"""Months of call history a score is fitted on: four to fit, the later ones held out."""
+
+TRAIN_MONTHS = 4
+"""The score learns from months 0–3; its AUC is measured on months 4–5, which it never saw."""
+
+PILOT_SHARE = 0.5
+"""Share of accounts offered the discount in the pilot (the rest are the hold-out)."""
+
+HISTORY_REPLICATION = 1_000_000
+"""Replication index whose seed the history uses (the pilot the next one): far beyond any
+strategy's replications, so a strategy is evaluated on customers the fit never saw."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetingFit:
+    """What a company would have fitted: the history, the score (churn or uplift), the
+    churn score's held-out discrimination and the pilot's size (0 without a pilot)."""
+
+    kind: str
+    history: History
+    score: ChurnScore | UpliftScore
+    discrimination: dict[str, float]
+    pilot_accounts: int = 0
+
+
+def history_scenario(base: Scenario, changes: Mapping[str, Any]) -> Scenario:
+    """The past a score is fitted on: the scenario file with the customer levers applied,
+    ``HISTORY_MONTHS`` months and no discounts. Staffing, billing and discount levers are
+    left out, so moving them does not refit the score (the past does not change)."""
+    kept = {k: v for k, v in changes.items() if k.startswith("customers.")}
+    return base.with_changes(
+        {
+            **kept,
+            "calendar.months": HISTORY_MONTHS,
+            "policies.discount.name": "none",
+            "policies.discount.params": {},
+        }
+    )
+
+
+def fit_targeting(history: Scenario, kind: str, pct: float = 0.0) -> TargetingFit:
+    """The churn score on ``history`` (months < ``TRAIN_MONTHS``) with its held-out AUC;
+    for ``kind`` 'uplift' also a randomised pilot offering ``pct`` and the T-learner on it."""
+    if kind not in ("risk", "uplift"):
+        raise ValueError(f"unknown targeting '{kind}' (valid: risk, uplift)")
+    past = call_history(history, replication_seed(history.seed, HISTORY_REPLICATION))
+    churn = fit_churn_score(past, TRAIN_MONTHS)
+    auc = discrimination(churn, past, TRAIN_MONTHS)
+    if kind == "risk":
+        return TargetingFit(kind, past, churn, auc)
+    pilot = PilotDiscount(pct=pct, share=PILOT_SHARE, seed=history.seed)
+    seed = replication_seed(history.seed, HISTORY_REPLICATION + 1)
+    table = pilot_table(call_history(history, seed, discount_policy=pilot), pilot)
+    return TargetingFit(kind, past, fit_uplift(table, past.n_segments), auc, len(table))
+
+
+def targeting_policy(fit: TargetingFit, share: float, pct: float) -> DiscountPolicy:
+    """The fitted policy offering ``pct`` % to the top ``share`` of callers by the score."""
+    return targeted(fit.score, fit.history, share, pct)

@@ -10,10 +10,11 @@ and the lever's units; the field path is kept as detail.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sim.experiments.decision import Change, Verdict
+from sim.experiments.netopt import AS_GIVEN
 from sim.presentation.formatting import (
     MoneyFormat,
     format_diff,
@@ -94,6 +95,62 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Rabattbudget pro Monat (leer: ohne Grenze)",
     ),
     "authority": ("Authority of {group} (%)", "Befugnis {group} (%)"),
+    "targeting": ("Whom to offer", "Wem anbieten"),
+    "targeting_help": (
+        "A discount rule, or offer to the callers most at risk (score from observable "
+        "history) or most likely to respond (uplift from a randomised pilot).",
+        "Eine Rabattregel, oder Angebot an die Anrufer mit höchstem Risiko (Score aus der "
+        "sichtbaren Historie) bzw. mit der stärksten Wirkung (Uplift aus einem Zufallspiloten).",
+    ),
+    "target_rule": ("As the rule picks", "Wie die Regel wählt"),
+    "target_risk": ("Most at risk (history)", "Höchstes Risiko (Historie)"),
+    "target_uplift": ("Most responsive (pilot)", "Stärkste Wirkung (Pilot)"),
+    "target_share": ("Share of callers offered (%)", "Anteil der Anrufer mit Angebot (%)"),
+    "target_pct": ("Discount offered (%)", "Angebotener Rabatt (%)"),
+    "target_fitting": (
+        "Fitting the score on a simulated history…",
+        "Score wird auf simulierter Historie geschätzt …",
+    ),
+    "target_auc": (
+        "Churn score AUC on held-out months {held}: **{auc}** (fitting months: {train}; "
+        "the true hazard would reach {oracle}).",
+        "AUC des Abwanderungsscores in zurückgehaltenen Monaten {held}: **{auc}** "
+        "(Schätzmonate: {train}; das wahre Risiko erreichte {oracle}).",
+    ),
+    "target_uplift_note": (
+        "Uplift fitted on a pilot of {n} accounts, half offered {pct} %, half held out.",
+        "Wirkung geschätzt aus einem Piloten mit {n} Konten: die Hälfte mit {pct} % "
+        "Angebot, die Hälfte ohne.",
+    ),
+    "target_no_oracle": (
+        "The score sees only what the account screen shows (segment, bills, calls, "
+        "waits); the model's true churn hazard is never used, only shown as a yardstick.",
+        "Der Score sieht nur, was die Kundenmaske zeigt (Segment, Rechnungen, Anrufe, "
+        "Wartezeiten); das wahre Abwanderungsrisiko des Modells wird nie verwendet, nur "
+        "zum Vergleich gezeigt.",
+    ),
+    "target_failed": ("The score could not be fitted:", "Der Score ließ sich nicht schätzen:"),
+    "target_name_risk": (
+        "{pct} % to the {share} % most at risk",
+        "{pct} % an die {share} % mit höchstem Risiko",
+    ),
+    "target_name_uplift": (
+        "{pct} % to the {share} % most responsive",
+        "{pct} % an die {share} % mit größter Wirkung",
+    ),
+    "plan_as_given": ("as set", "wie eingestellt"),
+    "plan_staffing_as_given": ("staffing as set", "Personal wie eingestellt"),
+    "plan_staffing": ("staffing", "Personal"),
+    "plan_discount_as_given": ("discounts as set", "Rabatte wie eingestellt"),
+    "plan_authority": ("authority {pct}", "Befugnis {pct}"),
+    "plan_budget": ("budget {amount}", "Budget {amount}"),
+    "plan_no_budget": ("no budget cap", "ohne Budgetgrenze"),
+    "plan_cancelled": ("The plan search was cancelled.", "Die Plansuche wurde abgebrochen."),
+    "plan_interrupted": (
+        "The plan search was interrupted by a change; press the button to search again.",
+        "Die Plansuche wurde durch eine Änderung unterbrochen; zum erneuten Suchen den "
+        "Knopf drücken.",
+    ),
     "policy_none": ("No discounts", "Keine Rabatte"),
     "policy_flat": ("Flat", "Pauschal"),
     "policy_tenure_based": ("By tenure", "Nach Kundentreue"),
@@ -1015,3 +1072,100 @@ def _change_words(c: Change, base: Scenario, lang: str) -> str:
             v = float(c.new) * factor
             return f"{t(key, lang)} {format_number(v, 0 if v.is_integer() else 1, style)}"
     return f"{c.path.rsplit('.', 1)[-1]} {c.new}"
+
+
+# ---- plans of the net-value optimiser and targeted discounts ------------------------------
+
+RULE_SHORT: dict[str, tuple[str, str]] = {
+    "fixed": ("fixed shifts", "feste Schichten"),
+    "erlang_c": ("Erlang C", "Erlang C"),
+    "erlang_a": ("Erlang A", "Erlang A"),
+    "sqrt": ("square-root rule", "Wurzelregel"),
+    "table": ("staffing table", "Personaltabelle"),
+}
+"""Staffing rules as a plan name says them (shorter than the select box's labels)."""
+
+
+def _pct(value: float, lang: str) -> str:
+    style = "de" if lang == "de" else "en"
+    return f"{format_number(value, 0 if float(value).is_integer() else 1, style)} %"
+
+
+def plan_staffing_label(staffing: Any, lang: str = "en") -> str:
+    """A ``netopt.StaffingOption`` in words: its rule and target, then the head-count
+    factor ("Erlang A 80 %", "Personal wie eingestellt × 0,85")."""
+    style = "de" if lang == "de" else "en"
+    if staffing.rule is None:
+        key = "plan_staffing_as_given" if staffing.scale == 1 else "plan_staffing"
+        text = t(key, lang)
+    else:
+        pair = RULE_SHORT.get(staffing.rule)
+        text = pair[_index(lang)] if pair else staffing.rule
+    if staffing.target is not None:
+        text += " " + _pct(round(staffing.target * 100, 1), lang)
+    if staffing.scale != 1:
+        text += f" × {format_number(staffing.scale, 2, style).rstrip('0').rstrip(',.')}"
+    return text
+
+
+def plan_discount_label(discount: Any, money: MoneyFormat, lang: str = "en") -> str:
+    """A ``netopt.DiscountOption`` in words: policy and percentage, then authority and
+    budget when the plan sets them ("Pauschal 5 % (Befugnis 10 %; Budget 20.000 €)")."""
+    if discount.policy is None and discount.pct is None:
+        text = t("plan_discount_as_given", lang)
+    elif discount.policy == "none":
+        text = policy_label("none", lang)
+    else:
+        text = (
+            policy_label(discount.policy, lang)
+            if discount.policy
+            else t("plan_discount_as_given", lang)
+        )
+        if discount.pct is not None:
+            text += " " + _pct(discount.pct, lang)
+    extra = []
+    if isinstance(discount.authority, Mapping):
+        extra.append(
+            t(
+                "plan_authority",
+                lang,
+                pct=", ".join(
+                    f"{entity_label(k, lang)} {_pct(v, lang)}"
+                    for k, v in discount.authority.items()
+                ),
+            )
+        )
+    elif discount.authority is not None:
+        extra.append(t("plan_authority", lang, pct=_pct(discount.authority, lang)))
+    if discount.budget == "unlimited":
+        extra.append(t("plan_no_budget", lang))
+    elif discount.budget is not None:
+        amount = format_value(float(discount.budget), "money", money, money_decimals=0)
+        extra.append(t("plan_budget", lang, amount=amount))
+    return f"{text} ({'; '.join(extra)})" if extra else text
+
+
+def plan_label(candidate: Any, money: MoneyFormat, lang: str = "en") -> str:
+    """A candidate plan's display name from its structured options (the optimiser's own
+    names are English): "as set" for the scenario as given, else staffing + discounts."""
+    if candidate.name == AS_GIVEN:
+        return t("plan_as_given", lang)
+    staffing = plan_staffing_label(candidate.staffing, lang)
+    return f"{staffing} + {plan_discount_label(candidate.discount, money, lang)}"
+
+
+TARGETING: tuple[str, ...] = ("rule", "risk", "uplift")
+"""Whom a discount is offered to: the scenario's rule, a fitted risk or uplift score."""
+
+
+def targeting_label(kind: str, lang: str = "en") -> str:
+    """A targeting choice for the select box."""
+    return t(f"target_{kind}", lang)
+
+
+def targeted_name(kind: str, share: float, pct: float, lang: str = "en") -> str:
+    """A strategy name part for a targeted discount ("20 % to the 30 % most at risk")."""
+    style = "de" if lang == "de" else "en"
+    share_text = format_number(share * 100, 0 if (share * 100).is_integer() else 1, style)
+    pct_text = format_number(pct, 0 if float(pct).is_integer() else 1, style)
+    return t(f"target_name_{kind}", lang, pct=pct_text, share=share_text)
