@@ -307,7 +307,12 @@ def test_three_strategies_cards_whole_and_verdict_names_the_best(
         assert page.get_by_role("tab", selected=True).inner_text() == "Compare strategies"
         no_traceback(page)
         main = page.get_by_test_id("stMain")
-        verdict = main.get_by_test_id("stMarkdown").filter(has_text="net value").first
+        # the verdict's own wording (i18n verdict_beats / verdict_tie), not the value definition
+        verdict = (
+            main.locator("[data-testid=stMarkdown]:visible")
+            .filter(has_text=re.compile("on net value by|has the highest net value"))
+            .first
+        )
         best = expected["verdict"].best
         assert best == expected["ranking"][0]
         strong = verdict.locator("strong").all_inner_texts()
