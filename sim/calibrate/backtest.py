@@ -38,8 +38,9 @@ SPECIAL_K = 4.0
 """A day is special when its log volume or log agent-hours is more than SPECIAL_K robust
 standard deviations (1.4826 MAD of the fitted days of its type) from the type's median."""
 SPECIAL_MIN_LOG = float(np.log(1.4))
-"""... and at least this far (a factor 1.4), so a very regular day type does not flag
-ordinary days."""
+"""... and at least this far (a factor 1.4) and SPECIAL_K times the day-to-day noise the
+fit expects (busyness CV and Poisson: sqrt(cv² + 1/typical) on the log scale), so a
+very regular or a near-empty day type (four Saturdays of 100 calls) flags no ordinary day."""
 
 
 def agent_hours(agents: pd.DataFrame, minutes: int) -> pd.Series:
@@ -72,7 +73,11 @@ def special_days(
             lg = np.log(np.maximum(same[col].to_numpy(dtype=float), 0.5))
             med = float(np.median(lg)) if lg.size else np.nan
             mad = float(np.median(np.abs(lg - med))) * 1.4826 if lg.size else np.nan
-            z = (np.log(max(x, 0.5)) - med) / max(mad, SPECIAL_MIN_LOG / k)
+            # the fitted busyness and Poisson noise move a day's log by about
+            # sqrt(cv^2 + 1/count) even when nothing special happens
+            noise = np.sqrt(fit.arrivals.busyness_cv**2 + 1.0 / max(np.exp(med), 1.0))
+            floor = max(SPECIAL_MIN_LOG / k, noise)
+            z = (np.log(max(x, 0.5)) - med) / max(mad, floor)
             row[f"{col}_typical"] = float(np.exp(med)) if lg.size else np.nan
             row[f"{col}_z"] = z
             if np.isfinite(z) and abs(z) > k:
