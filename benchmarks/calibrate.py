@@ -32,17 +32,22 @@ def main() -> int:
     bt = backtest(log, train, held, replications=5, fit=fit_train)
     print(f"back-test of {held[0]}, 5 replications: {bt.seconds_per_month:.1f} s (target < 60 s)")
     known = backtest(log, train, held, replications=5, fit=fit_train, mode="known")
+    fine = [
+        backtest(log, train, held, 5, fit=fit_train, mode=m, agent_minutes=5)
+        for m in ("forecast", "known")
+    ]
     fmt = {"float_format": lambda x: f"{x:.3g}"}
     sp = bt.special[bt.special["special"]]
     print(
         "special days:",
         "; ".join(f"{d:%Y-%m-%d} {w}" for d, w in zip(sp.day, sp.reason, strict=True)),
     )
-    print(summary([bt, known]).to_string(index=False, **fmt))
-    for r in (bt, known):
+    print(summary([bt, known, *fine]).to_string(index=False, **fmt))
+    for r in (bt, known, *fine):
         for inc in (True, False):
             label = "all days" if inc else "regular days"
-            print(f"pooled, {r.mode} mode, {label}:")
+            agents = f", agents per {r.agent_minutes} min" if r.agent_minutes else ""
+            print(f"pooled, {r.mode} mode{agents}, {label}:")
             print(r.pooled(inc).to_string(**fmt))
     return 0
 

@@ -410,3 +410,25 @@ def test_cli_bad_log_is_exit_2_with_one_line(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("billsim: error:"), lines
     assert "bad.csv, row 2, column 'end'" in lines[0] or "--mode" in lines[0]
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_fine_agent_count_drops_an_agent_gone_after_five_minutes():
+    from sim.calibrate.agents import infer_agents, infer_agents_fine
+
+    t = pd.Timestamp("2027-01-04 08:00")
+    calls = pd.DataFrame(
+        {
+            "arrival": [t, t + pd.Timedelta(minutes=1)],
+            "wait_s": [0.0, 0.0],
+            "service_s": [240.0, 1700.0],
+            "outcome": ["answered", "answered"],
+            "agent_id": ["a", "b"],
+            "day": [t.normalize()] * 2,
+        }
+    )
+    coarse = infer_agents(calls, 30).set_index("interval_start")["agents"]
+    fine = infer_agents_fine(calls, 30, 5).set_index("interval_start")["agents"]
+    assert coarse[t] == 2  # 'a' served 4 minutes and counts for the whole half hour
+    assert fine[t] == 1  # 'a' in 1 of 6 slices, 'b' in all 6: mean 7/6
+    with pytest.raises(ValueError, match="must divide"):
+        infer_agents_fine(calls, 30, 7)

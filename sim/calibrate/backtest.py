@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.calibrate.agents import infer_agents
+from sim.calibrate.agents import infer_agents, infer_agents_fine
 from sim.calibrate.api import CalibrationFit, fit_logs
 from sim.calibrate.readers import as_call_log
 from sim.core.rng import replication_seed
@@ -127,6 +127,7 @@ class BacktestResult:
     seconds_per_month: float
     notes: list[str]
     mode: str = "forecast"
+    agent_minutes: int | None = None
     special: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per held-out day: calls, agent_h, typical values, z-scores, special, reason."""
     hourly_regular: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -220,6 +221,7 @@ def backtest(
     threshold_s: float = 20.0,
     scenario: Scenario | None = None,
     mode: str = "forecast",
+    agent_minutes: int | None = None,
 ) -> BacktestResult:
     """Fit on ``fit_months`` (or use ``fit``), simulate each of ``test_months`` with its
     inferred staffing ``replications`` times and compare with its log.
@@ -228,6 +230,8 @@ def backtest(
     held-out day's logged total). With ``scenario`` (e.g. a fitted YAML someone edited),
     its handling times, callers' patience, busyness CV and service-level threshold replace
     the fitted ones; the arrival profile still comes from the log's ``fit_months``.
+    ``agent_minutes``: count agents on duty in slices this long, averaged per interval
+    (``infer_agents_fine``), instead of distinct agents per whole interval.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)} (got {mode!r})")
@@ -243,6 +247,8 @@ def backtest(
             raise ValueError(f"no calls in held-out month {month}")
         agents = infer_agents(obs, fit.interval_minutes)
         spec = special_days(fit, obs, agents)
+        if agent_minutes:
+            agents = infer_agents_fine(obs, fit.interval_minutes, agent_minutes)
         specials.append(spec.assign(month=month))
         regular = set(spec.loc[~spec["special"], "day"].dt.date)
         totals = None
@@ -302,6 +308,7 @@ def backtest(
         secs,
         NOTES,
         mode,
+        agent_minutes,
         pd.concat(specials, ignore_index=True),
         pd.concat(hourly_reg, ignore_index=True),
     )
@@ -315,9 +322,8 @@ def summary(results: list[BacktestResult]) -> pd.DataFrame:
     for r in results:
         for inc, label in ((True, "all"), (False, "regular")):
             e = r.errors(include_special=inc)
-            rows.append(
-                e[e["level"] == "day"].drop(columns="level").assign(mode=r.mode, days=label)
-            )
+            mode = r.mode + (f" agents/{r.agent_minutes}min" if r.agent_minutes else "")
+            rows.append(e[e["level"] == "day"].drop(columns="level").assign(mode=mode, days=label))
     out = pd.concat(rows, ignore_index=True)
     return out[["mode", "days"] + [c for c in out.columns if c not in ("mode", "days")]]
 

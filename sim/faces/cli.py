@@ -1333,6 +1333,13 @@ def backtest(
             "total) or both.",
         ),
     ] = "both",
+    agent_minutes: Annotated[
+        int | None,
+        typer.Option(
+            "--agent-minutes",
+            help="Count agents on duty in slices this long (e.g. 5), averaged per interval.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate held-out months with their inferred staffing and compare with the log."""
 
@@ -1348,7 +1355,16 @@ def backtest(
         train = _months(fit_months) or [m for m in calls.months() if m not in held]
         fitted = fit_logs(calls, months=train)
         results = [
-            run_backtest(calls, train, held, replications, fit=fitted, scenario=sc, mode=m)
+            run_backtest(
+                calls,
+                train,
+                held,
+                replications,
+                fit=fitted,
+                scenario=sc,
+                mode=m,
+                agent_minutes=agent_minutes,
+            )
             for m in modes
         ]
         if report is not None:
