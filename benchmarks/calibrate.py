@@ -10,6 +10,7 @@ import sys
 import time
 
 from sim.calibrate import backtest, fit_logs, read_anonymous_bank
+from sim.calibrate.backtest import summary
 from sim.calibrate.readers import anonymous_bank_dir, anonymous_bank_files
 
 
@@ -30,7 +31,24 @@ def main() -> int:
     fit_train = fit_logs(log, months=train)
     bt = backtest(log, train, held, replications=5, fit=fit_train)
     print(f"back-test of {held[0]}, 5 replications: {bt.seconds_per_month:.1f} s (target < 60 s)")
-    print(bt.errors().to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    known = backtest(log, train, held, replications=5, fit=fit_train, mode="known")
+    fine = [
+        backtest(log, train, held, 5, fit=fit_train, mode=m, agent_minutes=5)
+        for m in ("forecast", "known")
+    ]
+    fmt = {"float_format": lambda x: f"{x:.3g}"}
+    sp = bt.special[bt.special["special"]]
+    print(
+        "special days:",
+        "; ".join(f"{d:%Y-%m-%d} {w}" for d, w in zip(sp.day, sp.reason, strict=True)),
+    )
+    print(summary([bt, known, *fine]).to_string(index=False, **fmt))
+    for r in (bt, known, *fine):
+        for inc in (True, False):
+            label = "all days" if inc else "regular days"
+            agents = f", agents per {r.agent_minutes} min" if r.agent_minutes else ""
+            print(f"pooled, {r.mode} mode{agents}, {label}:")
+            print(r.pooled(inc).to_string(**fmt))
     return 0
 
 

@@ -52,6 +52,10 @@ def test_backtest_report_is_produced(bank, tmp_path):
     from sim.calibrate.backtest import backtest
 
     bt = backtest(bank, ["1999-01"], ["1999-02"], replications=3)
+    known = backtest(bank, ["1999-01"], ["1999-02"], replications=3, fit=bt.fit, mode="known")
+    k = known.errors().set_index(["level", "metric"])
+    assert abs(k.loc[("day", "offered"), "rel_bias_pct"]) < 2
+    assert set(known.pooled(False).index) == {"observed", "simulated"}
     err = bt.errors()
     assert set(err["metric"]) == {"offered", "abandon_pct", "asa_s", "service_level_pct"}
     day = err[err["level"] == "day"].set_index("metric")

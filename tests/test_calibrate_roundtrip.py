@@ -234,3 +234,201 @@ def test_billing_and_churn_round_trip():
         ("tenure_years", 0.0),
     ):
         assert co.loc[term, "lo"] <= truth <= co.loc[term, "hi"], (term, co.loc[term].to_dict())
+
+
+# ---- readers of the billing and account extracts: one line naming file, row, column ----
+
+BILLS_OK = "account,bill_date,amount,previous_amount,flag\n7,2027-01-05,40.5,,routine\n"
+ACCOUNTS_OK = "account,segment,start,charge,churn_date\n7,basic,2026-03-01,30,\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        (BILLS_OK.replace(",flag", "").replace(",routine", ""), r"missing column\(s\) \['flag'\]"),
+        (
+            BILLS_OK.replace("2027-01-05", "5th of Jan"),
+            r"bills.csv, row 2, column 'bill_date': cannot read time '5th of Jan'",
+        ),
+        (
+            BILLS_OK.replace("40.5", "-40.5"),
+            r"bills.csv, row 2, column 'amount': negative amount",
+        ),
+        (
+            BILLS_OK + "8,2027-01-05,12,-3,shock\n",
+            r"bills.csv, row 3, column 'previous_amount': negative amount",
+        ),
+    ],
+)
+def test_bill_extract_errors_name_file_row_and_column(tmp_path, text, pattern):
+    from sim.calibrate.readers import DataError, read_bills
+
+    p = tmp_path / "bills.csv"
+    p.write_text(text)
+    with pytest.raises(DataError, match=pattern) as err:
+        read_bills(p)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        (ACCOUNTS_OK.replace("segment,", "").replace("basic,", ""), r"\['segment'\]"),
+        (
+            ACCOUNTS_OK.replace("2026-03-01", "March"),
+            r"accounts.csv, row 2, column 'start': cannot read time 'March'",
+        ),
+        (
+            ACCOUNTS_OK.replace(",30,", ",thirty,"),
+            r"accounts.csv, row 2, column 'charge': not a number",
+        ),
+        (
+            ACCOUNTS_OK.replace(",30,\n", ",30,2026-01-01\n"),
+            r"accounts.csv, row 2, column 'churn_date': churn_date is before start",
+        ),
+    ],
+)
+def test_account_extract_errors_name_file_row_and_column(tmp_path, text, pattern):
+    from sim.calibrate.readers import DataError, read_accounts
+
+    p = tmp_path / "accounts.csv"
+    p.write_text(text)
+    with pytest.raises(DataError, match=pattern) as err:
+        read_accounts(p)
+    assert "\n" not in str(err.value)
+
+
+# ---- back-test modes, special days and the CLI on a simulated log -----------------------
+
+
+@pytest.fixture(scope="module")
+def log_csv(roundtrip, tmp_path_factory):
+    """The round trip's two simulated months as a generic CSV log, with one held-out day
+    (2027-02-10) cut to a tenth of its calls and agents, as a holiday would be."""
+    _, _, res, _ = roundtrip
+    df = export_call_log(res)
+    arrival = pd.to_datetime(df["arrival"])
+    holiday = arrival.dt.normalize() == pd.Timestamp("2027-02-10")
+    keep = ~holiday | (df.index.to_series() % 10 == 0)
+    path = tmp_path_factory.mktemp("cli") / "calls.csv"
+    df[keep].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def modes(log_csv):
+    from sim.calibrate.backtest import backtest
+
+    fit = fit_logs(log_csv, months=["2027-01"])
+    return {
+        m: backtest(log_csv, ["2027-01"], ["2027-02"], 3, fit=fit, mode=m)
+        for m in ("forecast", "known")
+    }
+
+
+def test_backtest_flags_the_holiday_and_known_volume_matches_offered(modes):
+    spec = modes["forecast"].special
+    flagged = spec.loc[spec["special"], "day"].dt.strftime("%Y-%m-%d").tolist()
+    assert flagged == ["2027-02-10"]
+    assert (
+        "volume" in spec.set_index(spec["day"].dt.strftime("%Y-%m-%d")).loc["2027-02-10", "reason"]
+    )
+    known = modes["known"].errors().set_index(["level", "metric"])
+    fc = modes["forecast"].errors().set_index(["level", "metric"])
+    # the day's level is given: offered is right to Poisson noise, the forecast is not
+    assert abs(known.loc[("day", "offered"), "rel_bias_pct"]) < 3
+    assert known.loc[("day", "offered"), "mae"] < 0.5 * fc.loc[("day", "offered"), "mae"]
+    # without the holiday, the forecast's daily offered error shrinks
+    fc_reg = modes["forecast"].errors(include_special=False).set_index(["level", "metric"])
+    assert fc_reg.loc[("day", "offered"), "n"] == fc.loc[("day", "offered"), "n"] - 1
+    assert fc_reg.loc[("day", "offered"), "mae"] < fc.loc[("day", "offered"), "mae"]
+
+
+def test_cli_fit_and_backtest_write_their_outputs(log_csv, tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.faces import cli
+    from sim.scenario import load_scenario
+
+    runner = CliRunner()
+    out = tmp_path / "fitted.yaml"
+    r = runner.invoke(
+        cli.app,
+        [
+            "fit",
+            str(log_csv),
+            "--out",
+            str(out),
+            "--months",
+            "2027-01",
+            "--report",
+            str(tmp_path / "f"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert load_scenario(out).contact_center.forecast.busyness_cv > 0
+    assert (tmp_path / "f" / "fit.html").stat().st_size > 1000
+    r = runner.invoke(
+        cli.app,
+        [
+            "backtest",
+            str(out),
+            str(log_csv),
+            "--months",
+            "2027-02",
+            "--fit-months",
+            "2027-01",
+            "-r",
+            "2",
+            "--report",
+            str(tmp_path / "bt"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "special days: 2027-02-10" in r.stdout
+    assert {"forecast", "known", "regular", "asa_s"} <= set(r.stdout.split())
+    assert (tmp_path / "bt" / "backtest.html").exists()
+    assert (tmp_path / "bt" / "backtest_known.html").exists()
+
+
+def test_cli_bad_log_is_exit_2_with_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.faces import cli
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("arrival,end,outcome\n2027-01-04T08:00:00,2027-01-04T07:00:00,abandoned\n")
+    runner = CliRunner()
+    for args in (
+        ["fit", str(bad), "--out", str(tmp_path / "x.yaml")],
+        ["backtest", "scenarios/baseline.yaml", str(bad), "--months", "2027-01"],
+        ["backtest", "scenarios/baseline.yaml", str(bad), "--months", "2027-01", "--mode", "x"],
+    ):
+        r = runner.invoke(cli.app, args)
+        assert r.exit_code == 2, (args, r.output)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("billsim: error:"), lines
+    assert "bad.csv, row 2, column 'end'" in lines[0] or "--mode" in lines[0]
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_fine_agent_count_drops_an_agent_gone_after_five_minutes():
+    from sim.calibrate.agents import infer_agents, infer_agents_fine
+
+    t = pd.Timestamp("2027-01-04 08:00")
+    calls = pd.DataFrame(
+        {
+            "arrival": [t, t + pd.Timedelta(minutes=1)],
+            "wait_s": [0.0, 0.0],
+            "service_s": [240.0, 1700.0],
+            "outcome": ["answered", "answered"],
+            "agent_id": ["a", "b"],
+            "day": [t.normalize()] * 2,
+        }
+    )
+    coarse = infer_agents(calls, 30).set_index("interval_start")["agents"]
+    fine = infer_agents_fine(calls, 30, 5).set_index("interval_start")["agents"]
+    assert coarse[t] == 2  # 'a' served 4 minutes and counts for the whole half hour
+    assert fine[t] == 1  # 'a' in 1 of 6 slices, 'b' in all 6: mean 7/6
+    with pytest.raises(ValueError, match="must divide"):
+        infer_agents_fine(calls, 30, 7)

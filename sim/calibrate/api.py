@@ -53,10 +53,19 @@ class CalibrationFit:
         return (last.to_period("M") + 1).to_timestamp().date()
 
     def scenario(
-        self, start: dt.date | None = None, months: int = 1, agents: pd.DataFrame | None = None
+        self,
+        start: dt.date | None = None,
+        months: int = 1,
+        agents: pd.DataFrame | None = None,
+        day_totals: dict[dt.date, float] | None = None,
     ) -> Scenario:
         return build_scenario(
-            self, start or self.next_month(), months, agents, self.interval_minutes
+            self,
+            start or self.next_month(),
+            months,
+            agents,
+            self.interval_minutes,
+            day_totals=day_totals,
         )[0]
 
     def to_yaml(

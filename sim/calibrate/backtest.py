@@ -5,6 +5,12 @@ the staffing inferred from their own log (what was actually on duty) and arrival
 the fitted profile (``contact_center.forecast``; bill-driven contacts off), with
 replications; offered calls, abandonment, ASA and service level are then compared per
 day and per hour of the day, and bias and error are reported per metric.
+
+Two modes separate forecast error from queueing-model error: ``forecast`` (the fitted
+day-type profile, as a planner would forecast) and ``known`` (the same intraday shape
+scaled to each held-out day's logged total, as a planner who knows the day's level).
+Days whose volume or inferred agent-hours are far outside their fitted day type
+(holidays, half days) are flagged special, and every error is also reported without them.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.calibrate.agents import infer_agents
+from sim.calibrate.agents import infer_agents, infer_agents_fine
 from sim.calibrate.api import CalibrationFit, fit_logs
 from sim.calibrate.readers import as_call_log
 from sim.core.rng import replication_seed
@@ -26,6 +32,63 @@ from sim.model.replication import simulate
 from sim.scenario import Scenario
 
 METRICS = ("offered", "abandon_pct", "asa_s", "service_level_pct")
+MODES = ("forecast", "known")
+"""``forecast``: fitted day-type profile; ``known``: profile scaled to each day's total."""
+SPECIAL_K = 4.0
+"""A day is special when its log volume or log agent-hours is more than SPECIAL_K robust
+standard deviations (1.4826 MAD of the fitted days of its type) from the type's median."""
+SPECIAL_MIN_LOG = float(np.log(1.4))
+"""... and at least this far (a factor 1.4) and SPECIAL_K times the day-to-day noise the
+fit expects (busyness CV and Poisson: sqrt(cv² + 1/typical) on the log scale), so a
+very regular or a near-empty day type (four Saturdays of 100 calls) flags no ordinary day."""
+
+
+def agent_hours(agents: pd.DataFrame, minutes: int) -> pd.Series:
+    """Inferred agent-hours per day (distinct agents serving, summed over intervals)."""
+    a = agents.set_index("interval_start")["agents"]
+    return a.groupby(a.index.normalize()).sum() * minutes / 60.0
+
+
+def special_days(
+    fit: CalibrationFit, obs: pd.DataFrame, agents: pd.DataFrame, k: float = SPECIAL_K
+) -> pd.DataFrame:
+    """Per held-out day: calls and agent-hours, the fitted day type's medians, and whether
+    the day is special (holiday-like) with the reason.
+
+    Why: a holiday with a tenth of the usual staff is not a normal day the profile can
+    forecast; judging the queueing model on it mixes a calendar error into the model error.
+    """
+    ref = fit.arrivals.daily.set_index("day")
+    ref_ah = agent_hours(fit.agents, fit.interval_minutes).reindex(ref.index).fillna(0.0)
+    ref = ref.assign(agent_h=ref_ah)
+    calls = obs.groupby("day").size()
+    ah = agent_hours(agents, fit.interval_minutes).reindex(calls.index).fillna(0.0)
+    rows = []
+    for d, n in calls.items():
+        dtype = fit.arrivals.day_types[d.weekday()]
+        same = ref[ref["day_type"] == dtype]
+        row = {"day": d, "day_type": dtype, "calls": int(n), "agent_h": float(ah[d])}
+        reasons = []
+        for col, x in (("calls", float(n)), ("agent_h", float(ah[d]))):
+            lg = np.log(np.maximum(same[col].to_numpy(dtype=float), 0.5))
+            med = float(np.median(lg)) if lg.size else np.nan
+            mad = float(np.median(np.abs(lg - med))) * 1.4826 if lg.size else np.nan
+            # the fitted busyness and Poisson noise move a day's log by about
+            # sqrt(cv^2 + 1/count) even when nothing special happens
+            noise = np.sqrt(fit.arrivals.busyness_cv**2 + 1.0 / max(np.exp(med), 1.0))
+            floor = max(SPECIAL_MIN_LOG / k, noise)
+            z = (np.log(max(x, 0.5)) - med) / max(mad, floor)
+            row[f"{col}_typical"] = float(np.exp(med)) if lg.size else np.nan
+            row[f"{col}_z"] = z
+            if np.isfinite(z) and abs(z) > k:
+                reasons.append(
+                    f"{'volume' if col == 'calls' else 'agent-hours'} "
+                    f"{x:.0f} vs typical {np.exp(med):.0f}"
+                )
+        row["special"] = bool(reasons)
+        row["reason"] = "; ".join(reasons)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _metrics(df: pd.DataFrame, key: str, threshold_s: float) -> pd.DataFrame:
@@ -58,17 +121,27 @@ class BacktestResult:
     test_months: list[str]
     replications: int
     daily: pd.DataFrame
-    """month, day, metric, observed, sim_mean, sim_lo, sim_hi."""
+    """month, day, metric, observed, sim_mean, sim_lo, sim_hi, special."""
     hourly: pd.DataFrame
     """month, hour, metric, observed, sim_mean, sim_lo, sim_hi (whole month by hour)."""
     seconds_per_month: float
     notes: list[str]
+    mode: str = "forecast"
+    agent_minutes: int | None = None
+    special: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per held-out day: calls, agent_h, typical values, z-scores, special, reason."""
+    hourly_regular: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """As ``hourly``, over the days that are not special."""
 
-    def errors(self) -> pd.DataFrame:
+    def errors(self, include_special: bool = True) -> pd.DataFrame:
         """Bias (sim - observed), mean absolute error, relative bias and the share of
-        observations inside the simulation's 95 % interval, per level and metric."""
+        observations inside the simulation's 95 % interval, per level and metric;
+        without special days when ``include_special`` is False."""
+        daily, hourly = self.daily, self.hourly
+        if not include_special:
+            daily, hourly = daily[~daily["special"]], self.hourly_regular
         rows = []
-        for level, df in (("day", self.daily), ("hour", self.hourly)):
+        for level, df in (("day", daily), ("hour", hourly)):
             for m, sub in df.groupby("metric", sort=False):
                 sub = sub.dropna(subset=["observed", "sim_mean"])
                 d = sub["sim_mean"] - sub["observed"]
@@ -92,6 +165,29 @@ class BacktestResult:
                 )
         return pd.DataFrame(rows)
 
+    def pooled(self, include_special: bool = True) -> pd.DataFrame:
+        """Month-level figures pooled over the compared days (calls-weighted, as a KPI
+        is): metric, observed, simulated, difference."""
+        d = self.daily if include_special else self.daily[~self.daily["special"]]
+        wide_o = d.pivot_table(index=["month", "day"], columns="metric", values="observed")
+        wide_s = d.pivot_table(index=["month", "day"], columns="metric", values="sim_mean")
+        rows = []
+        for name, w in (("observed", wide_o), ("simulated", wide_s)):
+            n = w["offered"]
+            ab = (w["abandon_pct"] * n).sum() / n.sum()
+            ans = n * (100 - w["abandon_pct"]) / 100
+            rows.append(
+                {
+                    "source": name,
+                    "days": len(w),
+                    "offered_per_day": n.mean(),
+                    "abandon_pct": ab,
+                    "asa_s": (w["asa_s"] * ans).sum() / ans[w["asa_s"].notna()].sum(),
+                    "service_level_pct": (w["service_level_pct"] * n).sum() / n.sum(),
+                }
+            )
+        return pd.DataFrame(rows).set_index("source")
+
 
 NOTES = [
     "Priority: high-priority callers (2) get a 1.5-minute head start in the bank's queue; the "
@@ -102,9 +198,12 @@ NOTES = [
     "Staffing: agents on duty are counted as distinct agents serving in each 30-minute "
     "interval; an agent on a break for most of it still counts, so capacity is overstated in "
     "intervals with breaks or shift changes, and idle agents who answered nothing are missed.",
-    "Arrivals: the held-out month's volume comes from the fitted day-type profile; a month "
-    "busier or quieter than the fitted ones (holidays, the bank's March peak) shows as bias in "
-    "offered calls that the busyness factor only spreads, not shifts.",
+    "Arrivals: in forecast mode the held-out month's volume comes from the fitted day-type "
+    "profile, so a month busier or quieter than the fitted ones shows as bias in offered calls; "
+    "in known mode each day's logged total scales the same profile, which leaves only the "
+    "queueing model (staffing, service, patience) to explain the waits.",
+    "Special days: days whose volume or inferred agent-hours is far outside their fitted day "
+    "type (holidays such as Yom Kippur) are flagged and every error is also shown without them.",
     "Service: services under 10 s (agents' quick hang-ups) and over 1 h are left out of the "
     "lognormal fit, so the simulated mean service is a little longer than the logged one.",
     "Retrials and callbacks are off: a caller who abandons and calls again is a new arrival in "
@@ -121,43 +220,59 @@ def backtest(
     fit: CalibrationFit | None = None,
     threshold_s: float = 20.0,
     scenario: Scenario | None = None,
+    mode: str = "forecast",
+    agent_minutes: int | None = None,
 ) -> BacktestResult:
     """Fit on ``fit_months`` (or use ``fit``), simulate each of ``test_months`` with its
     inferred staffing ``replications`` times and compare with its log.
 
-    With ``scenario`` (e.g. a fitted YAML someone edited), its handling times, callers'
-    patience, busyness CV and service-level threshold replace the fitted ones; the
-    arrival profile still comes from the log's ``fit_months``.
+    ``mode``: ``forecast`` (the fitted profile) or ``known`` (the profile scaled to each
+    held-out day's logged total). With ``scenario`` (e.g. a fitted YAML someone edited),
+    its handling times, callers' patience, busyness CV and service-level threshold replace
+    the fitted ones; the arrival profile still comes from the log's ``fit_months``.
+    ``agent_minutes``: count agents on duty in slices this long, averaged per interval
+    (``infer_agents_fine``), instead of distinct agents per whole interval.
     """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)} (got {mode!r})")
     log = as_call_log(data)
     if scenario is not None:
         threshold_s = scenario.contact_center.service_level.threshold_s
     fit = fit or fit_logs(log, months=fit_months)
-    daily, hourly = [], []
+    daily, hourly, hourly_reg, specials = [], [], [], []
     t0 = time.perf_counter()
     for month in test_months:
         obs = log.subset([month]).calls
         if obs.empty:
             raise ValueError(f"no calls in held-out month {month}")
         agents = infer_agents(obs, fit.interval_minutes)
+        spec = special_days(fit, obs, agents)
+        if agent_minutes:
+            agents = infer_agents_fine(obs, fit.interval_minutes, agent_minutes)
+        specials.append(spec.assign(month=month))
+        regular = set(spec.loc[~spec["special"], "day"].dt.date)
+        totals = None
+        if mode == "known":
+            totals = {d.date(): float(n) for d, n in obs.groupby("day").size().items()}
         start = dt.date.fromisoformat(month + "-01")
-        sc = fit.scenario(start, 1, agents).with_changes(
+        sc = fit.scenario(start, 1, agents, day_totals=totals).with_changes(
             {"contact_center.service_level.threshold_s": threshold_s, "seed": seed}
         )
         if scenario is not None:
+            cv = (
+                scenario.contact_center.forecast.busyness_cv
+                if scenario.contact_center.forecast
+                else 0.0
+            )
             sc = sc.with_changes(
                 {
                     "contact_center.handling": scenario.contact_center.handling,
                     "customers.segments[0].patience_s": scenario.customers.segments[0].patience_s,
-                    "contact_center.forecast.busyness_cv": (
-                        scenario.contact_center.forecast.busyness_cv
-                        if scenario.contact_center.forecast
-                        else 0.0
-                    ),
+                    "contact_center.forecast.busyness_cv": 0.0 if totals else cv,
                 }
             )
         days_seen = set(obs["day"].dt.date)
-        sims_d, sims_h = [], []
+        sims_d, sims_h, sims_r = [], [], []
         for r in range(replications):
             res = simulate(sc, replication_seed(sc.seed, r))
             c = res.calls()
@@ -174,9 +289,14 @@ def backtest(
             c["hour"] = c["arrival"].dt.hour
             sims_d.append(_metrics(c, "day", threshold_s))
             sims_h.append(_metrics(c, "hour", threshold_s))
+            sims_r.append(_metrics(c[c["day"].dt.date.isin(regular)], "hour", threshold_s))
         o = obs.assign(hour=obs["arrival"].dt.hour)
-        daily.append(_compare(_metrics(o, "day", threshold_s), sims_d, month))
+        d = _compare(_metrics(o, "day", threshold_s), sims_d, month)
+        d["special"] = ~d["day"].dt.date.isin(regular)
+        daily.append(d)
         hourly.append(_compare(_metrics(o, "hour", threshold_s), sims_h, month))
+        o_reg = o[o["day"].dt.date.isin(regular)]
+        hourly_reg.append(_compare(_metrics(o_reg, "hour", threshold_s), sims_r, month))
     secs = (time.perf_counter() - t0) / max(len(test_months), 1)
     return BacktestResult(
         fit,
@@ -187,7 +307,25 @@ def backtest(
         pd.concat(hourly, ignore_index=True),
         secs,
         NOTES,
+        mode,
+        agent_minutes,
+        pd.concat(specials, ignore_index=True),
+        pd.concat(hourly_reg, ignore_index=True),
     )
+
+
+def summary(results: list[BacktestResult]) -> pd.DataFrame:
+    """Day-level bias and error per metric for each result (mode) with and without
+    special days: mode, days, metric, n, observed_mean, sim_mean, bias, mae, rel_bias_pct,
+    inside_ci_pct."""
+    rows = []
+    for r in results:
+        for inc, label in ((True, "all"), (False, "regular")):
+            e = r.errors(include_special=inc)
+            mode = r.mode + (f" agents/{r.agent_minutes}min" if r.agent_minutes else "")
+            rows.append(e[e["level"] == "day"].drop(columns="level").assign(mode=mode, days=label))
+    out = pd.concat(rows, ignore_index=True)
+    return out[["mode", "days"] + [c for c in out.columns if c not in ("mode", "days")]]
 
 
 def _compare(obs: pd.DataFrame, sims: list[pd.DataFrame], month: str) -> pd.DataFrame:

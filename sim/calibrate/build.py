@@ -47,11 +47,15 @@ def build_scenario(
     interval_minutes: int = 30,
     threshold_s: float = 20.0,
     name: str = "fitted",
+    day_totals: dict[dt.date, float] | None = None,
 ) -> tuple[Scenario, dict[str, str]]:
     """The scenario for ``months`` from ``start`` and a comment per fitted field path.
 
     ``agents``: inferred agents per interval (``infer_agents``) for the days replayed;
     without it (or on days it does not cover) the median profile by day type is used.
+    ``day_totals``: a known total of calls per day (the back-test's known-volume mode);
+    each listed day's fitted intraday profile is scaled to it and the busyness CV is set
+    to 0, because the day's level is then known, not forecast.
     """
     arr, svc, pat = fit.arrivals, fit.services, fit.patience
     comments: dict[str, str] = {}
@@ -65,6 +69,8 @@ def build_scenario(
     calls = (
         np.array([rate_tab.get((d, h), 0.0) for d, h in zip(dtypes, t.hour, strict=True)]) * share
     )
+    if day_totals:
+        calls = _scale_to_totals(calls, t, day_totals, per_day)
     # staffing: actual inferred agents where known, else the median profile
     prof = fit.staffing_profile.set_index(["day_type", "slot"])["median"]
     slot = t.hour * 60 + t.minute
@@ -117,6 +123,11 @@ def build_scenario(
         f"({', '.join(sorted(set(arr.day_types.values())))}) × {share:g}; {arr.n_calls} calls, "
         f"{len(arr.daily)} days; rates and 95% CIs in the fit report"
     )
+    if day_totals:
+        comments["contact_center.forecast.intervals"] += (
+            f"; scaled to the known daily totals of {len(day_totals)} days"
+        )
+        comments["contact_center.forecast.busyness_cv"] = "0: daily totals known"
     comments["contact_center.forecast.reasons"] = "call types → reasons: " + ", ".join(
         f"{k}→{v} ({volumes[k]} calls)" for k, v in mapping.items()
     )
@@ -164,7 +175,7 @@ def build_scenario(
             "resolution": {"first_contact": dict.fromkeys(REASONS, 1.0), "repeat_probability": 0.0},
             "forecast": {
                 "reasons": mix,
-                "busyness_cv": round(float(arr.busyness_cv), 6),
+                "busyness_cv": 0.0 if day_totals else round(float(arr.busyness_cv), 6),
                 "intervals": [
                     {"start": ts.isoformat(), "calls": round(float(c), 4)}
                     for ts, c in zip(t, calls, strict=True)
@@ -180,6 +191,23 @@ def build_scenario(
         data, more = fit.billing.apply(data)
         comments.update(more)
     return scenario_from_dict(data, "fitted scenario"), comments
+
+
+def _scale_to_totals(
+    calls: np.ndarray, t: pd.DatetimeIndex, totals: dict[dt.date, float], per_day: int
+) -> np.ndarray:
+    """Scale each day's intervals to its known total; a day whose fitted profile is empty
+    takes the mean shape of all fitted days."""
+    out = calls.copy().reshape(-1, per_day)
+    pooled = out.sum(axis=0)
+    pooled = pooled / pooled.sum() if pooled.sum() > 0 else np.full(per_day, 1.0 / per_day)
+    days = t[::per_day].date
+    for i, d in enumerate(days):
+        if d not in totals:
+            continue
+        s = out[i].sum()
+        out[i] = out[i] * (totals[d] / s) if s > 0 else pooled * totals[d]
+    return out.ravel()
 
 
 def to_commented_yaml(scenario: Scenario, comments: dict[str, str], header: str = "") -> str:

@@ -24,7 +24,8 @@ priority      no        queue priority class (integer)
 ============  ========  ===========================================================
 
 Billing extract: ``account, bill_date, amount, previous_amount, flag`` with ``flag`` in
-routine / shock / error / credit. Account extract: ``account, segment, start, charge,
+routine / shock / error / credit (amounts are not negative: a credit is flagged, not
+signed). Account extract: ``account, segment, start, charge,
 churn_date`` (``churn_date`` empty for an account still active).
 """
 
@@ -449,6 +450,10 @@ def read_bills(src: Source) -> pd.DataFrame:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(name, f"not a number: {df[col].iloc[i]!r}", i + 2, col)
+        neg = (v < 0).fillna(False)
+        if neg.any():
+            i = int(np.flatnonzero(neg.to_numpy())[0])
+            raise DataError(name, f"negative amount {df[col].iloc[i]!r}", i + 2, col)
         out[col] = v.to_numpy(dtype=float)
     flag = df["flag"].astype(str).str.strip().str.lower()
     bad = ~flag.isin(BILL_FLAGS)

@@ -39,6 +39,7 @@ from rich.text import Text
 
 from sim.calibrate import DataError, as_call_log, fit_logs
 from sim.calibrate import backtest as run_backtest
+from sim.calibrate.backtest import summary as backtest_summary
 from sim.core.files import owned_problem
 from sim.core.optional import require
 from sim.core.progress import ProgressFn
@@ -1324,26 +1325,70 @@ def backtest(
     report: Annotated[
         Path | None, typer.Option("--report", help="Folder for the HTML back-test report.")
     ] = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="forecast (fitted profile), known (profile scaled to each day's logged "
+            "total) or both.",
+        ),
+    ] = "both",
+    agent_minutes: Annotated[
+        int | None,
+        typer.Option(
+            "--agent-minutes",
+            help="Count agents on duty in slices this long (e.g. 5), averaged per interval.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate held-out months with their inferred staffing and compare with the log."""
 
     sc = _load(scenario)
     if replications < 2:
         _fail(f"--replications must be >= 2 for intervals (got {replications})")
+    if mode not in ("forecast", "known", "both"):
+        _fail(f"--mode must be forecast, known or both (got {mode!r})")
+    modes = ["forecast", "known"] if mode == "both" else [mode]
     try:
         calls = as_call_log([str(p) for p in log])
         held = _months(months)
         train = _months(fit_months) or [m for m in calls.months() if m not in held]
-        result = run_backtest(calls, train, held, replications, scenario=sc)
+        fitted = fit_logs(calls, months=train)
+        results = [
+            run_backtest(
+                calls,
+                train,
+                held,
+                replications,
+                fit=fitted,
+                scenario=sc,
+                mode=m,
+                agent_minutes=agent_minutes,
+            )
+            for m in modes
+        ]
         if report is not None:
             report.mkdir(parents=True, exist_ok=True)
-            (report / "backtest.html").write_text(
-                require("sim.presentation.calibration").backtest_report_html(result),
-                encoding="utf-8",
-            )
+            for r in results:
+                name = "backtest.html" if r.mode == "forecast" else f"backtest_{r.mode}.html"
+                (report / name).write_text(
+                    require("sim.presentation.calibration").backtest_report_html(r),
+                    encoding="utf-8",
+                )
     except (DataError, ScenarioError, ValueError, OSError) as exc:
         _fail(exc)
-    typer.echo(result.errors().to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    fmt = {"float_format": lambda x: f"{x:.3g}", "index": False}
+    special = results[0].special
+    special = special[special["special"]]
+    if len(special):
+        typer.echo(
+            "special days: "
+            + ", ".join(
+                f"{d:%Y-%m-%d} ({why})"
+                for d, why in zip(special["day"], special["reason"], strict=True)
+            )
+        )
+    typer.echo(backtest_summary(results).to_string(**fmt))
 
 
 @app.command()
