@@ -396,6 +396,10 @@ def _check_replications(n: int, least: int) -> None:
         _fail(f"--replications must be {least}..{MAX_REPLICATIONS:,} (got {n})")
 
 
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+FormatOption = Annotated[
+    str, typer.Option("--format", metavar="csv|parquet|both", help="Table format.")
+]
 AllowLargeOption = Annotated[
     bool,
     typer.Option(
@@ -625,7 +629,7 @@ def run(
             "--format", metavar="csv|parquet|both", help="Table format of the written tables."
         ),
     ] = "both",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     store: StoreOption = None,
     no_store: NoStoreOption = False,
     report: ReportOption = False,
@@ -741,13 +745,11 @@ def compare(
     workers: WorkersOption = None,
     dask: DaskOption = None,
     out: OutOption = None,
-    fmt: Annotated[
-        str, typer.Option("--format", metavar="csv|parquet|both", help="Table format.")
-    ] = "both",
+    fmt: FormatOption = "both",
     report: ReportOption = False,
     store: StoreOption = None,
     no_store: NoStoreOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     allow_large: AllowLargeOption = False,
 ) -> None:
     """Compare scenarios over replications with common random numbers (paired Δ, 95 % CI).
@@ -807,13 +809,11 @@ def sweep(
     workers: WorkersOption = None,
     dask: DaskOption = None,
     out: OutOption = None,
-    fmt: Annotated[
-        str, typer.Option("--format", metavar="csv|parquet|both", help="Table format.")
-    ] = "both",
+    fmt: FormatOption = "both",
     report: ReportOption = False,
     store: StoreOption = None,
     no_store: NoStoreOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     allow_large: AllowLargeOption = False,
 ) -> None:
     """Run a parameter sweep (a grid and/or named variants) from a sweep file.
@@ -930,7 +930,7 @@ def staff(
             show_default=False,
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     allow_large: AllowLargeOption = False,
 ) -> None:
     """The cheapest interval staffing that meets the service-level target in simulation.
@@ -1108,7 +1108,7 @@ def optimise(
         ),
     ] = None,
     workers: WorkersOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     allow_large: AllowLargeOption = False,
 ) -> None:
     """Choose staffing and discounts jointly for the highest expected net value.
