@@ -346,7 +346,7 @@ def test_write_report_notes_missing_tables(tmp_path: Path, run: Results) -> None
     out = report.write_report(tmp_path / "partial", tables, dpi=40)
     pngs = {p.stem for p in out.glob("*.png")}
     assert "queue_and_agents" not in pngs and "wait_distribution" not in pngs
-    assert {"money_waterfall", "service_level", "weekday_hour_asa"} <= pngs
+    assert {"money", "service_level", "weekday_hour_asa"} <= pngs
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Not available" in page and "No KPI summary given" in page
 
