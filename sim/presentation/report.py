@@ -441,7 +441,9 @@ def fig_service_level(
         color = _color(i, len(variants)) if v is not None else "C0"
         if dots:
             pts = _subset(per_interval, v)
-            ax.plot(pts["interval_start"], pts["service_level"], ".", ms=2.5, alpha=0.3, color=color)
+            ax.plot(
+                pts["interval_start"], pts["service_level"], ".", ms=2.5, alpha=0.3, color=color
+            )
         if pooled is not None:
             line = _subset(pooled, v)
             ax.plot(line["interval_start"], line["service_level"], "-", color=color, lw=1.6)
@@ -1036,7 +1038,7 @@ def _legend_html(labels: Mapping[str, str], baseline: str | None) -> str:
 
 
 def _half_width(low: Any, high: Any, unit: str, money: MoneyFormat, points: bool = False) -> str:
-    """"± half-width" of an interval: a third of the width of "[low; high]", so twelve
+    """ "± half-width" of an interval: a third of the width of "[low; high]", so twelve
     columns fit on a page ("" without an interval; shares of a difference in points)."""
     lo, hi = float(low), float(high)
     if not (np.isfinite(lo) and np.isfinite(hi)):
@@ -1049,7 +1051,7 @@ def _cell(text: str, ci: str, significant: bool = False) -> str:
     """A value with its interval underneath: one column per variant keeps 12 on a page."""
     sub = f'<br><span class="ci">{html.escape(ci)}</span>' if ci else ""
     cls = ' class="sig"' if significant else ""
-    return f"<td{cls}>{html.escape(text)}{sub}</td>"
+    return f'<td{cls}><span class="v">{html.escape(text)}</span>{sub}</td>'
 
 
 def _kpi_html(summary: pd.DataFrame, money: MoneyFormat) -> str:
@@ -1147,7 +1149,9 @@ def _paired_html(paired: pd.DataFrame, money: MoneyFormat) -> str:
             r = by_variant.loc[v]
             unit = str(r["unit"])
             sig = bool(r["significant"])
-            diff = format_diff(r["mean_diff"], unit, money, money_decimals=0) + (" *" if sig else "")
+            diff = format_diff(r["mean_diff"], unit, money, money_decimals=0) + (
+                " *" if sig else ""
+            )
             ci = _diff_interval(r["ci_low"], r["ci_high"], unit, money)
             if wide:
                 half = _half_width(r["ci_low"], r["ci_high"], unit, money, points=True)
@@ -1232,7 +1236,7 @@ figure{margin:2rem 0}figure img{max-width:100%;height:auto}
 figcaption{color:#444;font-size:.95rem}.note{color:#a33}
 table.wide{font-size:.78rem;width:100%}table.wide th,table.wide td{padding:.25rem .35rem}
 table.wide td{vertical-align:top}.ci{color:#666;font-size:.85em;white-space:nowrap}
-td.sig{background:#fff3c4}table.retention th[rowspan]{vertical-align:top}
+td.sig{background:#fff3c4}.v{white-space:nowrap}table.retention th[rowspan]{vertical-align:top}
 table.legend{border-collapse:collapse;margin:1rem 0}
 table.legend th,table.legend td{border-bottom:1px solid #ddd;padding:.2rem .8rem;text-align:left}
 """
