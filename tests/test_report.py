@@ -9,6 +9,7 @@ simulated run checks that the report is complete, self-contained and atomic.
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 from pathlib import Path
 
@@ -22,6 +23,9 @@ import sim
 from sim.core.codes import ABANDONED, ANSWERED, IVR, REASONS, WAITING
 from sim.core.erlang import staff_erlang_c
 from sim.core.files import atomic_dir
+from sim.experiments.result import ExperimentResult
+from sim.experiments.runner import run_experiment
+from sim.experiments.sweeps import sweep_variants
 from sim.presentation import report
 from sim.results.tables import MONEY_COLUMNS, Results, erlang_c_needed
 from sim.scenario import Scenario
@@ -346,7 +350,7 @@ def test_write_report_notes_missing_tables(tmp_path: Path, run: Results) -> None
     out = report.write_report(tmp_path / "partial", tables, dpi=40)
     pngs = {p.stem for p in out.glob("*.png")}
     assert "queue_and_agents" not in pngs and "wait_distribution" not in pngs
-    assert {"money_waterfall", "service_level", "weekday_hour_asa"} <= pngs
+    assert {"money", "service_level", "weekday_hour_asa"} <= pngs
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Not available" in page and "No KPI summary given" in page
 
@@ -411,3 +415,86 @@ def test_write_report_shows_paired_differences(tmp_path: Path, run: Results) -> 
     assert "Differences to today" in page
     # the baseline scenario writes numbers the German way (economics.number_format: de)
     assert "-5,0 pp *" in page and "+0,020 pp</td>" in page and "[-7,0 pp; -3,0 pp]" in page
+
+
+# ---- sweeps of many variants -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[6, 12], ids=["6 variants", "12 variants"])
+def sweep(request, small_scenario: Scenario) -> ExperimentResult:
+    """Saturday head count × discount policy, one replication of a small base each."""
+    base = small_scenario.with_changes({"customers.accounts": 1200, "calendar.months": 1})
+    grid = {
+        "contact_center.groups[1].shifts[2].agents": list(range(4, 4 + request.param // 2)),
+        "policies.discount.name": ["none", "churn_risk_targeted"],
+    }
+    variants = sweep_variants(base, grid)
+    return run_experiment(
+        variants,
+        1,
+        executor="serial",
+        name="sweep",
+        baseline=variants[0].name,
+        tables=("monthly", "segments", "intervals", "waits"),
+    )
+
+
+def _head_cells(table: str) -> int:
+    head = re.search(r"<thead>(.*?)</thead>", table, re.S)
+    assert head is not None
+    return len(re.findall(r"<th[ >]", head.group(1)))
+
+
+def test_sweep_report_is_readable(tmp_path: Path, sweep: ExperimentResult) -> None:
+    names = sweep.variant_names
+    out = report.write_report(
+        tmp_path / "sweep",
+        sweep,
+        kpi_summary=sweep.summary(),
+        paired=sweep.paired(),
+        retention=sweep.retention(),
+        dpi=30,
+    )
+    page = (out / "report.html").read_text(encoding="utf-8")
+    _check_self_contained(page)
+    legends = re.findall(r'<table class="legend">.*?</table>', page, re.S)
+    assert len(legends) == 1
+    for i, name in enumerate(names):
+        assert f'<th scope="row">V{i + 1}</th><td>{html.escape(name)}</td>' in legends[0]
+    rest = page.replace(legends[0], "")
+    assert not any(html.escape(n) in rest for n in names[1:])  # elsewhere: short labels only
+    assert page.count('<figure id="money">') == 1 and page.count("data:image/png") == len(
+        report.FIGURES
+    )
+    assert 'id="retention"' in page
+    retention_rows = re.search(r'<table class="kpis wide retention">.*?</table>', page, re.S)
+    assert retention_rows is not None and "V2</th>" in retention_rows.group(0)
+    tables = re.findall(r"<table.*?</table>", page, re.S)
+    assert len(tables) == 4  # legend, KPIs, paired differences, retention
+    for table in tables:  # a column per variant (or per retention measure): 13 fit a page
+        assert _head_cells(table) <= max(len(names) + 1, 8)
+    paired = next(t for t in tables if "paired" in t)
+    assert "V12" in paired if len(names) == 12 else "V6" in paired
+    assert 'class="sig"' not in paired  # one replication: no interval, nothing is marked
+
+
+def test_sweep_figures_keep_legends_off_the_data(sweep: ExperimentResult) -> None:
+    t = report.report_tables(sweep)
+    money = report.fig_money(t.monthly, t.money)
+    assert len(money.axes) == 1  # one chart compares the variants
+    mc = report.money_comparison(t.monthly)
+    assert list(mc["variant"]) == sweep.variant_names
+    parts = mc[[k for k, _ in report.MONEY_PARTS[:-1]]].sum(axis=1)
+    assert np.allclose(parts, mc["net"])  # margin − agent − telephony + value change = net
+    for spec in report.FIGURES:
+        fig = spec.draw(t)
+        renderer = fig.canvas.get_renderer()
+        fig.canvas.draw()
+        assert all(ax.get_legend() is None for ax in fig.axes)
+        boxes = [ax.get_window_extent(renderer) for ax in fig.axes if ax.get_visible()]
+        if spec.name not in ("weekday_hour_service_level", "weekday_hour_asa"):
+            assert len(fig.legends) == 1, spec.name  # every variant gets a colour key
+        for legend in fig.legends:
+            box = legend.get_window_extent(renderer)
+            assert not any(box.overlaps(b) for b in boxes), spec.name
+            assert box.y1 <= min(b.y0 for b in boxes)  # below the plots

@@ -103,6 +103,16 @@ class ExperimentResult:
             )
         return paired_differences(self.kpis(), base, self.variant_names, level)
 
+    def retention(self) -> pd.DataFrame | None:
+        """Per-segment paired retention against the baseline (``retention_table``); None
+        with one variant or when the runs did not keep their ``segments`` table."""
+        if len(self.variants) < 2:
+            return None
+        segments = self.table("segments")
+        if len(segments.columns) <= len(KEYS) or segments.empty:
+            return None
+        return retention_table(segments, baseline=self.baseline or self.variant_names[0])
+
     def metadata(self) -> dict[str, Any]:
         """What produced these results: experiment id, seeds per run, versions."""
         return {
@@ -145,9 +155,9 @@ class ExperimentResult:
             df = self.table(name)
             if len(df.columns) > len(KEYS):
                 tables[name] = df
-        if len(self.variants) > 1 and "segments" in tables:
-            base = self.baseline or self.variant_names[0]
-            tables["retention"] = retention_table(tables["segments"], baseline=base)
+        retention = self.retention() if "segments" in tables else None
+        if retention is not None:
+            tables["retention"] = retention
         with atomic_dir(out_dir) as tmp:
             for name, df in tables.items():
                 if "csv" in formats:

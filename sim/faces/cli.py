@@ -564,6 +564,7 @@ def _finish_experiment(
                     title=result.name,
                     kpi_summary=result.summary(),
                     paired=result.paired() if len(result.variants) > 1 else None,
+                    retention=result.retention(),
                 )
         except OSError as exc:
             _fail(f"cannot write results to {target}: {_os_reason(exc)}")

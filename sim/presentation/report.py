@@ -20,6 +20,7 @@ into matplotlib's global state (the app and parallel tests draw side by side).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import html
 from collections.abc import Callable, Mapping, Sequence
@@ -29,8 +30,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.core.files import atomic_dir
@@ -55,6 +58,16 @@ WATERFALL_STEPS: tuple[tuple[str, str, int], ...] = (
     ("base_value_change", "Change in value of the base", 1),
 )
 """From billed money to the net result, in the order sim.results.tables defines ``net``."""
+
+MONEY_PARTS: tuple[tuple[str, str], ...] = (
+    ("margin", "Margin"),
+    ("agent_cost", "Agent cost"),
+    ("telephony_cost", "Telephony"),
+    ("base_value_change", "Change in value of the base"),
+    ("net", "Net result"),
+)
+"""What the variants' money chart compares: margin (billed less discounts, error credits and
+cost of service), the two costs of the centre, the change in the base's value, and net."""
 
 _POOLED = INTERVAL_RATIOS  # how each share pools: sim.results.tables
 _PER_ANSWERED = ("asa_s", "aht_s")
@@ -335,6 +348,24 @@ def money_waterfall(monthly: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=VARIANT)
 
 
+def money_comparison(monthly: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant, the ``MONEY_PARTS`` as signed columns (costs negative).
+
+    Read off ``money_waterfall`` (margin is its running total after the cost of service),
+    so the chart of many variants shows the same money as the waterfall of one.
+    """
+    wf = money_waterfall(monthly)
+    if VARIANT not in wf.columns:
+        wf = wf.assign(**{VARIANT: "all"})
+    rows = []
+    for v, d in wf.groupby(VARIANT, sort=False):
+        by = d.set_index("step")
+        row: dict[str, Any] = {VARIANT: v, "margin": float(by.loc["service_cost", "end"])}
+        row.update({k: float(by.loc[k, "amount"]) for k, _ in MONEY_PARTS[1:]})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[VARIANT, *(k for k, _ in MONEY_PARTS)])
+
+
 # ---- figures --------------------------------------------------------------------------------
 
 
@@ -358,6 +389,36 @@ def _label(variant: Any, what: str = "") -> str | None:
     return f"{variant} · {what}" if what else str(variant)
 
 
+def _color(i: int, n: int) -> Any:
+    """Colour of the i-th of n variants: tab10 up to ten, tab20 beyond (12 stay distinct)."""
+    return f"C{i}" if n <= 10 else colormaps["tab20"](i % 20)
+
+
+def _key_legend(
+    fig: Figure, variants: Sequence[Any], styles: Sequence[tuple[str, dict[str, Any]]] = ()
+) -> None:
+    """One legend below the axes (never over the data): a colour per variant, then the
+    line styles, so 12 variants × 2 lines need 14 entries, not 24."""
+    handles: list[Any] = []
+    labels: list[str] = []
+    named = [v for v in variants if v is not None]
+    for i, v in enumerate(named):
+        handles.append(Line2D([], [], color=_color(i, len(named)), lw=6))
+        labels.append(str(v))
+    for text, style in styles:
+        handles.append(Line2D([], [], **{"color": "0.3", **style}))
+        labels.append(text)
+    if handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncol=min(len(handles), 8),
+            fontsize="small",
+            frameon=False,
+        )
+
+
 def _money_axis(money: MoneyFormat | str) -> FuncFormatter:
     return FuncFormatter(lambda v, _pos: format_value(v, "money", money, money_decimals=0))
 
@@ -372,33 +433,35 @@ def fig_service_level(
     target: shows when and how often the promise to callers was broken."""
     per_interval = service_level_by_interval(intervals)
     pooled = service_level_by_interval(intervals, freq) if freq else None
+    variants = _variants(intervals)
+    dots = len(variants) <= 3  # a dozen clouds of dots hide every line
     fig = _figure()
     ax = fig.add_subplot()
-    for i, v in enumerate(_variants(intervals)):
-        color = f"C{i}"
-        pts = _subset(per_interval, v)
-        ax.plot(pts["interval_start"], pts["service_level"], ".", ms=2.5, alpha=0.3, color=color)
+    for i, v in enumerate(variants):
+        color = _color(i, len(variants)) if v is not None else "C0"
+        if dots:
+            pts = _subset(per_interval, v)
+            ax.plot(
+                pts["interval_start"], pts["service_level"], ".", ms=2.5, alpha=0.3, color=color
+            )
         if pooled is not None:
             line = _subset(pooled, v)
-            what = {"D": "daily"}.get(freq or "", f"per {freq}")
-            ax.plot(
-                line["interval_start"],
-                line["service_level"],
-                "-",
-                color=color,
-                lw=1.6,
-                label=_label(v, what),
-            )
+            ax.plot(line["interval_start"], line["service_level"], "-", color=color, lw=1.6)
+    styles: list[tuple[str, dict[str, Any]]] = []
+    if dots:
+        styles.append(("per interval", {"ls": "", "marker": ".", "alpha": 0.5}))
+    if pooled is not None:
+        styles.append(({"D": "daily"}.get(freq or "", f"per {freq}"), {"lw": 1.6}))
     if target is not None:
-        ax.axhline(target, color="0.3", ls="--", lw=1, label=f"target {target:.0%}")
+        ax.axhline(target, color="0.3", ls="--", lw=1)
+        styles.append((f"target {target:.0%}", {"ls": "--", "lw": 1}))
     ax.set_ylim(0, 1.03)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     within = f"within {threshold_s:g} s" if threshold_s is not None else "within threshold"
     ax.set_title(f"Service level: answered {within} / (answered + abandoned)")
     ax.set_ylabel("service level")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower left", fontsize="small")
     ax.grid(alpha=0.3)
+    _key_legend(fig, variants, styles)
     return fig
 
 
@@ -431,8 +494,9 @@ def fig_wait_distribution(calls: pd.DataFrame, bins: int = 30) -> Figure:
                 edges,
                 fill=len(variants) == 1,
                 alpha=0.8 if len(variants) == 1 else 1.0,
-                color=f"C{i}" if len(variants) > 1 else ("C0" if outcome == "answered" else "C3"),
-                label=_label(v),
+                color=_color(i, len(variants))
+                if len(variants) > 1
+                else ("C0" if outcome == "answered" else "C3"),
                 lw=1.5,
             )
         at_once = dist[(dist["outcome"] == "answered") & (dist["wait_from_s"] == 0)]["share"]
@@ -446,7 +510,7 @@ def fig_wait_distribution(calls: pd.DataFrame, bins: int = 30) -> Figure:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("share of answered + abandoned calls (log)")
     if len(variants) > 1:
-        axes[0].legend(fontsize="small")
+        _key_legend(fig, variants)
     return fig
 
 
@@ -481,36 +545,25 @@ def fig_queue_and_agents(
         qa = qa[(qa["interval_start"] >= lo) & (qa["interval_start"] < hi)]
         last = hi - pd.Timedelta(days=1)
         span = f" · busiest {window_days} days, {lo:%a %d %b} – {last:%a %d %b %Y}"
-    fig = _figure(10.0, 6.0)
+    variants = _variants(intervals)
+    fig = _figure(10.0, 6.5)
     ax_q, ax_a = fig.subplots(2, 1, sharex=True)
-    for i, v in enumerate(_variants(intervals)):
+    for i, v in enumerate(variants):
         d = _subset(qa, v)
-        color = f"C{i}"
+        color = _color(i, len(variants)) if v is not None else "C0"
         t = d["interval_start"]
-        ax_q.step(t, d["mean_queue"], where="post", color=color, lw=1, label=_label(v))
-        ax_a.step(
-            t, d["agents_on_duty"], where="post", color=color, lw=1.2, label=_label(v, "on duty")
-        )
-        ax_a.step(
-            t,
-            d["agents_needed"],
-            where="post",
-            color=color,
-            lw=1,
-            ls="--",
-            alpha=0.8,
-            label=_label(v, "needed (Erlang C)"),
-        )
+        ax_q.step(t, d["mean_queue"], where="post", color=color, lw=1)
+        ax_a.step(t, d["agents_on_duty"], where="post", color=color, lw=1.2)
+        ax_a.step(t, d["agents_needed"], where="post", color=color, lw=1, ls="--", alpha=0.8)
     ax_q.set_ylabel("callers waiting (mean)")
     ax_q.set_title("Queue length" + span)
     ax_a.set_ylabel("agents")
     ax_a.set_title("Agents on duty vs needed for the service-level target")
-    ax_a.legend(fontsize="small", ncol=2, loc="upper right")
-    if ax_q.get_legend_handles_labels()[0]:
-        ax_q.legend(fontsize="small", loc="upper right")
     for ax in (ax_q, ax_a):
         ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
+    ax_a.tick_params(axis="x", labelrotation=30)
+    styles = [("agents on duty", {"lw": 1.2}), ("needed (Erlang C)", {"lw": 1, "ls": "--"})]
+    _key_legend(fig, variants, styles)
     return fig
 
 
@@ -518,7 +571,8 @@ def fig_monthly_retention(monthly: pd.DataFrame) -> Figure:
     """Monthly churn and the share of accounts kept: the customer side of the bill."""
     mr = monthly_retention(monthly)
     variants = _variants(monthly)
-    fig = _figure()
+    n = len(variants)
+    fig = _figure(max(10.0, 6.0 + 0.5 * n), 4.8 + 0.1 * n)
     ax_c, ax_r = fig.subplots(1, 2)
     months = sorted(mr["month"].unique())
     names = [f"M{m + 1}" for m in months]
@@ -533,23 +587,16 @@ def fig_monthly_retention(monthly: pd.DataFrame) -> Figure:
             x + (i - (len(variants) - 1) / 2) * width,
             d["churn_rate"],
             width,
-            color=f"C{i}",
-            label=_label(v),
+            color=_color(i, n) if v is not None else "C0",
         )
-        ax_r.plot(
-            np.r_[0, x + 1],
-            np.r_[1.0, d["retained"].to_numpy()],
-            "o-",
-            color=f"C{i}",
-            label=_label(v, "kept (1 − churn)"),
-        )
+        color = _color(i, n) if v is not None else "C0"
+        ax_r.plot(np.r_[0, x + 1], np.r_[1.0, d["retained"].to_numpy()], "o-", color=color)
         ax_r.plot(
             np.r_[0, x + 1],
             np.r_[1.0, d["active_vs_start"].to_numpy()],
             "s:",
-            color=f"C{i}",
+            color=color,
             alpha=0.7,
-            label=_label(v, "active base vs start"),
         )
     ax_c.set_xticks(x, names)
     ax_c.set_title("Monthly churn (churned / accounts facing a bill)")
@@ -557,11 +604,13 @@ def fig_monthly_retention(monthly: pd.DataFrame) -> Figure:
     ax_r.set_xticks(np.r_[0, x + 1], ["start", *names])
     ax_r.set_title("Retention")
     ax_r.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-    ax_r.legend(fontsize="small")
-    if len(variants) > 1:
-        ax_c.legend(fontsize="small")
     for ax in (ax_c, ax_r):
         ax.grid(alpha=0.3, axis="y")
+    styles = [
+        ("kept (1 − churn)", {"marker": "o"}),
+        ("active base vs start", {"marker": "s", "ls": ":"}),
+    ]
+    _key_legend(fig, variants, styles)
     return fig
 
 
@@ -608,6 +657,50 @@ def fig_money_waterfall(monthly: pd.DataFrame, money: MoneyFormat | str = "EUR")
     return fig
 
 
+def fig_money_comparison(monthly: pd.DataFrame, money: MoneyFormat | str = "EUR") -> Figure:
+    """Margin, agent cost, telephony, change in the base's value and net side by side for
+    every variant, on one scale: one chart for 12 variants instead of 12 thumbnails."""
+    mc = money_comparison(monthly)
+    n = len(mc)
+    fig = _figure(max(10.0, 3.0 + 0.9 * n), 5.6)
+    ax = fig.add_subplot()
+    x = np.arange(n)
+    width = 0.8 / len(MONEY_PARTS)
+    colors = ("C0", "C1", "C4", "C2", "0.15")
+    for j, ((col, label), color) in enumerate(zip(MONEY_PARTS, colors, strict=True)):
+        offset = (j - (len(MONEY_PARTS) - 1) / 2) * width
+        ax.bar(x + offset, mc[col], width, color=color, label=label)
+    for xi, net in zip(x, mc["net"], strict=True):
+        offset = (len(MONEY_PARTS) - 1) / 2 * width
+        ax.annotate(
+            format_value(float(net) + 0.0, "money", money, money_decimals=0),
+            (xi + offset, float(net)),
+            xytext=(0, 3 if net >= 0 else -3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom" if net >= 0 else "top",
+            fontsize=7,
+            rotation=90 if n > 4 else 0,
+        )
+    ax.axhline(0, color="0.2", lw=0.8)
+    ax.margins(y=0.15)
+    ax.set_xticks(x, [str(v) for v in mc[VARIANT]])
+    per_run = " (mean per run)" if _run_keys(monthly) else ""
+    ax.set_title("Money over the horizon by variant" + per_run)
+    ax.yaxis.set_major_formatter(_money_axis(money))
+    ax.grid(alpha=0.3, axis="y")
+    fig.legend(loc="outside lower center", ncol=len(MONEY_PARTS), fontsize="small", frameon=False)
+    return fig
+
+
+def fig_money(monthly: pd.DataFrame, money: MoneyFormat | str = "EUR") -> Figure:
+    """The waterfall for one strategy; the comparison chart for several."""
+    _require(monthly, [], "money")
+    if len(_variants(monthly)) > 1:
+        return fig_money_comparison(monthly, money)
+    return fig_money_waterfall(monthly, money)
+
+
 _HEAT_STYLE: dict[str, tuple[str, str, float | None, float | None]] = {
     "service_level": ("Service level", "RdYlGn", 0.0, 1.0),
     "abandonment_rate": ("Abandonment", "RdYlGn_r", 0.0, None),
@@ -628,8 +721,13 @@ def fig_weekday_hour(intervals: pd.DataFrame, column: str = "service_level") -> 
         hours = pivot.columns[pivot.notna().any(axis=0)]
         days = [d for d in WEEKDAYS if pivot.loc[d].notna().any()]
     title, cmap, vmin, vmax = _HEAT_STYLE.get(column, (column, "viridis", None, None))
-    fig = _figure(10.0, 1.2 + 2.6 * len(variants))
-    axes = np.atleast_1d(fig.subplots(len(variants), 1, squeeze=False)[:, 0])
+    cols = 1 if len(variants) <= 3 else 2  # a dozen variants: two columns, half as tall
+    rows = -(-len(variants) // cols)
+    fig = _figure(10.0 if cols == 1 else 14.0, 1.2 + 2.6 * rows)
+    grid_axes = fig.subplots(rows, cols, squeeze=False)
+    for extra in grid_axes.ravel()[len(variants) :]:
+        extra.set_visible(False)
+    axes = grid_axes.ravel()[: len(variants)]
     values = pivot.loc[:, hours].to_numpy(dtype=float) if len(hours) else np.zeros((0, 0))
     finite = values[np.isfinite(values)]
     hi = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
@@ -651,9 +749,10 @@ def fig_weekday_hour(intervals: pd.DataFrame, column: str = "service_level") -> 
                 if np.isfinite(val):
                     text = f"{val:.0%}" if share else f"{val:.0f}"
                     ax.text(c, r, text, ha="center", va="center", fontsize=7)
-    axes[-1].set_xlabel("hour of day")
+    for ax in grid_axes[-1]:
+        ax.set_xlabel("hour of day")
     if image is not None:
-        cbar = fig.colorbar(image, ax=list(axes), shrink=0.9)
+        cbar = fig.colorbar(image, ax=list(grid_axes.ravel()), shrink=0.9)
         if share:
             cbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     return fig
@@ -681,6 +780,7 @@ class ReportTables:
     target: float | None = None
     threshold_s: float | None = None
     version: str = __version__
+    baseline: str | None = None
 
 
 def _label_scenario(scenarios: Sequence[Any]) -> dict[str, Any]:
@@ -820,7 +920,10 @@ def _from_experiment(exp: Any) -> ReportTables:
     labels = _label_scenario(scenarios)
     if getattr(exp, "name", ""):
         labels["scenario"] = f"{exp.name} ({labels.get('scenario', '')})"
+    names = [v.name for v in exp.variants]
+    base = getattr(exp, "baseline", None) or (names[0] if len(names) > 1 else None)
     return ReportTables(
+        baseline=base,
         intervals=table("intervals"),
         calls=table("waits"),
         monthly=table("monthly"),
@@ -861,9 +964,10 @@ FIGURES: tuple[FigureSpec, ...] = (
         lambda t: fig_monthly_retention(t.monthly),  # type: ignore[arg-type]
     ),
     FigureSpec(
-        "money_waterfall",
-        "The money: from billed revenue to the net result.",
-        lambda t: fig_money_waterfall(t.monthly, t.money),  # type: ignore[arg-type]
+        "money",
+        "The money: from billed revenue to the net result (with several variants: margin, "
+        "agent cost, telephony, change in the value of the base and net, side by side).",
+        lambda t: fig_money(t.monthly, t.money),  # type: ignore[arg-type]
     ),
     FigureSpec(
         "weekday_hour_service_level",
@@ -890,14 +994,77 @@ def kpi_summary_from_runs(kpis: pd.DataFrame) -> pd.DataFrame:
 _SUMMARY_REQUIRED = ("kpi", "label", "unit", "mean", "ci_low", "ci_high")
 
 
+SHORT_FROM = 4
+"""From this many variants on (or with a name too long for a column head), figures and
+tables name variants V1, V2, … and one legend table spells the names out."""
+_LONG_NAME = 24
+
+
+def short_labels(names: Sequence[str]) -> dict[str, str]:
+    """Variant name → the label figures and tables use (the name itself when few and short)."""
+    names = list(dict.fromkeys(str(n) for n in names))
+    if len(names) < SHORT_FROM and all(len(n) <= _LONG_NAME for n in names):
+        return {n: n for n in names}
+    return {n: f"V{i + 1}" for i, n in enumerate(names)}
+
+
+def _relabel(df: pd.DataFrame | None, labels: Mapping[str, str]) -> pd.DataFrame | None:
+    """``df`` with its variant (and baseline) names replaced by their labels, order kept."""
+    if df is None:
+        return None
+    out = df.copy()
+    for col in (VARIANT, "baseline"):
+        if col not in out.columns:
+            continue
+        values = out[col].astype(str).map(lambda n: labels.get(n, n))
+        order = dict.fromkeys([*labels.values(), *pd.unique(values)])
+        out[col] = pd.Categorical(values, categories=list(order))
+    return out
+
+
+def _legend_html(labels: Mapping[str, str], baseline: str | None) -> str:
+    """The one table that maps a short label to the variant's full name (its changes)."""
+    esc = html.escape
+    rows = "".join(
+        f'<tr><th scope="row">{esc(short)}</th><td>{esc(name)}</td>'
+        f"<td>{'baseline' if name == baseline else ''}</td></tr>"
+        for name, short in labels.items()
+    )
+    return (
+        '<h2 id="variants">Variants</h2>'
+        '<table class="legend"><thead><tr><th>label</th><th>variant (its changes)</th>'
+        f"<th></th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _half_width(low: Any, high: Any, unit: str, money: MoneyFormat, points: bool = False) -> str:
+    """ "± half-width" of an interval: a third of the width of "[low; high]", so twelve
+    columns fit on a page ("" without an interval; shares of a difference in points)."""
+    lo, hi = float(low), float(high)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    text = format_value((hi - lo) / 2, unit, money, money_decimals=0)
+    return "± " + (text.replace(" %", " pp") if points and unit == "share" else text)
+
+
+def _cell(text: str, ci: str, significant: bool = False) -> str:
+    """A value with its interval underneath: one column per variant keeps 12 on a page."""
+    sub = f'<br><span class="ci">{html.escape(ci)}</span>' if ci else ""
+    cls = ' class="sig"' if significant else ""
+    return f'<td{cls}><span class="v">{html.escape(text)}</span>{sub}</td>'
+
+
 def _kpi_html(summary: pd.DataFrame, money: MoneyFormat) -> str:
-    """The KPI table: one row per KPI, mean and 95 % CI per strategy."""
+    """The KPI table: one row per KPI, mean and 95 % CI per strategy (in one cell each,
+    stacked, when there are many strategies)."""
     missing = [c for c in _SUMMARY_REQUIRED if c not in summary.columns]
     if missing:
         raise ValueError(f"kpi_summary lacks column(s) {', '.join(missing)}")
     esc = html.escape
     variants = _variants(summary)
     with_ci = bool(summary[["ci_low", "ci_high"]].notna().to_numpy().any())
+    if len(variants) >= SHORT_FROM:
+        return _kpi_html_wide(summary, variants, money)
     head = ["<th>KPI</th>"]
     for v in variants:
         name = f"{esc(str(v))}: " if v is not None else ""
@@ -929,36 +1096,132 @@ def _kpi_html(summary: pd.DataFrame, money: MoneyFormat) -> str:
     )
 
 
+def _kpi_html_wide(summary: pd.DataFrame, variants: Sequence[Any], money: MoneyFormat) -> str:
+    """Many strategies: one column each, the interval under the mean."""
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(v))}</th>" for v in variants)
+    rows = []
+    for kpi, grp in summary.groupby("kpi", sort=False):
+        cells = [f'<th scope="row">{esc(str(grp.iloc[0]["label"]))}</th>']
+        for v in variants:
+            r = _subset(grp, v)
+            if r.empty:
+                cells.append("<td></td>")
+                continue
+            r = r.iloc[0]
+            unit = str(r["unit"])
+            mean = format_value(r["mean"], unit, money, money_decimals=0)
+            cells.append(_cell(mean, _half_width(r["ci_low"], r["ci_high"], unit, money)))
+        rows.append(f'<tr data-kpi="{esc(str(kpi))}">{"".join(cells)}</tr>')
+    return (
+        '<p class="meta">Mean over replications; underneath, ± the half-width of its 95 % '
+        "interval.</p>"
+        f'<table class="kpis wide"><thead><tr><th>KPI</th>{head}</tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _diff_interval(low: float, high: float, unit: str, money: MoneyFormat) -> str:
+    ci = format_interval(low, high, unit, money)
+    return ci.replace(" %", " pp") if unit == "share" else ci  # shares differ in points
+
+
 def _paired_html(paired: pd.DataFrame, money: MoneyFormat) -> str:
-    """Paired differences against the baseline: one row per KPI, Δ and its CI per variant."""
+    """Paired differences against the baseline: one row per KPI, Δ and its CI per variant
+    (stacked in one cell when there are many variants); significant ones marked."""
     esc = html.escape
     base = str(paired["baseline"].iloc[0])
     variants = list(dict.fromkeys(paired["variant"].astype(str)))
-    head = "".join(f"<th>{esc(v)}: Δ</th><th>95 % CI</th>" for v in variants)
+    wide = len(variants) + 1 >= SHORT_FROM
+    head = "".join(
+        f"<th>{esc(v)}: Δ</th>" if wide else f"<th>{esc(v)}: Δ</th><th>95 % CI</th>"
+        for v in variants
+    )
     rows = []
     for _kpi, grp in paired.groupby("kpi", sort=False):
         cells = [f'<th scope="row">{esc(str(grp.iloc[0]["label"]))}</th>']
         by_variant = grp.set_index(grp["variant"].astype(str))
         for v in variants:
             if v not in by_variant.index:
-                cells.append("<td></td><td></td>")
+                cells.append("<td></td>" if wide else "<td></td><td></td>")
                 continue
             r = by_variant.loc[v]
             unit = str(r["unit"])
-            star = " *" if bool(r["significant"]) else ""
-            diff = format_diff(r["mean_diff"], unit, money, money_decimals=0)
-            ci = format_interval(r["ci_low"], r["ci_high"], unit, money)
-            if unit == "share":  # a difference of shares is in percentage points
-                ci = ci.replace(" %", " pp")
-            cells.append(f"<td>{esc(diff + star)}</td><td>{esc(ci)}</td>")
+            sig = bool(r["significant"])
+            diff = format_diff(r["mean_diff"], unit, money, money_decimals=0) + (
+                " *" if sig else ""
+            )
+            ci = _diff_interval(r["ci_low"], r["ci_high"], unit, money)
+            if wide:
+                half = _half_width(r["ci_low"], r["ci_high"], unit, money, points=True)
+                cells.append(_cell(diff, half, sig))
+            else:
+                cls = ' class="sig"' if sig else ""
+                cells.append(f"<td{cls}>{esc(diff)}</td><td>{esc(ci)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
+    kind = "kpis paired wide" if wide else "kpis paired"
     return (
         f"<h2>Differences to {esc(base)}</h2>"
         '<p class="meta">Paired by replication (the same seeds: common random numbers); '
-        "* = the 95 % interval excludes 0.</p>"
-        f'<table class="kpis paired"><thead><tr><th>KPI</th>{head}</tr></thead><tbody>'
+        "* and shading = the 95 % interval excludes 0"
+        + ("; ± its half-width underneath.</p>" if wide else ".</p>")
+        + f'<table class="{kind}"><thead><tr><th>KPI</th>{head}</tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table>"
+    )
+
+
+RETENTION_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("retention_uplift", "Retention Δ", "share"),
+    ("retained_accounts", "Accounts kept Δ", "accounts"),
+    ("discount_cost", "Discount committed Δ", "money"),
+    ("cost_per_retained", "Cost per account kept", "money"),
+    ("retained_value", "Value kept Δ", "money"),
+    ("net_value", "Net value Δ", "money"),
+)
+"""Columns of the retention section: the measures of sim.experiments.retention, in order."""
+
+
+def _retention_html(retention: pd.DataFrame, money: MoneyFormat) -> str:
+    """Per variant and segment, the paired retention measures against the baseline: one
+    row per (variant, segment), one column per measure, the interval underneath."""
+    esc = html.escape
+    base = str(retention["baseline"].iloc[0]) if len(retention) else ""
+    measures = [m for m in RETENTION_MEASURES if m[0] in set(retention["measure"])]
+    head = "".join(f"<th>{esc(label)}</th>" for _, label, _ in measures)
+    index = retention.assign(
+        variant=retention["variant"].astype(str), segment=retention["segment"].astype(str)
+    ).set_index(["variant", "segment", "measure"])
+    rows = []
+    for v in _variants(retention):
+        segments = list(dict.fromkeys(index.loc[str(v)].index.get_level_values("segment")))
+        for k, seg in enumerate(segments):
+            lead = f'<th scope="row" rowspan="{len(segments)}">{esc(str(v))}</th>' if k == 0 else ""
+            cells = [lead, f'<th scope="row">{esc(seg)}</th>']
+            for m, _, unit in measures:
+                if (str(v), seg, m) not in index.index:
+                    cells.append("<td></td>")
+                    continue
+                r = index.loc[(str(v), seg, m)]
+                lo, hi = float(r["ci_low"]), float(r["ci_high"])
+                sig = bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
+                if m == "cost_per_retained":
+                    text = format_value(r["estimate"], unit, money, money_decimals=0)
+                    ci = _half_width(lo, hi, unit, money)
+                    sig = False  # a ratio, not a difference: nothing to test against 0
+                else:
+                    text = format_diff(r["estimate"], unit, money, money_decimals=0)
+                    ci = _half_width(lo, hi, unit, money, points=True)
+                cells.append(_cell(text + (" *" if sig else ""), ci, sig))
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<h2 id="retention">Retention by segment, against {esc(base)}</h2>'
+        '<p class="meta">Paired by replication; "all" is the whole base. Discount committed '
+        "counts every month a granted discount runs, also after the horizon. * and shading = "
+        "the 95 % interval excludes 0; ± its half-width underneath.</p>"
+        '<table class="kpis wide retention"><thead><tr><th>variant</th><th>segment</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -971,6 +1234,11 @@ table.kpis th,table.kpis td{border-bottom:1px solid #ddd;padding:.3rem .8rem;tex
 table.kpis th[scope=row],table.kpis thead th:first-child{text-align:left}
 figure{margin:2rem 0}figure img{max-width:100%;height:auto}
 figcaption{color:#444;font-size:.95rem}.note{color:#a33}
+table.wide{font-size:.78rem;width:100%}table.wide th,table.wide td{padding:.25rem .35rem}
+table.wide td{vertical-align:top}.ci{color:#666;font-size:.85em;white-space:nowrap}
+td.sig{background:#fff3c4}.v{white-space:nowrap}table.retention th[rowspan]{vertical-align:top}
+table.legend{border-collapse:collapse;margin:1rem 0}
+table.legend th,table.legend td{border-bottom:1px solid #ddd;padding:.2rem .8rem;text-align:left}
 """
 
 
@@ -1001,7 +1269,6 @@ def _report_html(
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
         f'<p class="meta">{meta}</p>',
-        "<h2>Key figures</h2>",
         kpi_table,
     ]
     for spec, png, problem in figures:
@@ -1027,6 +1294,7 @@ def write_report(
     kpi_summary: pd.DataFrame | None = None,
     *,
     paired: pd.DataFrame | None = None,
+    retention: pd.DataFrame | None = None,
     dpi: int = 110,
 ) -> Path:
     """Write every figure as PNG and one self-contained ``report.html`` into ``out_dir``.
@@ -1036,20 +1304,45 @@ def write_report(
     the table is computed from the runs' KPIs (an interval needs two replications or
     more). Files are written into a temporary folder beside ``out_dir`` and renamed into
     place at the end, so a failure leaves the previous report, or nothing, never half a
-    report. Returns ``out_dir``.
+    report. ``retention`` (``sim.experiments.retention.retention_table``) adds its section.
+    With many variants or long names, figures and tables use the labels of
+    ``short_labels`` and a legend table names the variants. Returns ``out_dir``.
     """
     data = report_tables(results_or_tables)
     if kpi_summary is None and data.kpis is not None:
         kpi_summary = kpi_summary_from_runs(data.kpis)
     title = title or f"Billing support: {data.scenario or 'simulation'}"
+    names = next(
+        ([str(v) for v in _variants(df)] for df in (data.kpis, data.monthly, kpi_summary)
+         if df is not None and VARIANT in df.columns),
+        [],
+    )  # fmt: skip
+    labels = short_labels(names)
+    legend = _legend_html(labels, data.baseline) if any(k != s for k, s in labels.items()) else ""
+    if legend:
+        data = dataclasses.replace(
+            data,
+            intervals=_relabel(data.intervals, labels),
+            calls=_relabel(data.calls, labels),
+            monthly=_relabel(data.monthly, labels),
+            kpis=_relabel(data.kpis, labels),
+        )
+        kpi_summary, paired, retention = (
+            _relabel(kpi_summary, labels),
+            _relabel(paired, labels),
+            _relabel(retention, labels),
+        )
     with atomic_dir(out_dir) as tmp:
-        kpi_table = (
+        kpi_table = legend + "<h2>Key figures</h2>"
+        kpi_table += (
             _kpi_html(kpi_summary, data.money)
             if kpi_summary is not None and not kpi_summary.empty
             else '<p class="note">No KPI summary given.</p>'
         )
         if paired is not None and not paired.empty:
             kpi_table += _paired_html(paired, data.money)
+        if retention is not None and not retention.empty:
+            kpi_table += _retention_html(retention, data.money)
         figures: list[tuple[FigureSpec, bytes | None, str | None]] = []
         for spec in FIGURES:
             try:
