@@ -104,6 +104,13 @@ from sim.world.forecast import forecast_load
 _CACHE_BYTES = 256 * 2**20
 """Memory for per-run counts kept for reuse (a repeated trial costs no simulation)."""
 _TOL = 1e-12
+_STRIDE = 2
+"""Interval classes of the pruning rounds: cells of one class are never adjacent, so a
+removal's backlog spills into an interval where nothing else was removed."""
+_CERTIFY_CELLS = 48
+"""Up to this many removable cells after the rounds, the default runs the single-removal
+passes too (the local-minimality certificate); a month of the baseline has ~1 000, and
+a pass would cost three runs each."""
 
 
 @dataclass(frozen=True)
@@ -700,16 +707,10 @@ def _prune(
     note: Callable[..., None],
     meter: _Meter,
 ) -> tuple[np.ndarray, Evaluation, int, bool]:
-    """Steps 4a (adaptive batches) and 4b (single-removal passes) of the module doc.
-
-    Returns the staffing, its evaluation, the trials spent and whether a final pass
+    """Steps 4a (rounds of per-cell trials) and 4b (single-removal passes) of the module
+    doc. Returns the staffing, its evaluation, the trials spent and whether a final pass
     found nothing to remove."""
-    # about the batches plus one single-removal pass: on baseline (one month) the second
-    # and third passes removed 0.7 % of the cost for half the run time, and the hold-out
-    # correction put more than that back
-    cap = max_trials if max_trials is not None else int((agents > floor).sum()) + 20
     trials = 0
-
     work = pb.load.aht_s[:, None] / pb.load.interval_s  # busy agents per offered call
 
     def order(cells: np.ndarray, ev: Evaluation, agents: np.ndarray) -> np.ndarray:
@@ -722,41 +723,54 @@ def _prune(
         idx = np.flatnonzero(cells)
         return idx[np.lexsort((-slack.ravel()[idx], util.ravel()[idx]))]
 
-    def tick(todo: int, phase: str) -> None:
-        estimate = min(cap, trials + max(todo, 1))
-        meter(0.15 + 0.75 * trials / max(estimate, 1), f"{phase}: {trials} trials")
+    def tick(phase: str, estimate: int) -> None:
+        meter(0.15 + 0.75 * trials / max(estimate, trials + 1), f"{phase}: {trials} trials")
 
-    # 4a: adaptive batches; a failed single removal marks its cell stuck
+    # 4a: rounds over the interval classes; a class loses one agent in each of its cells
+    # at once, each cell judged on its own interval and the next
+    parity = np.arange(agents.shape[1])[None, :] % _STRIDE
     stuck = np.zeros(agents.shape, dtype=bool)
-    k = max(1, int((agents > floor).sum()) // 16)
-    failed_singles = 0  # in a row: then the parallel passes of 4b are the cheaper tool
-    while trials < cap and failed_singles < 4:
-        cells = order((agents > floor) & ~stuck, ev, agents)
-        if cells.size == 0:
+    limit = max_trials if max_trials is not None else math.inf
+    while trials < limit:
+        removed = 0
+        for p in range(_STRIDE):
+            cand = (agents > floor) & ~stuck & (parity == p)
+            if not cand.any() or trials >= limit:
+                continue
+            trial = agents - cand.astype(np.int64)
+            ev_t = pb.evaluate(trial)
+            trials += 1
+            ok, bad = _local_verdict(ev_t, cand, goal)
+            stuck |= bad
+            keep = order(ok, ev, agents)
+            while keep.size and trials < limit:
+                new = agents.copy()
+                new.flat[keep] -= 1
+                ev_n = pb.evaluate(new)
+                trials += 1
+                if ev_n.meets(goal):
+                    agents, ev = new, ev_n
+                    removed += keep.size
+                    break
+                if keep.size == 1:  # removing it alone misses the goal
+                    stuck.flat[keep[0]] = True
+                keep = keep[: keep.size // 2]  # the safer half
+            tick("prune (rounds)", trials + 4 * _STRIDE)
+        note("prune_rounds", agents, ev, 0.15 + 0.75 * trials / (trials + 4 * _STRIDE))
+        if removed == 0:
             break
-        batch = cells[:k]
-        trial = agents.copy()
-        trial.flat[batch] -= 1
-        ev_t = pb.evaluate(trial)
-        trials += 1
-        if ev_t.meets(goal):
-            agents, ev = trial, ev_t
-            k = min(2 * k, cells.size)
-            failed_singles = 0
-        elif batch.size == 1:
-            stuck.flat[batch[0]] = True
-            failed_singles += 1
-        else:
-            k = max(1, batch.size // 2)
-        # remaining: the batch phase's rest plus one single-removal pass
-        tick(int(cells.size) // max(k, 1) + int((agents > floor).sum()), "prune (batches)")
-    note("prune_batches", agents, ev, 0.15 + 0.75 * trials / max(cap, 1))
 
-    # 4b: passes of single removals. Several trials are simulated side by side and the
-    # first success in order is kept, exactly as one at a time would: ``trials`` counts
-    # those decisions only, so the answer does not depend on ``workers`` (the discarded
-    # speculative runs show in ``simulations``). After a success, one trial at a time
-    # (successes come in runs); after a part without one, ``workers`` at a time.
+    # 4b: passes of single removals, to certify (or reach) local minimality. Several
+    # trials are simulated side by side and the first success in order is kept, exactly
+    # as one at a time would: ``trials`` counts those decisions only, so the answer does
+    # not depend on ``workers`` (the discarded speculative runs show in
+    # ``simulations``). After a success, one trial at a time (successes come in runs);
+    # after a part without one, ``workers`` at a time.
+    removable = int((agents > floor).sum())
+    if max_trials is None:
+        cap = trials + (removable if removable <= _CERTIFY_CELLS else 0) * max(1, max_passes)
+    else:
+        cap = max_trials
     width = 1
     for _ in range(max_passes):
         removed = 0
@@ -783,13 +797,33 @@ def _prune(
                 last_hit = pos
                 width = 1
             # the rest of this pass, and the cells before the last removal once more
-            tick(int(cells.size - pos + last_hit), "prune (singles)")
-        note("prune", agents, ev, 0.15 + 0.75 * trials / max(cap, 1))
+            tick("prune (singles)", trials + int(cells.size - pos + last_hit))
+        note("prune", agents, ev, 0.15 + 0.75 * trials / max(cap, trials, 1))
         if pos < cells.size:  # capped
             return agents, ev, trials, False
         if removed == 0:
             return agents, ev, trials, True
     return agents, ev, trials, False
+
+
+def _local_verdict(
+    ev_t: Evaluation, cand: np.ndarray, goal: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which removals of a class trial look safe (``ok``) and which failed on their own
+    measured cell (``bad``: marked stuck).
+
+    A cell's removal is judged where it acts: its own interval and the next one (the
+    backlog it leaves), in every group (overflow and transfers cross groups). A measured
+    cell must reach the goal there; an unmeasured one is judged by its group's overall
+    level, and is only deferred, not stuck, when that misses."""
+    miss = ev_t.measured & (ev_t.service_level < goal - _TOL)
+    here = miss.any(axis=0)  # any group misses in interval i
+    near = here.copy()
+    near[:-1] |= here[1:]  # ... or in interval i + 1
+    own = cand & miss
+    group_ok = (ev_t.group_service_level >= goal - _TOL)[:, None]
+    ok = cand & ~near[None, :] & (ev_t.measured | group_ok)
+    return ok, own
 
 
 def meets_target(
