@@ -12,23 +12,31 @@ again, until the staffing stops changing — then correcting and pruning by simu
 2. **Iterate (ISA)**: simulate the ``replications`` *training* runs with common random
    numbers, estimate each interval's offered rate (answered + abandoned attempts,
    retrials and repeats included) and re-staff it with Erlang A; stop when nothing
-   changes.
+   changes or when an iteration moves as many agent-intervals as the one before (it no
+   longer contracts: what moves is sampling noise — on the baseline month it wandered
+   for all 30 iterations).
 3. **Correct**: while the training runs miss the *search goal* ``target + margin``, add
    one agent in every measured interval that misses it, and, for a group whose overall
    level misses it, in the intervals with the most late calls.
-4. **Prune** (against the goal, on the training runs): first in adaptive batches —
-   remove one agent from each of the ``k`` safest cells at once (lowest utilisation
-   with one agent fewer, then most SL slack); on success keep it and double ``k``, on
-   failure halve ``k``; a single removal that fails marks its cell as stuck, and four
-   such failures in a row end the batches — then in passes of single removals (same
-   order, several evaluated side by side, the first success in order kept, as one at a
-   time would) until a pass removes nothing. At that point removing any single
-   agent-interval makes the training runs miss the goal (or would go below the floor of
-   ``min_agents`` while open): ``pruned_fully``.
+4. **Prune** (against the goal, on the training runs): first in *rounds* over interval
+   classes (interval index mod 2, all groups): a class trial removes one agent from every
+   removable cell of the class at once, and each removal is judged where it acts — its
+   own interval and the next one, in every group — so one trial of 3 runs tests hundreds
+   of removals. Removals whose measured cell misses there are marked stuck; the rest
+   (unmeasured cells only while their group's level holds) are applied together and
+   confirmed by a run of the resulting staffing; a failed confirmation keeps the safer
+   half (lowest utilisation with one agent fewer, then most slack), at most 3 times. The
+   rounds end when one removes nothing. Then, on small problems (at most 48 removable
+   cells) or up to ``max_trials``, passes of single removals (same order, several
+   evaluated side by side, the first success in order kept, as one at a time would)
+   until a pass removes nothing. At that point removing any single agent-interval makes
+   the training runs miss the goal (or would go below the floor of ``min_agents`` while
+   open): ``pruned_fully``.
 5. **Hold out**: evaluate the result on ``holdout`` fresh runs (replications
    ``R .. R+H-1``, never used by steps 2-4). While the training *or* the hold-out runs
-   miss the target itself, add agents where the pooled training + hold-out runs miss
-   it (the rule of step 3) and re-evaluate on both, at most ``max_iterations`` times.
+   miss the target itself, add agents where the pooled training + hold-out runs, or
+   either half alone, miss it (the rule of step 3) and re-evaluate on both, at most
+   ``max_iterations`` times. Hold-out runs are always full simulations.
    ``holdout_added`` counts those agent-intervals.
 
 **Why a margin and a hold-out.** Greedy pruning tries hundreds of removals against
@@ -60,18 +68,18 @@ Cost = scheduled agents (``ceil(on_duty / (1 − shrinkage))``) × open hours
 trials at once — are simulated in a process pool (``workers``, fork start method);
 each run's counts are integers summed in seed order, so the answer is identical to a
 serial run (only the count of discarded speculative runs, ``simulations``, differs).
-Pruning trials are capped (``max_trials``, default: one per agent-interval above the
-floor when pruning starts, plus 20 — about the batches and one single-removal pass);
-``pruned_fully`` is False when the cap stopped the search: pass a larger ``max_trials``
-for the full local-minimality certificate.
+Pruning trials are capped only by ``max_trials`` (default: none for the rounds; the
+single-removal passes only on small problems). On the baseline month (~1 000 removable
+cells) a single-removal pass would cost ~3 000 runs, so by default ``pruned_fully`` is
+False there: pass ``max_trials`` for the certificate. Measured there, the rounds remove
+next to nothing after step 3, and the whole search takes ~110 runs instead of ~2 900.
 
 A **shift plan** then covers the scheduled head count per day with shifts of allowed
 lengths starting on the interval grid inside open hours (a greedy set-cover heuristic:
 at the first uncovered interval, start the missing shifts with the length that covers
 most demand per paid hour).
 
-The single-removal passes still cost one evaluation per agent-interval above the floor:
-use a representative short horizon (a week or a month), not a quarter.
+Use a representative short horizon (a week or a month), not a quarter.
 """
 
 from __future__ import annotations
@@ -488,8 +496,9 @@ def optimise_staffing(
     training runs drive the search, ``holdout`` fresh runs (default: as many) check it;
     ``margin`` is added to the target while searching (against over-fitting the training
     runs). ``min_agents`` agents stay on duty whenever the center is open;
-    ``max_trials`` caps the trial staffings of the pruning (default: one per removable
-    agent-interval + 20; ``pruned_fully`` tells whether it completed); ``workers`` processes
+    ``max_trials`` caps the trial staffings of the pruning (default: rounds until one
+    removes nothing, then single-removal passes when at most 48 cells are removable;
+    ``pruned_fully`` tells whether those passes completed); ``workers`` processes
     simulate side by side (default: all cores; 1 = serial, same answer).
     ``shift_hours`` are the allowed shift lengths of the shift plan. Policy objects are
     passed on to ``simulate``.
