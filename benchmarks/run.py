@@ -12,6 +12,7 @@ WORKLOADS = [
     [sys.executable, str(HERE / "population.py"), "--sizes", "100000", "1000000"],
     [sys.executable, str(HERE / "experiment.py")],
     [sys.executable, str(HERE / "netopt.py")],
+    [sys.executable, str(HERE / "optimise.py")],
 ]
 
 

@@ -13,7 +13,14 @@ import pytest
 
 from sim import Scenario, simulate
 from sim.core.codes import REASONS
-from sim.experiments.optimise import _Problem, meets_target, optimise_staffing, shift_coverage
+from sim.experiments.optimise import (
+    Evaluation,
+    _local_verdict,
+    _Problem,
+    meets_target,
+    optimise_staffing,
+    shift_coverage,
+)
 
 CALLS = [20, 30, 40, 40, 30, 30, 20, 10]
 REPS, MIN_CALLS = 3, 5.0
@@ -201,3 +208,28 @@ def test_shifts_are_whole_and_end_by_closing(tiny: Scenario) -> None:
 def test_shift_plan_costs_at_least_the_interval_staffing(result) -> None:
     assert result.shift_cost >= result.cost - 1e-9
     assert result.summary()["shift_plan_cost"] == result.shift_cost
+
+
+def test_a_class_trial_judges_each_removal_where_it_acts() -> None:
+    """A miss blames the removals of its own interval and the one before (backlog), in
+    every group; an unmeasured removal waits while its group's level misses."""
+    offered = np.full((2, 6), 20.0)
+    offered[1, 5] = 1.0  # quiet: unmeasured
+    within = offered * 0.9
+    within[1, 3] = 0.0  # group 1 misses in interval 3, and overall
+    measured = offered >= 10
+    ev = Evaluation(offered, within, measured, within / offered)
+    cand = np.zeros((2, 6), dtype=bool)
+    cand[:, [1, 3, 5]] = True  # one interval class, both groups
+    ok, bad = _local_verdict(ev, cand, 0.8)
+    assert bad.tolist() == [[False] * 6, [False, False, False, True, False, False]]
+    # interval 3 misses: its removals and those of interval 2 (none here) are not safe
+    assert ok[:, 3].sum() == 0 and ok[0, 1] and ok[1, 1]
+    # group 1 misses overall (0.72): its quiet cell waits, not stuck
+    assert ev.group_service_level[1] < 0.8 and not ok[1, 5] and not bad[1, 5]
+    assert ok[0, 5]
+
+
+def test_pruning_rounds_run_before_the_certificate(trained) -> None:
+    phases = [h["phase"] for h in trained.history]
+    assert "prune_rounds" in phases and phases.index("prune_rounds") < phases.index("prune")

@@ -12,23 +12,31 @@ again, until the staffing stops changing — then correcting and pruning by simu
 2. **Iterate (ISA)**: simulate the ``replications`` *training* runs with common random
    numbers, estimate each interval's offered rate (answered + abandoned attempts,
    retrials and repeats included) and re-staff it with Erlang A; stop when nothing
-   changes.
+   changes or when an iteration moves as many agent-intervals as the one before (it no
+   longer contracts: what moves is sampling noise — on the baseline month it wandered
+   for all 30 iterations).
 3. **Correct**: while the training runs miss the *search goal* ``target + margin``, add
    one agent in every measured interval that misses it, and, for a group whose overall
    level misses it, in the intervals with the most late calls.
-4. **Prune** (against the goal, on the training runs): first in adaptive batches —
-   remove one agent from each of the ``k`` safest cells at once (lowest utilisation
-   with one agent fewer, then most SL slack); on success keep it and double ``k``, on
-   failure halve ``k``; a single removal that fails marks its cell as stuck, and four
-   such failures in a row end the batches — then in passes of single removals (same
-   order, several evaluated side by side, the first success in order kept, as one at a
-   time would) until a pass removes nothing. At that point removing any single
-   agent-interval makes the training runs miss the goal (or would go below the floor of
-   ``min_agents`` while open): ``pruned_fully``.
+4. **Prune** (against the goal, on the training runs): first in *rounds* over interval
+   classes (interval index mod 2, all groups): a class trial removes one agent from every
+   removable cell of the class at once, and each removal is judged where it acts — its
+   own interval and the next one, in every group — so one trial of 3 runs tests hundreds
+   of removals. Removals whose measured cell misses there are marked stuck; the rest
+   (unmeasured cells only while their group's level holds) are applied together and
+   confirmed by a run of the resulting staffing; a failed confirmation keeps the safer
+   half (lowest utilisation with one agent fewer, then most slack), at most 3 times. The
+   rounds end when one removes nothing. Then, on small problems (at most 48 removable
+   cells) or up to ``max_trials``, passes of single removals (same order, several
+   evaluated side by side, the first success in order kept, as one at a time would)
+   until a pass removes nothing. At that point removing any single agent-interval makes
+   the training runs miss the goal (or would go below the floor of ``min_agents`` while
+   open): ``pruned_fully``.
 5. **Hold out**: evaluate the result on ``holdout`` fresh runs (replications
    ``R .. R+H-1``, never used by steps 2-4). While the training *or* the hold-out runs
-   miss the target itself, add agents where the pooled training + hold-out runs miss
-   it (the rule of step 3) and re-evaluate on both, at most ``max_iterations`` times.
+   miss the target itself, add agents where the pooled training + hold-out runs, or
+   either half alone, miss it (the rule of step 3) and re-evaluate on both, at most
+   ``max_iterations`` times. Hold-out runs are always full simulations.
    ``holdout_added`` counts those agent-intervals.
 
 **Why a margin and a hold-out.** Greedy pruning tries hundreds of removals against
@@ -60,18 +68,18 @@ Cost = scheduled agents (``ceil(on_duty / (1 − shrinkage))``) × open hours
 trials at once — are simulated in a process pool (``workers``, fork start method);
 each run's counts are integers summed in seed order, so the answer is identical to a
 serial run (only the count of discarded speculative runs, ``simulations``, differs).
-Pruning trials are capped (``max_trials``, default: one per agent-interval above the
-floor when pruning starts, plus 20 — about the batches and one single-removal pass);
-``pruned_fully`` is False when the cap stopped the search: pass a larger ``max_trials``
-for the full local-minimality certificate.
+Pruning trials are capped only by ``max_trials`` (default: none for the rounds; the
+single-removal passes only on small problems). On the baseline month (~1 000 removable
+cells) a single-removal pass would cost ~3 000 runs, so by default ``pruned_fully`` is
+False there: pass ``max_trials`` for the certificate. Measured there, the rounds remove
+next to nothing after step 3, and the whole search takes ~110 runs instead of ~2 900.
 
 A **shift plan** then covers the scheduled head count per day with shifts of allowed
 lengths starting on the interval grid inside open hours (a greedy set-cover heuristic:
 at the first uncovered interval, start the missing shifts with the length that covers
 most demand per paid hour).
 
-The single-removal passes still cost one evaluation per agent-interval above the floor:
-use a representative short horizon (a week or a month), not a quarter.
+Use a representative short horizon (a week or a month), not a quarter.
 """
 
 from __future__ import annotations
@@ -104,6 +112,16 @@ from sim.world.forecast import forecast_load
 _CACHE_BYTES = 256 * 2**20
 """Memory for per-run counts kept for reuse (a repeated trial costs no simulation)."""
 _TOL = 1e-12
+_STRIDE = 2
+"""Interval classes of the pruning rounds: cells of one class are never adjacent, so a
+removal's backlog spills into an interval where nothing else was removed."""
+_HALVINGS = 3
+"""Confirmations of a class's safe-looking removals that may fail (each halving them)
+before the class waits for the next round."""
+_CERTIFY_CELLS = 48
+"""Up to this many removable cells after the rounds, the default runs the single-removal
+passes too (the local-minimality certificate); a month of the baseline has ~1 000, and
+a pass would cost three runs each."""
 
 
 @dataclass(frozen=True)
@@ -478,8 +496,9 @@ def optimise_staffing(
     training runs drive the search, ``holdout`` fresh runs (default: as many) check it;
     ``margin`` is added to the target while searching (against over-fitting the training
     runs). ``min_agents`` agents stay on duty whenever the center is open;
-    ``max_trials`` caps the trial staffings of the pruning (default: one per removable
-    agent-interval + 20; ``pruned_fully`` tells whether it completed); ``workers`` processes
+    ``max_trials`` caps the trial staffings of the pruning (default: rounds until one
+    removes nothing, then single-removal passes when at most 48 cells are removable;
+    ``pruned_fully`` tells whether those passes completed); ``workers`` processes
     simulate side by side (default: all cores; 1 = serial, same answer).
     ``shift_hours`` are the allowed shift lengths of the shift plan. Policy objects are
     passed on to ``simulate``.
@@ -566,6 +585,7 @@ def _optimise(
     note("erlang_a", agents, ev, early(1))
     interval_s = load.interval_s
     seen = {agents.tobytes()}
+    change = math.inf  # agent-intervals moved by the last iteration
     for _ in range(max_iterations):
         lam = ev.offered / interval_s
         new = np.zeros_like(agents)
@@ -586,6 +606,10 @@ def _optimise(
             ev = pb.evaluate(agents)
             note("isa", agents, ev, early(len(history) + 1))
             break
+        moved = int(np.abs(new - agents).sum())
+        if moved >= change:  # no longer contracting: what moves now is sampling noise
+            break
+        change = moved
         seen.add(new.tobytes())
         agents = new
         ev = pb.evaluate(agents)
@@ -621,9 +645,10 @@ def _optimise(
         for step in range(max_iterations):
             if ev.meets(target) and ev_h.meets(target):
                 break
-            miss = pooled.misses(target)
-            if not miss.any():  # pooled meets it: repair what the failing half misses
-                miss = ev.misses(target) | ev_h.misses(target)
+            # where the pooled runs miss, and where either half misses on its own: one
+            # step repairs both halves (pooled first, then the halves, took 16 steps of
+            # 6 runs each on the baseline month)
+            miss = pooled.misses(target) | ev.misses(target) | ev_h.misses(target)
             miss &= is_open
             if not miss.any():
                 break
@@ -700,16 +725,10 @@ def _prune(
     note: Callable[..., None],
     meter: _Meter,
 ) -> tuple[np.ndarray, Evaluation, int, bool]:
-    """Steps 4a (adaptive batches) and 4b (single-removal passes) of the module doc.
-
-    Returns the staffing, its evaluation, the trials spent and whether a final pass
+    """Steps 4a (rounds of per-cell trials) and 4b (single-removal passes) of the module
+    doc. Returns the staffing, its evaluation, the trials spent and whether a final pass
     found nothing to remove."""
-    # about the batches plus one single-removal pass: on baseline (one month) the second
-    # and third passes removed 0.7 % of the cost for half the run time, and the hold-out
-    # correction put more than that back
-    cap = max_trials if max_trials is not None else int((agents > floor).sum()) + 20
     trials = 0
-
     work = pb.load.aht_s[:, None] / pb.load.interval_s  # busy agents per offered call
 
     def order(cells: np.ndarray, ev: Evaluation, agents: np.ndarray) -> np.ndarray:
@@ -722,41 +741,59 @@ def _prune(
         idx = np.flatnonzero(cells)
         return idx[np.lexsort((-slack.ravel()[idx], util.ravel()[idx]))]
 
-    def tick(todo: int, phase: str) -> None:
-        estimate = min(cap, trials + max(todo, 1))
-        meter(0.15 + 0.75 * trials / max(estimate, 1), f"{phase}: {trials} trials")
+    def tick(phase: str, estimate: int) -> None:
+        meter(0.15 + 0.75 * trials / max(estimate, trials + 1), f"{phase}: {trials} trials")
 
-    # 4a: adaptive batches; a failed single removal marks its cell stuck
+    # 4a: rounds over the interval classes; a class loses one agent in each of its cells
+    # at once, each cell judged on its own interval and the next
+    parity = np.arange(agents.shape[1])[None, :] % _STRIDE
     stuck = np.zeros(agents.shape, dtype=bool)
-    k = max(1, int((agents > floor).sum()) // 16)
-    failed_singles = 0  # in a row: then the parallel passes of 4b are the cheaper tool
-    while trials < cap and failed_singles < 4:
-        cells = order((agents > floor) & ~stuck, ev, agents)
-        if cells.size == 0:
+    limit = max_trials if max_trials is not None else math.inf
+    while trials < limit:
+        removed = 0
+        for p in range(_STRIDE):
+            cand = (agents > floor) & ~stuck & (parity == p)
+            if not cand.any() or trials >= limit:
+                continue
+            trial = agents - cand.astype(np.int64)
+            ev_t = pb.evaluate(trial)
+            trials += 1
+            ok, bad = _local_verdict(ev_t, cand, goal)
+            stuck |= bad
+            keep = order(ok, ev, agents)
+            halvings = _HALVINGS
+            while keep.size and trials < limit:
+                new = agents.copy()
+                new.flat[keep] -= 1
+                ev_n = pb.evaluate(new)
+                trials += 1
+                if ev_n.meets(goal):
+                    agents, ev = new, ev_n
+                    removed += keep.size
+                    break
+                if keep.size == 1:  # removing it alone misses the goal
+                    stuck.flat[keep[0]] = True
+                halvings -= 1
+                # the safer half; the rest waits for the next round (dropping the cells
+                # whose neighbourhood missed in the joint run instead cost 3x the runs
+                # for the same saving on the baseline month)
+                keep = keep[: keep.size // 2] if halvings > 0 else keep[:0]
+            tick("prune (rounds)", trials + 4 * _STRIDE)
+        note("prune_rounds", agents, ev, 0.15 + 0.75 * trials / (trials + 4 * _STRIDE))
+        if removed == 0:
             break
-        batch = cells[:k]
-        trial = agents.copy()
-        trial.flat[batch] -= 1
-        ev_t = pb.evaluate(trial)
-        trials += 1
-        if ev_t.meets(goal):
-            agents, ev = trial, ev_t
-            k = min(2 * k, cells.size)
-            failed_singles = 0
-        elif batch.size == 1:
-            stuck.flat[batch[0]] = True
-            failed_singles += 1
-        else:
-            k = max(1, batch.size // 2)
-        # remaining: the batch phase's rest plus one single-removal pass
-        tick(int(cells.size) // max(k, 1) + int((agents > floor).sum()), "prune (batches)")
-    note("prune_batches", agents, ev, 0.15 + 0.75 * trials / max(cap, 1))
 
-    # 4b: passes of single removals. Several trials are simulated side by side and the
-    # first success in order is kept, exactly as one at a time would: ``trials`` counts
-    # those decisions only, so the answer does not depend on ``workers`` (the discarded
-    # speculative runs show in ``simulations``). After a success, one trial at a time
-    # (successes come in runs); after a part without one, ``workers`` at a time.
+    # 4b: passes of single removals, to certify (or reach) local minimality. Several
+    # trials are simulated side by side and the first success in order is kept, exactly
+    # as one at a time would: ``trials`` counts those decisions only, so the answer does
+    # not depend on ``workers`` (the discarded speculative runs show in
+    # ``simulations``). After a success, one trial at a time (successes come in runs);
+    # after a part without one, ``workers`` at a time.
+    removable = int((agents > floor).sum())
+    if max_trials is None:
+        cap = trials + (removable if removable <= _CERTIFY_CELLS else 0) * max(1, max_passes)
+    else:
+        cap = max_trials
     width = 1
     for _ in range(max_passes):
         removed = 0
@@ -783,13 +820,33 @@ def _prune(
                 last_hit = pos
                 width = 1
             # the rest of this pass, and the cells before the last removal once more
-            tick(int(cells.size - pos + last_hit), "prune (singles)")
-        note("prune", agents, ev, 0.15 + 0.75 * trials / max(cap, 1))
+            tick("prune (singles)", trials + int(cells.size - pos + last_hit))
+        note("prune", agents, ev, 0.15 + 0.75 * trials / max(cap, trials, 1))
         if pos < cells.size:  # capped
             return agents, ev, trials, False
         if removed == 0:
             return agents, ev, trials, True
     return agents, ev, trials, False
+
+
+def _local_verdict(
+    ev_t: Evaluation, cand: np.ndarray, goal: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which removals of a class trial look safe (``ok``) and which failed on their own
+    measured cell (``bad``: marked stuck).
+
+    A cell's removal is judged where it acts: its own interval and the next one (the
+    backlog it leaves), in every group (overflow and transfers cross groups). A measured
+    cell must reach the goal there; an unmeasured one is judged by its group's overall
+    level, and is only deferred, not stuck, when that misses."""
+    miss = ev_t.measured & (ev_t.service_level < goal - _TOL)
+    here = miss.any(axis=0)  # any group misses in interval i
+    near = here.copy()
+    near[:-1] |= here[1:]  # ... or in interval i + 1
+    own = cand & miss
+    group_ok = (ev_t.group_service_level >= goal - _TOL)[:, None]
+    ok = cand & ~near[None, :] & (ev_t.measured | group_ok)
+    return ok, own
 
 
 def meets_target(
