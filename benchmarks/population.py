@@ -123,7 +123,8 @@ def main() -> int:
         )
         if r["accounts"] == 1_000_000:
             ok = r["wall_s"] <= TARGET_WALL_S and r["peak_rss_mb"] <= TARGET_RSS_MB
-    for r, b in zip(rows, base_rows, strict=True):
+    pairs = zip(rows, base_rows, strict=True) if base_rows else []  # only with --base
+    for r, b in pairs:
         same = all(r[k] == b[k] for k in ("calls", "service_level", "monthly_churn"))
         print(
             f"{r['accounts']:>10} accounts: base {b['wall_s']} s wall / {b['cpu_s']} s cpu / "
