@@ -36,8 +36,10 @@ def _with_save(ctx: CallContext, offer: np.ndarray, save_pct: float) -> np.ndarr
 
 
 # ---- discounts -------------------------------------------------------------------------
-# Every built-in takes ``save_pct``: what it offers callers who call to cancel (0: the
-# save desk only talks). The rule's own ``reasons`` do not include ``cancel`` by default.
+# ``PCT_PARAM`` names the parameter a manager moves as "the discount %" (None: the rule
+# has none). Every built-in takes ``save_pct``: what it offers callers who call to cancel
+# (0: the save desk only talks). The rule's own ``reasons`` do not include ``cancel`` by
+# default.
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,6 @@ class NoDiscount:
     """No retention discount; with ``save_pct``, a save offer to cancel callers only."""
 
     PCT_PARAM: ClassVar[str | None] = None
-    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     save_pct: float = 0.0
 
@@ -61,7 +62,6 @@ class FlatDiscount:
     """The same discount to every answered caller with one of ``reasons``."""
 
     PCT_PARAM: ClassVar[str | None] = "pct"
-    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     pct: float = 10.0
     reasons: list[str] = field(default_factory=lambda: ["high_bill", "plan_change"])
@@ -81,7 +81,6 @@ class TenureDiscount:
     """Loyalty: ``pct_per_year`` of tenure up to ``max_pct``, from ``min_years`` on."""
 
     PCT_PARAM: ClassVar[str | None] = "max_pct"
-    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     pct_per_year: float = 2.0
     max_pct: float = 20.0
@@ -109,7 +108,6 @@ class ValueDiscount:
     """Keep the valuable: ``pct`` for accounts charged at least ``min_charge`` a month."""
 
     PCT_PARAM: ClassVar[str | None] = "pct"
-    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     pct: float = 15.0
     min_charge: float = 100.0
@@ -136,7 +134,6 @@ class ChurnRiskDiscount:
     """
 
     PCT_PARAM: ClassVar[str | None] = "pct"
-    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     pct: float = 15.0
     min_risk: float = 0.03
@@ -161,7 +158,6 @@ class ErrorCredit:
     """
 
     PCT_PARAM: ClassVar[str | None] = "goodwill_pct"
-    """The parameter a manager moves as "the discount %" (None: the rule has none)."""
 
     goodwill_pct: float = 10.0
     save_pct: float = 0.0
