@@ -221,6 +221,8 @@ class ContactCenter:
         self._feed_at = INF  # time of the next arrival
         self._feed_t = INF  # time of the event that feeds it, as a Timeout computed it
         self._feed_eid = -1
+        # Bound once: a heap entry per service would otherwise build a bound method.
+        self._done = self._on_done
 
     @property
     def n_calls(self) -> int:
@@ -320,7 +322,8 @@ class ContactCenter:
         as long as they come before the head of SimPy's queue (a staffing change,
         ``run(until=...)``); then leave a wake-up for the next one.
 
-        Nothing our handlers do touches SimPy's queue, so its head is read once.
+        Nothing our handlers do touches SimPy's queue or the arrival feed, so the
+        queue's head is read once and the feed's position lives in locals until the end.
         """
         self._woken.discard(ev.eid)
         heap, queue, env = self._heap, self._sim_queue, self.env
@@ -330,38 +333,38 @@ class ContactCenter:
             q_lim = q_eid if q_prio == simpy.events.NORMAL else (-1 if q_prio < 1 else INF)
         else:
             q_t, q_lim = INF, INF
-        ts, ids, arrive = self._pend_t, self._pend_id, self._arrive
+        ts, ids, arrive, sim_eid = self._pend_t, self._pend_id, self._arrive, self._sim_eid
+        i, n = self._pi, len(ts)
+        feed_t, feed_eid = self._feed_t, self._feed_eid
         self._draining = True
         try:
             while True:
-                t, eid = self._feed_t, self._feed_eid
-                feed = True
                 if heap:
                     head = heap[0]
-                    if head[0] < t or (head[0] == t and head[1] < eid):
-                        t, eid = head[0], head[1]
-                        feed = False
-                if t > q_t or (t == q_t and eid > q_lim) or t == INF:
+                    t = head[0]
+                    if t < feed_t or (t == feed_t and head[1] < feed_eid):
+                        if t > q_t or (t == q_t and head[1] > q_lim):
+                            break
+                        env._now = t
+                        heappop(heap)
+                        head[2](head[3], t)
+                        continue
+                t = feed_t
+                if t > q_t or (t == q_t and feed_eid > q_lim) or t == INF:
                     break
                 env._now = t
-                if feed:
-                    ts, ids = self._pend_t, self._pend_id
-                    i, n = self._pi, len(ts)
-                    while i < n and ts[i] <= t:
-                        arrive(ids[i], t)
-                        i += 1
-                    self._pi = i
-                    if i < n:
-                        self._feed_at = ts[i]
-                        self._feed_t = t + (ts[i] - t)
-                        self._feed_eid = next(self._sim_eid)
-                    else:
-                        self._feed_at = self._feed_t = INF
+                while i < n and ts[i] <= t:
+                    arrive(ids[i], t)
+                    i += 1
+                if i < n:
+                    feed_t = t + (ts[i] - t)  # as a Timeout made now would compute it
+                    feed_eid = next(sim_eid)
                 else:
-                    heappop(heap)
-                    head[2](head[3], t)
+                    feed_t = INF
         finally:
             self._draining = False
+            self._pi, self._feed_t, self._feed_eid = i, feed_t, feed_eid
+            self._feed_at = ts[i] if i < n else INF
         self._wake_head()
 
     # ---- staffing -------------------------------------------------------------------------
@@ -443,9 +446,14 @@ class ContactCenter:
         self.resolved[cid] = resolved
         talk = self.talk[cid]
         if self._on_answer is not None:
-            talk += self._on_answer(cid, g, resolved)
-            self.talk[cid] = talk
-        self._at(talk + self.acw[cid], self._on_done, cid)
+            extra = self._on_answer(cid, g, resolved)
+            if extra:
+                talk += extra
+                self.talk[cid] = talk
+        # ``_at(talk + acw, self._on_done, cid)``, inlined: this runs once per call
+        heappush(self._heap, (now + (talk + self.acw[cid]), next(self._sim_eid), self._done, cid))
+        if not self._draining:
+            self._wake_head()
         if self._escalation and self._escalates(cid, g):
             self._at(talk, self._on_talk_end, cid)  # put through at the end of talk
 
@@ -468,6 +476,9 @@ class ContactCenter:
         self.finished.append(cid)
         if self.owed[g]:
             self.owed[g] -= 1
+            return
+        if not any(self.queues[g]):
+            self.free[g] += 1
             return
         nxt = self._next_in_queue(g, now)
         if nxt < 0:
