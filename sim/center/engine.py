@@ -215,8 +215,10 @@ class ContactCenter:
         self._draining = False
         self._woken: set[int] = set()
         # arrival feed
-        self._pend_t: list[float] = []
+        self._pend_t: list[float] = []  # read by the event loop
         self._pend_id: list[int] = []
+        self._pend_t_arr = np.empty(0)  # the same, for merging new calls in
+        self._pend_id_arr = np.empty(0, dtype=np.int64)
         self._pi = 0
         self._feed_at = INF  # time of the next arrival
         self._feed_t = INF  # time of the event that feeds it, as a Timeout computed it
@@ -273,13 +275,17 @@ class ContactCenter:
         now = self.env.now
         if np.any(times < now):
             raise ValueError("calls cannot arrive in the past")
-        rest_t = np.asarray(self._pend_t[self._pi :], dtype=float)
-        rest_id = np.asarray(self._pend_id[self._pi :], dtype=np.int64)
-        all_t = np.concatenate([rest_t, times])
-        all_id = np.concatenate([rest_id, ids])
-        order = np.lexsort((all_id, all_t))
-        self._pend_t = all_t[order].tolist()
-        self._pend_id = all_id[order].tolist()
+        # Pending calls are in (time, id) order and have smaller ids than new ones, so
+        # merging the sorted new calls in after pending ones of an equal time gives the
+        # order of a full sort by (time, id), without converting the lists back.
+        order = np.lexsort((ids, times))
+        times, ids = np.asarray(times, dtype=float)[order], np.asarray(ids, dtype=np.int64)[order]
+        rest_t, rest_id = self._pend_t_arr[self._pi :], self._pend_id_arr[self._pi :]
+        at = np.searchsorted(rest_t, times, side="right")
+        self._pend_t_arr = np.insert(rest_t, at, times)
+        self._pend_id_arr = np.insert(rest_id, at, ids)
+        self._pend_t = self._pend_t_arr.tolist()
+        self._pend_id = self._pend_id_arr.tolist()
         self._pi = 0
         head = self._pend_t[0]
         if head < self._feed_at:
