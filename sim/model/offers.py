@@ -105,6 +105,8 @@ class Offers:
     def on_answer(self, cid: int, group: int, resolved: bool) -> float:
         """Engine hook: talk seconds the offer adds once the call is answered (scalar
         path: it runs once per answered call inside the event loop)."""
+        if not self.rows:  # no plan has offered anything yet (a policy that never offers)
+            return 0.0
         call_row = self.call_row
         row = call_row[cid] if cid < len(call_row) else _COPY
         if row == _COPY:
