@@ -647,5 +647,7 @@ _COLUMNS = (
 
 
 def _append(arr: array, values: np.ndarray) -> None:
-    """Append a numpy array to an array.array without a Python object per value."""
-    arr.frombytes(np.ascontiguousarray(values, dtype=_DTYPES[arr.typecode]).tobytes())
+    """Append a numpy array to an array.array without a Python object per value (and
+    through a memoryview, without an intermediate bytes copy)."""
+    flat = np.ascontiguousarray(values, dtype=_DTYPES[arr.typecode])
+    arr.frombytes(memoryview(flat).cast("B"))

@@ -81,8 +81,8 @@ class Offers:
         self.table[self.rows : self.rows + k] = table[has]
         self.rows += k
         gap = first - len(self.call_row)  # calls the contact center copied since
-        self.call_row.frombytes(np.full(gap, _COPY, dtype=np.int32).tobytes())
-        self.call_row.frombytes(rows.tobytes())
+        self.call_row.frombytes(memoryview(np.full(gap, _COPY, dtype=np.int32)).cast("B"))
+        self.call_row.frombytes(memoryview(rows).cast("B"))
         self.acct_row = _grown(self.acct_row, self.run.pop.capacity, _NO_OFFER)
         self.acct_row[acct] = rows
 
