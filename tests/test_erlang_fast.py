@@ -80,6 +80,15 @@ def test_interval_sweep_gives_the_same_agents(aht: float, patience: float, peak:
     assert staff_intervals(lam, aht, 0.8, 20.0, "erlang_a", patience).tolist() == want
 
 
-def test_scalar_staffing_unchanged_for_erlang_c() -> None:
-    for lam, aht in LOADS:
-        assert staff_erlang_c(lam, aht, 0.8, 20.0) == ref.staff_erlang_c(lam, aht, 0.8, 20.0)
+def test_scalar_staffing_unchanged_on_random_problems() -> None:
+    # Erlang C now walks up with Erlang B's recursion carried along; Erlang A searches
+    # with the faster metrics. Loads from 0.01 to 9 000 erlangs, any target and threshold.
+    rng = np.random.default_rng(17)
+    for i in range(600):
+        lam, aht = 10 ** rng.uniform(-4, 1), rng.uniform(10.0, 900.0)
+        target, t = rng.uniform(0.05, 0.98), float(rng.choice([0.0, 10.0, 20.0, 60.0, 300.0]))
+        assert staff_erlang_c(lam, aht, target, t) == ref.staff_erlang_c(lam, aht, target, t)
+        if i % 4 == 0 and lam * aht < 500:
+            patience = 10 ** rng.uniform(0.5, 3.5)
+            want = ref.staff_erlang_a(lam, aht, patience, target, t)
+            assert staff_erlang_a(lam, aht, patience, target, t) == want

@@ -425,14 +425,25 @@ def staff_erlang_c(
 def _staff_c(
     lam: float, aht: float, target: float, t: float, max_agents: int, known: int = 0
 ) -> int:
-    """``staff_erlang_c`` on validated arguments (``known``: see ``_search_start``)."""
+    """``staff_erlang_c`` on validated arguments (``known``: see ``_search_start``).
+
+    Walks c up from the first stable count, carrying Erlang B's recursion from one count
+    to the next: O(1) per count instead of a fresh O(c) recursion per probe, and each
+    service level is computed exactly as ``erlang_c_service_level`` computes it.
+    """
     if lam == 0.0:
         return 0
     a = lam * aht
-    lo, step = _search_start(math.floor(a), math.ceil(math.sqrt(a)), known)
-    return _fewest_agents(
-        lambda c: erlang_c_service_level(c, a, aht, t) >= target, lo, step, max_agents
-    )
+    c = max(math.floor(a) + 1, known)
+    b = erlang_b(c, a)
+    while c <= max_agents:
+        wait = _clip01(c * b / (c - a * (1.0 - b)))
+        if _clip01(1.0 - wait * math.exp(-(c - a) * t / aht)) >= target:
+            return c
+        c += 1
+        ab = a * b
+        b = ab / (c + ab)
+    raise ValueError(f"target needs more than max_agents={max_agents} agents")
 
 
 def _max_abandon(max_abandon: float | None) -> float | None:
