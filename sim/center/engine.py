@@ -205,7 +205,8 @@ class ContactCenter:
         self.escalate_u = array("f")
         self.talk2 = array("d")  # talk time of a transferred leg (no second verification)
         self.target = array("h")  # a group the call must go to (-1: route by reason)
-        self.finished = array("q")  # call ids in the order their outcome became known
+        # call ids in the order their outcome became known (int32: internal, never output)
+        self.finished = array("i")
         # The engine's own events: (time, SimPy event id, handler, argument) in a heap,
         # keyed exactly as SimPy would key a Timeout, so the order of events is the one
         # the Timeouts gave (see ``_at`` and ``_drain``).
@@ -622,7 +623,14 @@ class ContactCenter:
         return out
 
 
-_DTYPES = {"d": np.float64, "f": np.float32, "q": np.int64, "b": np.int8, "h": np.int16}
+_DTYPES = {
+    "d": np.float64,
+    "f": np.float32,
+    "q": np.int64,
+    "i": np.int32,
+    "b": np.int8,
+    "h": np.int16,
+}
 _COLUMNS = (
     "t_arrive",
     "account",
