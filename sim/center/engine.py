@@ -14,9 +14,9 @@ This is the simulation's hot path, in the shape docs/ARCHITECTURE.md explains:
   exact for each ordered queue (per priority class and group).
 - A deadline becomes an event only when something depends on it happening on time: a
   caller who will retry, or an overflow to another group after a wait.
-- A service completion is a timeout with a callback. Records are Python lists indexed
-  by call id, turned into arrays once; interval statistics are computed afterwards from
-  the calls table (sim/results/tables.py), not by monitors inside the run.
+- A service completion is a heap entry with a callback. Records are flat array.arrays
+  indexed by call id, handed out as numpy views once; interval statistics are computed
+  afterwards from the calls table (sim/results/tables.py), not by monitors inside the run.
 - ``settle()`` marks the queued callers whose deadline has passed before anybody reads
   the state mid-run, so lazy abandonment never shows up as a caller still waiting.
 """
