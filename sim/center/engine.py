@@ -448,7 +448,8 @@ class ContactCenter:
         self.status[cid] = IN_SERVICE
         self.t_answer[cid] = now
         self.group[cid] = g
-        self.last_wait[g] = now - self.t_arrive[cid]
+        if self._callback_s is not None:  # only callback offers read it
+            self.last_wait[g] = now - self.t_arrive[cid]
         resolved = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
         self.resolved[cid] = resolved
         talk = self.talk[cid]
@@ -484,7 +485,10 @@ class ContactCenter:
         if self.owed[g]:
             self.owed[g] -= 1
             return
-        if not any(self.queues[g]):
+        for dq in self.queues[g]:
+            if dq:
+                break
+        else:  # nobody queued for this group: the agent is free
             self.free[g] += 1
             return
         nxt = self._next_in_queue(g, now)
