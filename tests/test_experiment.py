@@ -20,24 +20,20 @@ from sim.experiments.store import Store, StoreError
 from sim.experiments.sweeps import load_sweep, sweep_variants
 from sim.model.replication import simulate
 from sim.scenario import Scenario, ScenarioError
+from tests.conftest import simple_staffing
 
 TINY = {
     "customers.accounts": 3000,
     "calendar.months": 1,
     "customers.acquisition_per_month": 20,
-    # staffed for 3 000 accounts rather than the baseline's 50 000, so queues form
-    "contact_center.groups[0].shifts[0].agents": 1,
-    "contact_center.groups[1].shifts[0].agents": 2,
-    "contact_center.groups[1].shifts[1].agents": 1,
-    "contact_center.groups[1].shifts[2].agents": 2,
-    "contact_center.groups[1].shifts[3].agents": 1,
-    "contact_center.groups[1].shifts[4].agents": 1,
 }
 
 
 @pytest.fixture(scope="module")
 def tiny(baseline: Scenario) -> Scenario:
-    return baseline.with_changes(TINY)
+    """3 000 accounts, one month; one specialist and three tier-1 agents (one and two on
+    the phones) from opening to closing, so queues form."""
+    return simple_staffing(baseline.with_changes(TINY), specialists=1, tier1=3)
 
 
 @pytest.fixture(scope="module")
