@@ -232,8 +232,7 @@ BAD_FIELDS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
             ["billing", "incident"],
             {"cycles": [29], "start": "2027-01-10", "end": "2027-02-10", "error_rate": 0.3},
         ),
-        "billing.incident.cycles: [29] are not billing cycle days "
-        + str(list(range(1, 29))),
+        "billing.incident.cycles: [29] are not billing cycle days " + str(list(range(1, 29))),
     ),
     (
         "incident_outside_horizon",
