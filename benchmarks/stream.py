@@ -39,9 +39,10 @@ def one(accounts: int, months: int, folder: Path) -> dict[str, float]:
     from population import scaled_scenario
 
     import sim
+    from sim.center.engine import ContactCenter
     from sim.model import sink
 
-    spent = {"write": 0.0}
+    spent = {"write": 0.0, "held": 0}
 
     def timed(method):
         def wrapper(*args, **kwargs):
@@ -53,7 +54,15 @@ def one(accounts: int, months: int, folder: Path) -> dict[str, float]:
 
         return wrapper
 
+    def counted(method):
+        def wrapper(self, consumed):
+            spent["held"] = max(spent["held"], self.n_calls)
+            return method(self, consumed)
+
+        return wrapper
+
     sink.CallSink._flush = timed(sink.CallSink._flush)  # writing and forgetting calls
+    ContactCenter.compact = counted(ContactCenter.compact)  # call records held at most
     marks: dict[str, float] = {}
 
     def progress(fraction: float, message: str) -> None:
@@ -81,6 +90,7 @@ def one(accounts: int, months: int, folder: Path) -> dict[str, float]:
         "stream_write_s": round(spent["write"], 1),
         "finish_s": round(t_sim - marks["done"], 1),
         "calls": n_calls,
+        "calls_held_max": spent["held"],
         "calls_per_s": round(n_calls / wall),
         "folder_mb": round(size / 1024**2),
         "service_level": round(k["service_level"], 3),
@@ -123,7 +133,8 @@ def main() -> int:
         f"{'pass' if ok else 'FAIL'}\n"
         f"  setup (population, Erlang A staffing) {r['setup_s']} s, day loop {r['loop_s']} s "
         f"(of which writing and forgetting calls {r['stream_write_s']} s), finish (customers, "
-        f"KPIs from the streamed calls) {r['finish_s']} s; folder {r['folder_mb']:,} MB"
+        f"KPIs from the streamed calls) {r['finish_s']} s; folder {r['folder_mb']:,} MB; "
+        f"at most {r['calls_held_max']:,} call records in memory"
     )
     return 0 if ok else 1
 

@@ -140,6 +140,21 @@ def test_interrupted_run_leaves_nothing(
     assert list(tmp_path.iterdir()) == []  # neither the folder nor its temporary
 
 
+def test_failed_write_surfaces_and_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, scenario: sim.Scenario, small_chunks: None
+) -> None:
+    """A write fails in the writer's thread (a full disk): the run stops with that error
+    and the temporary folder goes."""
+
+    def full(self: pq.ParquetWriter, table: object, row_group_size: object = None) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    with pytest.raises(OSError, match="No space left on device"):
+        sim.simulate(scenario, seed=SEED, stream_to=tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_refuses_an_existing_or_unwritable_target(tmp_path: Path, scenario: sim.Scenario) -> None:
     taken = tmp_path / "taken"
     taken.mkdir()

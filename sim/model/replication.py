@@ -63,7 +63,7 @@ def simulate(
     args = (scenario, seed, discount_policy, priority_policy, progress, staffing_policy)
     if stream_to is None:
         return Results(run(*args, keep_bills))
-    return stream_results(stream_to, lambda folder: run(*args, keep_bills, stream_to=folder))
+    return stream_results(stream_to, lambda sink: run(*args, keep_bills, sink=sink))
 
 
 def _month_starts(calendar: Calendar) -> list[dt.date]:
@@ -227,12 +227,12 @@ def run(
     progress: ProgressFn | None = None,
     staffing_policy: StaffingPolicy | None = None,
     keep_bills: bool = False,
-    stream_to: Path | None = None,
+    sink: CallSink | None = None,
 ) -> RawRun:
     """The replication itself, returning raw arrays (``simulate`` wraps them as Results).
 
-    With ``stream_to`` (an existing, empty folder) calls and customers are written there
-    as the run goes (sim/model/sink.py); ``simulate(stream_to=...)`` makes that atomic.
+    With a ``sink`` calls and customers are written to its folder as the run goes and
+    the caller closes it (sim/model/sink.py; ``simulate(stream_to=...)`` does all that).
     """
     if discount_policy is not None and not isinstance(discount_policy, DiscountPolicy):
         raise TypeError("discount_policy needs a method discount_pct(ctx) -> array")
@@ -241,11 +241,6 @@ def run(
     if staffing_policy is not None and not isinstance(staffing_policy, StaffingPolicy):
         raise TypeError("staffing_policy needs a method agents(load) -> array or None")
     s = scenario.seed if seed is None else int(seed)
-    sink = None if stream_to is None else CallSink(Path(stream_to))
-    try:
-        return _Run(
-            scenario, s, discount_policy, priority_policy, staffing_policy, keep_bills, sink
-        ).run(progress)
-    finally:
-        if sink is not None:
-            sink.close()
+    return _Run(
+        scenario, s, discount_policy, priority_policy, staffing_policy, keep_bills, sink
+    ).run(progress)

@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 CHUNK_ROWS = 1 << 18
 """Finished calls gathered before they are written as one row group (~40 MB in memory):
 large enough that forgetting them (which copies the live calls) costs little per call."""
-CUSTOMER_ROWS = 1 << 20
-"""Accounts per row group of the customers table."""
+CUSTOMER_ROWS = 1 << 18
+"""Accounts per row group of the customers table (~100 MB on their way to the file)."""
 _COLUMNS = (
     "t_arrive",
     "account",
@@ -72,12 +72,11 @@ class CallSink:
         self.folder = folder
         self.chunk_rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
         self.calls = TableWriter(folder / CALLS_FILE)
+        self.customers: TableWriter | None = None
         # Call id of engine row r: _ids[r] for the rows kept at the last compaction, then
         # consecutive from _next (rows are added in the order ids are given).
         self._ids = np.empty(0, dtype=np.int64)
         self._next = 0
-        self.peak_rows = 0
-        """Most call records the engine held at a midnight (the memory a run needs)."""
 
     def call_ids(self, rows: np.ndarray) -> np.ndarray:
         """Call ids (as a run kept in memory numbers them) of the engine's ``rows``."""
@@ -90,41 +89,48 @@ class CallSink:
     def day_end(self, run: _Run) -> None:
         """After a midnight's ``after_calls``: write and forget the calls it has booked,
         once there are enough of them."""
-        self.peak_rows = max(self.peak_rows, run.center.n_calls)
         if run.seen >= self.chunk_rows:
             self._flush(run)
 
     def finish(self, run: _Run) -> tuple[StreamedCalls, dict[str, np.ndarray]]:
-        """Write every call not written yet and the customers table; returns the calls
-        as read back from the file and the accounts' columns (views, not copies: the run
-        is over, and a copy of ten million accounts costs gigabytes)."""
-        self._flush(run)  # the booked ones, and the engine forgets them
+        """Write every call not written yet, close the calls file and start writing the
+        customers table (in the background, until ``close``); returns the calls as read
+        back from the file and the accounts' columns (views, not copies: the run is
+        over, and a copy of ten million accounts costs gigabytes)."""
         c = run.center
         status = c.column("status")
         open_ = (status == PENDING) | (status == WAITING) | (status == IN_SERVICE)
+        # not written yet: every finished call since the last flush, and the open ones
         rows = np.union1d(np.flatnonzero(open_), c.column("finished"))
         del status
-        self._write(run, rows)
+        if rows.size or not self.calls.rows:  # a run without calls still gets its table
+            self._write(run, rows)
         n_calls = self._next + c.n_calls - self._ids.size
         self.calls.close()
         if self.calls.rows != n_calls:
             raise RuntimeError(f"streamed {self.calls.rows} calls of {n_calls}")
         customers = run.pop.table(copy=False)
-        writer = TableWriter(self.folder / CUSTOMERS_FILE)
-        for lo in range(0, max(run.pop.n, 1), CUSTOMER_ROWS):
-            part = {k: v[lo : lo + CUSTOMER_ROWS] for k, v in customers.items()}
-            writer.write(customers_frame(part, run.sc))
-        writer.close()
+        self.customers = TableWriter(self.folder / CUSTOMERS_FILE)
+        self.customers.write_all(
+            customers_frame({k: v[lo : lo + CUSTOMER_ROWS] for k, v in customers.items()}, run.sc)
+            for lo in range(0, max(run.pop.n, 1), CUSTOMER_ROWS)
+        )
         return StreamedCalls(self.folder / CALLS_FILE, n_calls, tuple(run.groups)), customers
 
     def close(self) -> None:
-        """Close the calls file (also after a failed run, whose folder is then removed)."""
-        self.calls.close()
+        """Finish both files (waiting for the customers table); also after a failure,
+        whose folder is then removed."""
+        try:
+            self.calls.close()
+        finally:
+            if self.customers is not None:
+                self.customers.close()
 
     def _flush(self, run: _Run) -> None:
         """Write the calls booked so far, then drop every row no event needs."""
         c = run.center
-        self._write(run, np.sort(c.column("finished")[: run.seen]))
+        if run.seen:
+            self._write(run, np.sort(c.column("finished")[: run.seen]))
         total = self._next + c.n_calls - self._ids.size
         new_row = c.compact(run.seen)
         run.seen = 0
@@ -133,9 +139,8 @@ class CallSink:
         self._next = total
 
     def _write(self, run: _Run, rows: np.ndarray) -> None:
+        """Append engine rows ``rows`` (in call-id order) to the calls table."""
         rows = rows.astype(np.int64)
-        if rows.size == 0 and self.calls.rows:
-            return
         c = run.center
         cols = {name: c.column(name)[rows] for name in _COLUMNS}
         for name in ("resolved", "callback"):
@@ -156,19 +161,24 @@ class CallSink:
         self.calls.write(frame)
 
 
-def stream_results(target: str | Path, simulate_into: Callable[[Path], RawRun]) -> Results:
-    """Run ``simulate_into(folder)`` streaming into a temporary folder, add the small
-    tables (intervals, monthly, KPIs, computed from the streamed calls), scenario.yaml
-    and run.json, and move the folder to ``target`` in one step.
+def stream_results(target: str | Path, simulate_into: Callable[[CallSink], RawRun]) -> Results:
+    """Run ``simulate_into(sink)`` streaming into a temporary folder, add the small
+    tables (intervals, monthly, KPIs, computed from the streamed calls while the
+    customers table is being written), scenario.yaml and run.json, and move the folder
+    to ``target`` in one step.
 
     An error or an interrupt leaves nothing at ``target``; an existing or unwritable
     ``target`` is refused before the run starts (``StreamTargetError``, one line).
     """
     out = check_stream_target(target)
     with atomic_dir(out) as tmp:
-        raw = simulate_into(tmp)
-        results = Results(raw)
-        results.write_files(tmp, ("parquet",), skip=("calls", "customers"))
+        sink = CallSink(tmp)
+        try:
+            raw = simulate_into(sink)
+            results = Results(raw)
+            results.write_files(tmp, ("parquet",), skip=("calls", "customers"))
+        finally:
+            sink.close()
     assert isinstance(raw.calls, StreamedCalls)
     raw.calls.move(out)
     raw.stream = out
