@@ -183,9 +183,16 @@ class Offers:
         run.ledger.discounts.append((month, int(got.sum()), value * d.duration_months))
 
     def take_granted(self, ids: np.ndarray) -> np.ndarray:
-        """Percent granted in calls ``ids`` (0 for most), forgotten here: a streamed run
-        writes them with their calls (sim/model/sink.py)."""
-        return np.array([self.granted.pop(cid, 0.0) for cid in ids.tolist()], dtype=float)
+        """Percent granted in calls ``ids`` (sorted; 0 for most), forgotten here: a
+        streamed run writes them with their calls (sim/model/sink.py)."""
+        out = np.zeros(ids.size)
+        if not self.granted or not ids.size:
+            return out
+        keys = np.fromiter(self.granted, dtype=np.int64, count=len(self.granted))
+        at = np.minimum(np.searchsorted(ids, keys), ids.size - 1)
+        hit = ids[at] == keys
+        out[at[hit]] = [self.granted.pop(k) for k in keys[hit].tolist()]
+        return out
 
     def compact(self, new_row: np.ndarray) -> None:
         """Follow the contact center's renumbering of its calls (``ContactCenter.compact``).
