@@ -692,7 +692,7 @@ def run(
         table.add_row(label, value)
     console.print(table)
 
-    written = stream_to if stream_to is not None else None
+    written = stream_to
     if target is not None:
         written = _write(results, target, formats)
     if written is not None:
