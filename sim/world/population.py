@@ -114,14 +114,16 @@ class Population:
         """Tenure at time ``t`` (seconds from the start) for accounts ``idx``."""
         return (t - self.joined_s[idx]) / (30.4375 * 86400)
 
-    def table(self) -> dict[str, np.ndarray]:
-        """Columns of the per-customer results table."""
+    def table(self, copy: bool = True) -> dict[str, np.ndarray]:
+        """Columns of the per-customer results table (views of the live arrays when not
+        ``copy``: for a run that is over and too large to hold twice)."""
         n = self.n
+        take = np.copy if copy else np.asarray
         cols: dict[str, np.ndarray] = {"account": np.arange(n)}
         for name in self._FIELDS:
-            cols[name] = getattr(self, name)[:n].copy()
+            cols[name] = take(getattr(self, name)[:n])
         for j, kind in enumerate(EXPERIENCES):
-            cols[f"exp_{kind}"] = self.experience[:n, j].copy()
+            cols[f"exp_{kind}"] = take(self.experience[:n, j])
         return cols
 
 
