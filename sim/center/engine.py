@@ -14,9 +14,9 @@ This is the simulation's hot path, in the shape docs/ARCHITECTURE.md explains:
   exact for each ordered queue (per priority class and group).
 - A deadline becomes an event only when something depends on it happening on time: a
   caller who will retry, or an overflow to another group after a wait.
-- A service completion is a timeout with a callback. Records are Python lists indexed
-  by call id, turned into arrays once; interval statistics are computed afterwards from
-  the calls table (sim/results/tables.py), not by monitors inside the run.
+- A service completion is a heap entry with a callback. Records are flat array.arrays
+  indexed by call id, handed out as numpy views once; interval statistics are computed
+  afterwards from the calls table (sim/results/tables.py), not by monitors inside the run.
 - ``settle()`` marks the queued callers whose deadline has passed before anybody reads
   the state mid-run, so lazy abandonment never shows up as a caller still waiting.
 """
@@ -205,7 +205,8 @@ class ContactCenter:
         self.escalate_u = array("f")
         self.talk2 = array("d")  # talk time of a transferred leg (no second verification)
         self.target = array("h")  # a group the call must go to (-1: route by reason)
-        self.finished = array("q")  # call ids in the order their outcome became known
+        # call ids in the order their outcome became known (int32: internal, never output)
+        self.finished = array("i")
         # The engine's own events: (time, SimPy event id, handler, argument) in a heap,
         # keyed exactly as SimPy would key a Timeout, so the order of events is the one
         # the Timeouts gave (see ``_at`` and ``_drain``).
@@ -215,12 +216,16 @@ class ContactCenter:
         self._draining = False
         self._woken: set[int] = set()
         # arrival feed
-        self._pend_t: list[float] = []
+        self._pend_t: list[float] = []  # read by the event loop
         self._pend_id: list[int] = []
+        self._pend_t_arr = np.empty(0)  # the same, for merging new calls in
+        self._pend_id_arr = np.empty(0, dtype=np.int64)
         self._pi = 0
         self._feed_at = INF  # time of the next arrival
         self._feed_t = INF  # time of the event that feeds it, as a Timeout computed it
         self._feed_eid = -1
+        # Bound once: a heap entry per service would otherwise build a bound method.
+        self._done = self._on_done
 
     @property
     def n_calls(self) -> int:
@@ -271,13 +276,17 @@ class ContactCenter:
         now = self.env.now
         if np.any(times < now):
             raise ValueError("calls cannot arrive in the past")
-        rest_t = np.asarray(self._pend_t[self._pi :], dtype=float)
-        rest_id = np.asarray(self._pend_id[self._pi :], dtype=np.int64)
-        all_t = np.concatenate([rest_t, times])
-        all_id = np.concatenate([rest_id, ids])
-        order = np.lexsort((all_id, all_t))
-        self._pend_t = all_t[order].tolist()
-        self._pend_id = all_id[order].tolist()
+        # Pending calls are in (time, id) order and have smaller ids than new ones, so
+        # merging the sorted new calls in after pending ones of an equal time gives the
+        # order of a full sort by (time, id), without converting the lists back.
+        order = np.lexsort((ids, times))
+        times, ids = np.asarray(times, dtype=float)[order], np.asarray(ids, dtype=np.int64)[order]
+        rest_t, rest_id = self._pend_t_arr[self._pi :], self._pend_id_arr[self._pi :]
+        at = np.searchsorted(rest_t, times, side="right")
+        self._pend_t_arr = np.insert(rest_t, at, times)
+        self._pend_id_arr = np.insert(rest_id, at, ids)
+        self._pend_t = self._pend_t_arr.tolist()
+        self._pend_id = self._pend_id_arr.tolist()
         self._pi = 0
         head = self._pend_t[0]
         if head < self._feed_at:
@@ -320,7 +329,8 @@ class ContactCenter:
         as long as they come before the head of SimPy's queue (a staffing change,
         ``run(until=...)``); then leave a wake-up for the next one.
 
-        Nothing our handlers do touches SimPy's queue, so its head is read once.
+        Nothing our handlers do touches SimPy's queue or the arrival feed, so the
+        queue's head is read once and the feed's position lives in locals until the end.
         """
         self._woken.discard(ev.eid)
         heap, queue, env = self._heap, self._sim_queue, self.env
@@ -330,38 +340,38 @@ class ContactCenter:
             q_lim = q_eid if q_prio == simpy.events.NORMAL else (-1 if q_prio < 1 else INF)
         else:
             q_t, q_lim = INF, INF
-        ts, ids, arrive = self._pend_t, self._pend_id, self._arrive
+        ts, ids, arrive, sim_eid = self._pend_t, self._pend_id, self._arrive, self._sim_eid
+        i, n = self._pi, len(ts)
+        feed_t, feed_eid = self._feed_t, self._feed_eid
         self._draining = True
         try:
             while True:
-                t, eid = self._feed_t, self._feed_eid
-                feed = True
                 if heap:
                     head = heap[0]
-                    if head[0] < t or (head[0] == t and head[1] < eid):
-                        t, eid = head[0], head[1]
-                        feed = False
-                if t > q_t or (t == q_t and eid > q_lim) or t == INF:
+                    t = head[0]
+                    if t < feed_t or (t == feed_t and head[1] < feed_eid):
+                        if t > q_t or (t == q_t and head[1] > q_lim):
+                            break
+                        env._now = t
+                        heappop(heap)
+                        head[2](head[3], t)
+                        continue
+                t = feed_t
+                if t > q_t or (t == q_t and feed_eid > q_lim) or t == INF:
                     break
                 env._now = t
-                if feed:
-                    ts, ids = self._pend_t, self._pend_id
-                    i, n = self._pi, len(ts)
-                    while i < n and ts[i] <= t:
-                        arrive(ids[i], t)
-                        i += 1
-                    self._pi = i
-                    if i < n:
-                        self._feed_at = ts[i]
-                        self._feed_t = t + (ts[i] - t)
-                        self._feed_eid = next(self._sim_eid)
-                    else:
-                        self._feed_at = self._feed_t = INF
+                while i < n and ts[i] <= t:
+                    arrive(ids[i], t)
+                    i += 1
+                if i < n:
+                    feed_t = t + (ts[i] - t)  # as a Timeout made now would compute it
+                    feed_eid = next(sim_eid)
                 else:
-                    heappop(heap)
-                    head[2](head[3], t)
+                    feed_t = INF
         finally:
             self._draining = False
+            self._pi, self._feed_t, self._feed_eid = i, feed_t, feed_eid
+            self._feed_at = ts[i] if i < n else INF
         self._wake_head()
 
     # ---- staffing -------------------------------------------------------------------------
@@ -438,14 +448,20 @@ class ContactCenter:
         self.status[cid] = IN_SERVICE
         self.t_answer[cid] = now
         self.group[cid] = g
-        self.last_wait[g] = now - self.t_arrive[cid]
+        if self._callback_s is not None:  # only callback offers read it
+            self.last_wait[g] = now - self.t_arrive[cid]
         resolved = self.resolve_u[cid] < self._fcr[g][self.reason[cid]]
         self.resolved[cid] = resolved
         talk = self.talk[cid]
         if self._on_answer is not None:
-            talk += self._on_answer(cid, g, resolved)
-            self.talk[cid] = talk
-        self._at(talk + self.acw[cid], self._on_done, cid)
+            extra = self._on_answer(cid, g, resolved)
+            if extra:
+                talk += extra
+                self.talk[cid] = talk
+        # ``_at(talk + acw, self._on_done, cid)``, inlined: this runs once per call
+        heappush(self._heap, (now + (talk + self.acw[cid]), next(self._sim_eid), self._done, cid))
+        if not self._draining:
+            self._wake_head()
         if self._escalation and self._escalates(cid, g):
             self._at(talk, self._on_talk_end, cid)  # put through at the end of talk
 
@@ -468,6 +484,12 @@ class ContactCenter:
         self.finished.append(cid)
         if self.owed[g]:
             self.owed[g] -= 1
+            return
+        for dq in self.queues[g]:
+            if dq:
+                break
+        else:  # nobody queued for this group: the agent is free
+            self.free[g] += 1
             return
         nxt = self._next_in_queue(g, now)
         if nxt < 0:
@@ -645,16 +667,25 @@ class ContactCenter:
         for per_class in self.queues:
             for k, dq in enumerate(per_class):
                 per_class[k] = deque(new[np.asarray(dq, dtype=np.int64)].tolist())
-        self._pend_t = self._pend_t[self._pi :]
-        self._pend_id = new[np.asarray(self._pend_id[self._pi :], dtype=np.int64)].tolist()
+        self._pend_t_arr = self._pend_t_arr[self._pi :]
+        self._pend_id_arr = new[self._pend_id_arr[self._pi :].astype(np.int64)]
+        self._pend_t = self._pend_t_arr.tolist()
+        self._pend_id = self._pend_id_arr.tolist()
         self._pi = 0
         tail = np.asarray(self.finished[consumed:], dtype=np.int64)
-        self.finished = array("q")
+        self.finished = array(self.finished.typecode)
         _append(self.finished, new[tail])
         return new
 
 
-_DTYPES = {"d": np.float64, "f": np.float32, "q": np.int64, "b": np.int8, "h": np.int16}
+_DTYPES = {
+    "d": np.float64,
+    "f": np.float32,
+    "q": np.int64,
+    "i": np.int32,
+    "b": np.int8,
+    "h": np.int16,
+}
 _COLUMNS = (
     "t_arrive",
     "account",
@@ -681,5 +712,7 @@ _RECORDS = (*_COLUMNS, "escalate_u")
 
 
 def _append(arr: array, values: np.ndarray) -> None:
-    """Append a numpy array to an array.array without a Python object per value."""
-    arr.frombytes(np.ascontiguousarray(values, dtype=_DTYPES[arr.typecode]).tobytes())
+    """Append a numpy array to an array.array without a Python object per value (and
+    through a memoryview, without an intermediate bytes copy)."""
+    flat = np.ascontiguousarray(values, dtype=_DTYPES[arr.typecode])
+    arr.frombytes(memoryview(flat).cast("B"))

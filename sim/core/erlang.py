@@ -27,7 +27,7 @@ combines intervals weighted by calls, never rounding per interval.
 
 Numerics: everything must stay finite for thousands of agents, so no factorial or ``a**c`` is
 ever formed. Erlang B uses its bounded recursion, and the Erlang A stationary distribution is
-built in log space with ``gammaln`` / ``logsumexp``.
+built in log space with ``gammaln`` and summed relative to its largest term.
 """
 
 from __future__ import annotations
@@ -36,11 +36,12 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betainc, betaincc, gammaln, logsumexp
+from scipy.special import betainc, gammaln
 
 __all__ = [
     "ErlangAMetrics",
@@ -58,9 +59,12 @@ __all__ = [
 
 # States whose probability is below e^-45 (~3e-20) of the total cannot change a float64 sum.
 _LOG_NEGLIGIBLE = 45.0
+_NEGLIGIBLE = math.exp(-_LOG_NEGLIGIBLE)
 # The Erlang A queue tail is enumerated state by state; beyond this many states (only reached
 # with an overloaded system and a mean patience of days) we refuse rather than exhaust memory.
 _MAX_TAIL_STATES = 5_000_000
+# A staffed queue's tail falls e^-45 below its peak within ~10-200 states; start there.
+_FIRST_TAIL_CHUNK = 256
 
 
 class _TailTooLong(ValueError):
@@ -216,7 +220,10 @@ def _tail_log_weights(lam: float, alpha: float, theta: float) -> NDArray[np.floa
     """``log(pi_{c+k} / pi_c)`` for k = 0..K, stopping once the terms are negligible.
 
     The ratios ``lam / (c mu + j theta)`` decrease in j, so the log weights are concave: after
-    the peak they only fall, and the first negligible term past it ends the tail.
+    the peak they only fall, and the first negligible term past it ends the tail. Chunks
+    start small (a staffed queue's tail is ~100 states; this runs thousands of times per
+    staffing plan) and double; each continues the running sum from the last weight, so the
+    weights are the same sequential sums whatever the chunk sizes.
     """
     log_lam = math.log(lam)
     peak = 0 if lam <= alpha else math.ceil((lam - alpha) / theta)
@@ -225,14 +232,17 @@ def _tail_log_weights(lam: float, alpha: float, theta: float) -> NDArray[np.floa
             f"patience_s too large for this overload: the Erlang A queue would need over "
             f"{_MAX_TAIL_STATES} states; use patience_s=math.inf (Erlang C)"
         )
-    chunks = [np.zeros(1)]
+    chunks = []
     last = top = 0.0
     start = 1
-    size = max(1024, peak + 1024)
+    size = peak + _FIRST_TAIL_CHUNK
     while True:
         j = np.arange(start, start + size, dtype=np.float64)
-        chunk = last + np.cumsum(log_lam - np.log(alpha + j * theta))
-        chunks.append(chunk)
+        steps = np.empty(size + 1)
+        steps[0] = last  # carry the running sum in: cumsum adds sequentially
+        np.subtract(log_lam, np.log(alpha + j * theta), out=steps[1:])
+        chunk = np.cumsum(steps)
+        chunks.append(chunk if start == 1 else chunk[1:])
         last = float(chunk[-1])
         top = max(top, float(chunk.max()))
         start += size
@@ -244,7 +254,7 @@ def _tail_log_weights(lam: float, alpha: float, theta: float) -> NDArray[np.floa
                 f"{_MAX_TAIL_STATES} states; use patience_s=math.inf (Erlang C)"
             )
         size *= 2
-    w = np.concatenate(chunks)
+    w = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     return w[: int(np.flatnonzero(w >= top - _LOG_NEGLIGIBLE)[-1]) + 1]
 
 
@@ -289,15 +299,20 @@ def erlang_a_metrics(
 
     theta = 1.0 / patience
     alpha = c / aht  # total service rate when every agent is busy
-    n = np.arange(c, dtype=np.float64)
     log_a = math.log(a)
-    lower = n * log_a - gammaln(n + 1.0)
-    tail = (c * log_a - float(gammaln(c + 1.0))) + _tail_log_weights(lam, alpha, theta)
-    log_z = float(logsumexp(np.concatenate([lower, tail])))
-    p_lower = math.exp(float(logsumexp(lower)) - log_z) if c else 0.0
+    # Weights relative to the largest, summed in plain numpy: scipy's logsumexp goes through
+    # the array-API layer, which cost more than the rest of this function.
+    lower = np.arange(c, dtype=np.float64)
+    lower = lower * log_a - gammaln(lower + 1.0)
+    tail = _tail_log_weights(lam, alpha, theta) + (c * log_a - math.lgamma(c + 1.0))
+    top = max(float(lower.max()), float(tail.max())) if c else float(tail.max())
+    s_lower = float(np.exp(lower - top).sum())
+    w_tail = np.exp(tail - top)
+    z = s_lower + float(w_tail.sum())
+    p_lower = s_lower / z
 
-    k = np.flatnonzero(tail >= log_z - _LOG_NEGLIGIBLE)
-    pk = np.exp(tail[k] - log_z)
+    k = np.flatnonzero(w_tail >= z * _NEGLIGIBLE)
+    pk = w_tail[k] / z
     kf = k.astype(np.float64)
     p_wait = float(pk.sum())
     mean_queue = float(kf @ pk)
@@ -308,7 +323,7 @@ def erlang_a_metrics(
     if alpha > 0.0:
         x = alpha / theta
         answered = alpha / (alpha + (kf + 1.0) * theta) * betainc(kf + 1.0, x + 1.0, p)
-        queued = stay * betaincc(kf + 1.0, x, p)
+        queued = stay * _ibeta_complement(int(k.max(initial=0)) + 1, x, p, t * alpha)[k]
     else:  # nobody to answer: every caller waits until it hangs up
         answered = np.zeros_like(pk)
         queued = np.full_like(pk, stay)
@@ -324,6 +339,22 @@ def erlang_a_metrics(
         occupancy=occupancy,
         p_wait_within_threshold=within,
     )
+
+
+def _ibeta_complement(n: int, x: float, p: float, log_stay_x: float) -> NDArray[np.float64]:
+    """``1 - I_p(j, x)`` for j = 1..n, with ``log_stay_x = -x log(1 - p)``.
+
+    By the recurrence ``1 - I_p(j + 1, x) = 1 - I_p(j, x) + p^j (1-p)^x Γ(j+x) / (j! Γ(x))``
+    from ``1 - I_p(1, x) = (1-p)^x``: a running sum of positive terms, accurate to a few ulps
+    per term, where scipy's ``betaincc`` cost more than the rest of ``erlang_a_metrics``.
+    """
+    if p == 0.0:
+        return np.ones(n)
+    j = np.arange(1.0, float(n))
+    log_terms = np.empty(n)
+    log_terms[0] = -log_stay_x
+    np.add(math.log(p) + np.log(j - 1.0 + x), -np.log(j), out=log_terms[1:])
+    return np.cumsum(np.exp(np.cumsum(log_terms)))
 
 
 def _erlang_c_metrics(lam: float, aht: float, c: int, t: float) -> ErlangAMetrics:
@@ -344,8 +375,9 @@ def _erlang_c_metrics(lam: float, aht: float, c: int, t: float) -> ErlangAMetric
 def _fewest_agents(meets: Callable[[int], bool], lo: int, step: int, max_agents: int) -> int:
     """Smallest c > lo with ``meets(c)``, given ``meets(lo)`` is False and meets is monotone.
 
-    Galloping from a good first step then bisecting costs O(log) evaluations, which matters
-    because each evaluation is O(c).
+    Galloping (lo + step, + 2 step, + 4 step, ...) then bisecting costs O(log) evaluations,
+    which matters because each evaluation is O(c); with step 1 an answer at lo + 1 or
+    lo + 2 costs one or two.
     """
     if lo >= max_agents:
         raise ValueError(f"target needs more than max_agents={max_agents} agents")
@@ -355,8 +387,8 @@ def _fewest_agents(meets: Callable[[int], bool], lo: int, step: int, max_agents:
         if hi >= max_agents:
             raise ValueError(f"target needs more than max_agents={max_agents} agents")
         lo = hi
-        step *= 2
         hi = min(lo + step, max_agents)
+        step *= 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if meets(mid):
@@ -364,6 +396,14 @@ def _fewest_agents(meets: Callable[[int], bool], lo: int, step: int, max_agents:
         else:
             lo = mid
     return hi
+
+
+def _search_start(lo: int, step: int, known: int) -> tuple[int, int]:
+    """Where ``_fewest_agents`` starts: below ``known`` agents is known to fail (the answer
+    at a smaller rate, ``_staff_rates``), so the search walks up from there one by one."""
+    if known > 0:
+        return max(lo, known - 1), 1
+    return lo, step
 
 
 def staff_erlang_c(
@@ -379,15 +419,40 @@ def staff_erlang_c(
     target = _fraction(target_sl, "target_sl")
     t = _threshold(threshold_s)
     max_agents = _agents(max_agents, "max_agents")
+    return _staff_c(lam, aht, target, t, max_agents)
+
+
+def _staff_c(
+    lam: float, aht: float, target: float, t: float, max_agents: int, known: int = 0
+) -> int:
+    """``staff_erlang_c`` on validated arguments (``known``: see ``_search_start``).
+
+    Walks c up from the first stable count, carrying Erlang B's recursion from one count
+    to the next: O(1) per count instead of a fresh O(c) recursion per probe, and each
+    service level is computed exactly as ``erlang_c_service_level`` computes it.
+    """
     if lam == 0.0:
         return 0
     a = lam * aht
-    return _fewest_agents(
-        lambda c: erlang_c_service_level(c, a, aht, t) >= target,
-        lo=math.floor(a),
-        step=math.ceil(math.sqrt(a)),
-        max_agents=max_agents,
-    )
+    c = max(math.floor(a) + 1, known)
+    b = erlang_b(c, a)
+    while c <= max_agents:
+        wait = _clip01(c * b / (c - a * (1.0 - b)))
+        if _clip01(1.0 - wait * math.exp(-(c - a) * t / aht)) >= target:
+            return c
+        c += 1
+        ab = a * b
+        b = ab / (c + ab)
+    raise ValueError(f"target needs more than max_agents={max_agents} agents")
+
+
+def _max_abandon(max_abandon: float | None) -> float | None:
+    if max_abandon is None:
+        return None
+    v = float(max_abandon)
+    if not 0.0 < v <= 1.0:
+        raise ValueError(f"max_abandon must lie in (0, 1], got {max_abandon!r}")
+    return v
 
 
 def staff_erlang_a(
@@ -411,14 +476,25 @@ def staff_erlang_a(
     target = _fraction(target_sl, "target_sl")
     t = _threshold(threshold_s)
     max_agents = _agents(max_agents, "max_agents")
-    if max_abandon is not None:
-        max_abandon = float(max_abandon)
-        if not 0.0 < max_abandon <= 1.0:
-            raise ValueError(f"max_abandon must lie in (0, 1], got {max_abandon!r}")
+    cap = _max_abandon(max_abandon)
+    return _staff_a(lam, aht, patience, target, t, cap, max_agents)
+
+
+def _staff_a(
+    lam: float,
+    aht: float,
+    patience: float,
+    target: float,
+    t: float,
+    max_abandon: float | None,
+    max_agents: int,
+    known: int = 0,
+) -> int:
+    """``staff_erlang_a`` on validated arguments (``known``: see ``_search_start``)."""
     if lam == 0.0:
         return 0
     if math.isinf(patience):
-        return staff_erlang_c(lam, aht, target, t, max_agents)
+        return _staff_c(lam, aht, target, t, max_agents, known)
     a = lam * aht
     lo = math.ceil(target * a) - 1
     if max_abandon is not None:
@@ -431,7 +507,8 @@ def staff_erlang_a(
             return False
         return m.service_level >= target and (max_abandon is None or m.p_abandon <= max_abandon)
 
-    return _fewest_agents(meets, max(lo, 0), math.ceil(math.sqrt(a)), max_agents)
+    lo, step = _search_start(max(lo, 0), math.ceil(math.sqrt(a)), known)
+    return _fewest_agents(meets, lo, step, max_agents)
 
 
 def sqrt_staffing(lam: float, aht_s: float, beta: float) -> int:
@@ -467,29 +544,46 @@ def staff_intervals(
     lam_arr = np.asarray(lam_per_interval, dtype=np.float64)
     if not np.all(np.isfinite(lam_arr)) or np.any(lam_arr < 0):
         raise ValueError("lam_per_interval must contain finite rates >= 0")
-    if model == "erlang_c":
-
-        def staff(lam: float) -> int:
-            return staff_erlang_c(lam, aht_s, target_sl, threshold_s, max_agents)
-
-    elif model == "erlang_a":
-        if patience_s is None:
-            raise ValueError("patience_s is required when model='erlang_a'")
-
-        def staff(lam: float) -> int:
-            return staff_erlang_a(
-                lam, aht_s, patience_s, target_sl, threshold_s, max_abandon, max_agents
-            )
-
-    else:
+    if model not in ("erlang_c", "erlang_a"):
         raise ValueError(f"model must be 'erlang_c' or 'erlang_a', got {model!r}")
+    if model == "erlang_a" and patience_s is None:
+        raise ValueError("patience_s is required when model='erlang_a'")
     # Validate scalars even when every interval is empty.
-    _positive(aht_s, "aht_s")
-    _fraction(target_sl, "target_sl")
-    _threshold(threshold_s)
+    aht = _positive(aht_s, "aht_s")
+    target = _fraction(target_sl, "target_sl")
+    t = _threshold(threshold_s)
+    patience = math.inf if model == "erlang_c" or patience_s is None else _patience(patience_s)
+    cap = _max_abandon(max_abandon)
+    max_agents = _agents(max_agents, "max_agents")
     unique, inverse = np.unique(lam_arr, return_inverse=True)
-    staffed = np.array([staff(float(v)) for v in unique], dtype=np.int64)
+    key = (aht, patience, target, t, cap if model == "erlang_a" else None, max_agents)
+    staffed = np.array(_staff_rates(tuple(unique.tolist()), *key), dtype=np.int64)
     return staffed[inverse].reshape(lam_arr.shape)
+
+
+@lru_cache(maxsize=64)
+def _staff_rates(
+    rates: tuple[float, ...],
+    aht: float,
+    patience: float,
+    target: float,
+    t: float,
+    max_abandon: float | None,
+    max_agents: int,
+) -> tuple[int, ...]:
+    """Fewest agents for each of ``rates`` (ascending), Erlang C when ``patience`` is inf.
+
+    More load never needs fewer agents (every metric worsens as the rate grows), so one
+    agent fewer than the previous rate's answer is known to fail and each search walks up
+    from there: one or two evaluations per rate instead of about five. Cached, because every
+    replication of an experiment staffs the same forecast again.
+    """
+    out = []
+    known = 0
+    for lam in rates:
+        known = _staff_a(lam, aht, patience, target, t, max_abandon, max_agents, known)
+        out.append(known)
+    return tuple(out)
 
 
 def aggregate_service_level(

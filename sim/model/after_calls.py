@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.core.codes import ABANDONED, ANSWERED, EXPERIENCES, IVR, REASONS
 from sim.model.calls import new_calls
+from sim.world.population import add_ones
 
 if TYPE_CHECKING:
     from sim.center.engine import ContactCenter
@@ -49,15 +50,15 @@ def after_calls(run: _Run, day: int) -> None:
     ivr = status == IVR
     wait = t_answer - pick("t_arrive", float)
     long_wait = answered & (wait > run.sc.retention.long_wait_s)
-    np.add.at(exp[:, E["long_wait"]], acct[long_wait], 1)
+    add_ones(exp[:, E["long_wait"]], acct[long_wait])
     retry = pick("retry_intent", bool)
     final_abandon = (status == ABANDONED) & ~retry
-    np.add.at(exp[:, E["abandoned"]], acct[final_abandon], 1)
+    add_ones(exp[:, E["abandoned"]], acct[final_abandon])
     done = answered | ivr
     ok = done & resolved
-    np.add.at(exp[:, E["resolved"]], acct[ok], 1)
+    add_ones(exp[:, E["resolved"]], acct[ok])
     open_issue = (done & ~resolved) | final_abandon
-    np.add.at(exp[:, E["unresolved"]], acct[answered & ~resolved], 1)
+    add_ones(exp[:, E["unresolved"]], acct[answered & ~resolved])
 
     # A resolved billing error is refunded; a resolved plan change lowers the charge.
     fix = ok & (reason == REASONS.index("billing_error"))

@@ -13,6 +13,7 @@ import numpy as np
 from sim.center.engine import CallBatch
 from sim.core.codes import EXPERIENCES, IVR, PENDING, REASONS
 from sim.policies.context import RECENT, CallContext
+from sim.world.population import add_ones
 from sim.world.retention import churn_risk
 
 if TYPE_CHECKING:
@@ -25,14 +26,16 @@ def context(run: _Run, acct: np.ndarray, reason: np.ndarray, t: float, **extra) 
     """The account screen for calls of accounts ``acct`` at time ``t``."""
     pop = run.pop
     n = acct.size
-    recent = pop.experience[np.ix_(acct, _RECENT_COLS)].astype(float)
+    rows = pop.experience_rows(acct)
+    recent = rows[:, _RECENT_COLS].astype(float)
+    risk = churn_risk(pop, acct, run.beta, t, rows)
     return CallContext(
         reason=reason,
         segment=pop.segment[acct],
         charge=pop.charge[acct],
         tenure_months=pop.tenure_months(acct, t),
         # an account that called to cancel leaves at its next bill unless it is saved
-        churn_risk=np.where(pop.cancel_pending[acct], 1.0, churn_risk(pop, acct, run.beta, t)),
+        churn_risk=np.where(pop.cancel_pending[acct], 1.0, risk),
         error_amount=pop.pending_error[acct],
         resolved=extra.get("resolved", np.zeros(n, dtype=bool)),
         group=extra.get("group", np.full(n, -1)),
@@ -112,6 +115,6 @@ def new_calls(
         origin=np.full(n, origin, dtype=np.int64),
     )
     status = np.where(ivr[order], IVR, PENDING)
-    np.add.at(run.pop.calls, acct, 1)
+    add_ones(run.pop.calls, acct)
     run.offers.record(acct[order], plans[order])
     run.center.add_calls(batch, status)

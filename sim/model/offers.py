@@ -9,6 +9,7 @@ phase owns the ledger's ``discounts`` rows and the per-call granted percentages.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -41,10 +42,13 @@ class Offers:
         # asked when the call is created, looked up when it is answered (``on_answer``),
         # so the policy sees the true group and outcome and the talk time is known as
         # service starts. A retrial or transfer copy made by the contact center uses the
-        # latest plan of its account.
+        # latest plan of its account. Only plans that offer something take a row: most
+        # calls are offered nothing, and a year of a million accounts makes millions of
+        # calls. ``call_row`` (one int per call id, unboxed) holds the row, _NO_OFFER, or
+        # _COPY for a copy, which looks up its account's latest plan in ``acct_row``.
         self.table = np.zeros((1024, n_groups, 2))
-        self.call_row = np.full(1024, -1, dtype=np.int64)
-        self.acct_row = np.full(run.pop.capacity, -1, dtype=np.int64)
+        self.call_row = array("i")
+        self.acct_row = np.full(run.pop.capacity, _NO_OFFER, dtype=np.int32)
         self.rows = 0
         self._plans_kept = 0  # plans left after the last compaction (streamed runs)
         self.granted: dict[int, float] = {}
@@ -70,19 +74,24 @@ class Offers:
         """Keep the plans of the calls about to be added (in call-id order)."""
         n = acct.size
         first = self.run.center.n_calls
-        self.table = _grown(self.table, self.rows + n, 0.0)
-        self.table[self.rows : self.rows + n] = table
-        self.call_row = _grown(self.call_row, first + n, -1)
-        self.call_row[first : first + n] = np.arange(self.rows, self.rows + n)
-        self.acct_row = _grown(self.acct_row, self.run.pop.capacity, -1)
-        self.acct_row[acct] = np.arange(self.rows, self.rows + n)
-        self.rows += n
+        has = table.reshape(n, -1).any(axis=1)
+        k = int(has.sum())
+        rows = np.full(n, _NO_OFFER, dtype=np.int32)
+        rows[has] = np.arange(self.rows, self.rows + k)
+        self.table = _grown(self.table, self.rows + k, 0.0)
+        self.table[self.rows : self.rows + k] = table[has]
+        self.rows += k
+        gap = first - len(self.call_row)  # calls the contact center copied since
+        self.call_row.frombytes(memoryview(np.full(gap, _COPY, dtype=np.int32)).cast("B"))
+        self.call_row.frombytes(memoryview(rows).cast("B"))
+        self.acct_row = _grown(self.acct_row, self.run.pop.capacity, _NO_OFFER)
+        self.acct_row[acct] = rows
 
     def _rows(self, ids: np.ndarray, acct: np.ndarray) -> np.ndarray:
-        rows = np.full(ids.size, -1, dtype=np.int64)
-        known = ids < self.call_row.size
-        rows[known] = self.call_row[ids[known]]
-        copy = rows < 0
+        rows = np.full(ids.size, _COPY, dtype=np.int64)
+        known = ids < len(self.call_row)
+        rows[known] = np.frombuffer(self.call_row, dtype=np.int32)[ids[known]]
+        copy = rows == _COPY
         rows[copy] = self.acct_row[acct[copy]]
         return rows
 
@@ -97,8 +106,11 @@ class Offers:
     def on_answer(self, cid: int, group: int, resolved: bool) -> float:
         """Engine hook: talk seconds the offer adds once the call is answered (scalar
         path: it runs once per answered call inside the event loop)."""
-        row = int(self.call_row[cid]) if cid < self.call_row.size else -1
-        if row < 0:
+        if not self.rows:  # no plan has offered anything yet (a policy that never offers)
+            return 0.0
+        call_row = self.call_row
+        row = call_row[cid] if cid < len(call_row) else _COPY
+        if row == _COPY:
             row = int(self.acct_row[self.run.center.account[cid]])
         if row < 0:
             return 0.0
@@ -201,21 +213,23 @@ class Offers:
         stays while a live call or its account (the latest plan, for retrials) names it.
         """
         kept = np.flatnonzero(new_row >= 0)
-        call_row = np.full(max(1024, kept.size), -1, dtype=np.int64)
-        known = kept[kept < self.call_row.size]
-        call_row[: known.size] = self.call_row[known]
-        self.call_row = call_row
+        old = np.frombuffer(self.call_row, dtype=np.int32)
+        rows = np.full(kept.size, _COPY, dtype=np.int32)  # ids past the log are copies
+        known = kept < old.size
+        rows[new_row[kept[known]]] = old[kept[known]]
         self.granted = {int(new_row[k]): p for k, p in self.granted.items() if new_row[k] >= 0}
-        if self.rows < 2 * self._plans_kept + 1024:
-            return
-        used = np.zeros(self.rows, dtype=bool)
-        for ref in (self.call_row, self.acct_row):
-            used[ref[ref >= 0]] = True
-        index = np.cumsum(used) - 1
-        self.table = self.table[: self.rows][used]
-        self.call_row = np.where(self.call_row >= 0, index[self.call_row], -1)
-        self.acct_row = np.where(self.acct_row >= 0, index[self.acct_row], -1)
-        self.rows = self._plans_kept = int(used.sum())
+        if self.rows >= 2 * self._plans_kept + 1024:
+            used = np.zeros(self.rows, dtype=bool)
+            for ref in (rows, self.acct_row):
+                used[ref[ref >= 0]] = True
+            index = (np.cumsum(used) - 1).astype(np.int32)
+            self.table = self.table[: self.rows][used]
+            rows = np.where(rows >= 0, index[np.maximum(rows, 0)], rows).astype(np.int32)
+            acct = self.acct_row
+            self.acct_row = np.where(acct >= 0, index[np.maximum(acct, 0)], acct).astype(np.int32)
+            self.rows = self._plans_kept = int(used.sum())
+        self.call_row = array("i")
+        self.call_row.frombytes(memoryview(rows).cast("B"))
 
     def granted_column(self, n_calls: int) -> np.ndarray:
         """Percent granted per call id (0 for most)."""
@@ -224,6 +238,12 @@ class Offers:
             keys = np.fromiter(self.granted.keys(), dtype=np.int64)
             granted[keys] = np.fromiter(self.granted.values(), dtype=float)
         return granted
+
+
+_NO_OFFER = -2
+"""``call_row``/``acct_row`` value: the plan offers nothing in any group or outcome."""
+_COPY = -1
+"""``call_row`` value: a call copied by the contact center; its account's plan applies."""
 
 
 def _grown(a: np.ndarray, need: int, fill: float) -> np.ndarray:

@@ -108,6 +108,7 @@ class _Run:
         self.beta = effect_weights(scenario)
         self.ledger = Ledger()
         self.env = simpy.Environment()
+        self.offers = Offers(self, discount)
         routes = []
         for r in REASONS:
             eligible = [i for i, g in enumerate(cc.groups) if r in g.skills]
@@ -142,7 +143,7 @@ class _Run:
             retrial_probability=callers.retrial.probability,
             callback_uniform=DrawBuffer(lambda n: s["callbacks"].random(n)),
             next_open=self.clock.next_open,
-            on_answer=self._on_answer,
+            on_answer=self.offers.on_answer,
         )
         self._patience_buffers = [
             DrawBuffer(lambda n, d=seg.patience_s: d.sample(s["retrials"], n))
@@ -158,7 +159,6 @@ class _Run:
         )
         # the last edge is the end of the horizon (Calendar.end, the Clock's day grid)
         assert self.month_starts_s[-1] == self.clock.horizon_s
-        self.offers = Offers(self, discount)
         self.seen = 0
         self.bill_runs = 0
 
@@ -166,9 +166,6 @@ class _Run:
 
     def month_of(self, t: float) -> int:
         return int(np.searchsorted(self.month_starts_s, t, side="right") - 1)
-
-    def _on_answer(self, cid: int, group: int, resolved: bool) -> float:
-        return self.offers.on_answer(cid, group, resolved)
 
     def _retrial_patience(self, account: int) -> float:
         return self._patience_buffers[int(self.pop.segment[account])].next()

@@ -109,7 +109,7 @@ class CallSink:
         self.calls.close()
         if self.calls.rows != n_calls:
             raise RuntimeError(f"streamed {self.calls.rows} calls of {n_calls}")
-        customers = run.pop.table(copy=False)
+        customers = run.pop.table()
         self.customers = TableWriter(self.folder / CUSTOMERS_FILE)
         self.customers.write_all(
             customers_frame({k: v[lo : lo + CUSTOMER_ROWS] for k, v in customers.items()}, run.sc)

@@ -308,14 +308,22 @@ def step_integral(times: np.ndarray, levels: np.ndarray, x: np.ndarray) -> np.nd
 
 
 def busy_integral(start: np.ndarray, end: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Total busy time of intervals [start, end) that falls before each x."""
-    s = np.sort(start)
-    e = np.sort(end)
-    cs = np.concatenate([[0.0], np.cumsum(s)])
-    ce = np.concatenate([[0.0], np.cumsum(e)])
-    ns = np.searchsorted(s, x, side="right")
-    ne = np.searchsorted(e, x, side="right")
-    return (ns * x - cs[ns]) - (ne * x - ce[ne])
+    """Total busy time of intervals [start, end) that falls before each x.
+
+    Starts and ends are summed one after the other, so only one sorted copy of the
+    calls is alive at a time (a year of a million accounts has millions of calls).
+    """
+    return _time_since(start, x) - _time_since(end, x)
+
+
+def _time_since(t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Σ over the t_i <= x of (x - t_i), for each x: ``n x - Σ t_i`` from a sorted t."""
+    s = np.sort(t)
+    cs = np.empty(s.size + 1)
+    cs[0] = 0.0
+    np.cumsum(s, out=cs[1:])
+    n = np.searchsorted(s, x, side="right")
+    return n * x - cs[n]
 
 
 def erlang_c_needed(
@@ -514,8 +522,12 @@ class Results:
         answered = status == ANSWERED
         abandoned = status == ABANDONED
         wait = c["t_answer"] - c["t_arrive"]
-        bins = np.clip(np.searchsorted(edges, c["t_arrive"], side="right") - 1, 0, edges.size - 2)
         nb = edges.size - 1
+        # Per-call temporaries are built in place and dropped once used: a year of a
+        # million accounts has millions of calls, 17 MB per float column.
+        bins = np.searchsorted(edges, c["t_arrive"], side="right")
+        bins -= 1
+        np.clip(bins, 0, nb - 1, out=bins)
 
         def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
             w = None if weights is None else weights[mask]
@@ -526,12 +538,16 @@ class Results:
         n_ab = count(abandoned)
         within = count(answered & (wait <= T))
         wait_sum = count(answered, np.nan_to_num(wait))
+        del wait
         handle = c["talk"] + c["acw"]
         handle_sum = count(answered, handle)
         served = answered | (status == IN_SERVICE)
         b_start = c["t_answer"][served]
-        b_end = np.minimum(b_start + handle[served], self.raw.clock.horizon_s)
+        b_end = b_start + handle[served]
+        del handle
+        np.minimum(b_end, self.raw.clock.horizon_s, out=b_end)
         busy = np.diff(busy_integral(b_start, b_end, edges))
+        del b_start, b_end
         on_duty = np.zeros(nb)
         scheduled = np.zeros(nb)
         for (ts, lv), (ts2, lv2) in zip(
@@ -544,10 +560,12 @@ class Results:
         # deadline, or (still waiting) to the end of the horizon.
         horizon = self.raw.clock.horizon_s
         w_end = np.where(status == ABANDONED, c["deadline"], c["t_answer"])
-        w_end = np.where(status == WAITING, horizon, w_end)
+        w_end[status == WAITING] = horizon
         w_start = c["t_arrive"][queued]
-        w_end = np.clip(w_end[queued], w_start, horizon)
+        w_end = w_end[queued]
+        np.clip(w_end, w_start, horizon, out=w_end)
         queue_s = np.maximum(np.diff(busy_integral(w_start, w_end, edges)), 0.0)  # float noise
+        del w_start, w_end
         # Erlang C staffing for the interval's load; with no answered call to measure an
         # AHT, the scenario's expected handling time of the calls offered stands in.
         reason_handle = np.array(sc.contact_center.handling.expected_s())
@@ -619,21 +637,29 @@ class Results:
         edges = self.raw.month_starts_s
         c = self.raw.calls
         status = c["status"]
-        mon = np.clip(np.searchsorted(edges, c["t_arrive"], side="right") - 1, 0, months - 1)
+        mon = np.searchsorted(edges, c["t_arrive"], side="right")  # in place: see intervals
+        mon -= 1
+        np.clip(mon, 0, months - 1, out=mon)
         answered = status == ANSWERED
         abandoned = status == ABANDONED
         T = sc.contact_center.service_level.threshold_s
-        wait = np.nan_to_num(c["t_answer"] - c["t_arrive"])
+        wait = c["t_answer"] - c["t_arrive"]
+        np.nan_to_num(wait, copy=False)
         queued = reached_queue(status)
         offered = np.bincount(mon[queued], minlength=months)
         n_ans = np.bincount(mon[answered], minlength=months)
         n_ab = np.bincount(mon[abandoned], minlength=months)
         within = np.bincount(mon[answered & (wait <= T)], minlength=months)
-        phone_s = np.where(answered, wait + c["talk"], 0.0)
-        phone_s = phone_s + np.where(abandoned, c["deadline"] - c["t_arrive"], 0.0)
+        wait += c["talk"]  # time on the phone: wait + talk if answered,
+        wait[~answered] = 0.0
+        gave_up = c["deadline"] - c["t_arrive"]  # the wait until hanging up if abandoned
+        gave_up[~abandoned] = 0.0
+        wait += gave_up
+        del gave_up
         telephony = (
-            np.bincount(mon, weights=phone_s, minlength=months) / 60
+            np.bincount(mon, weights=wait, minlength=months) / 60
         ) * sc.economics.telephony_per_minute
+        del mon, wait
 
         agent_cost = np.zeros(months)
         for g, (ts, lv) in zip(sc.contact_center.groups, self.raw.staffing.scheduled, strict=True):
@@ -723,8 +749,8 @@ class Results:
         sc = self.scenario
         cust = self.raw.customers
         seg = cust["segment"].astype(np.int64)
-        zero = np.zeros(seg.size)
-        none = np.zeros(seg.size, dtype=np.int64)
+        zero = np.broadcast_to(0.0, seg.size)  # read-only zeros that take no memory
+        none = np.broadcast_to(np.int64(0), seg.size)
         edges = self.raw.month_starts_s
         end_s = float(edges[-1])
         joined = np.maximum(cust["joined_s"], 0.0)
@@ -733,8 +759,12 @@ class Results:
         )
         active = cust["active"].astype(bool)
         beta = effect_weights(sc)
-        exp = np.column_stack([cust[f"exp_{k}"] for k in EXPERIENCES]).astype(float)
-        score = exp @ beta + sc.retention.effects.error_uncorrected * (cust["pending_error"] > 0)
+        exp = np.empty((seg.size, len(EXPERIENCES)))  # float64 straight away, no float32 copy
+        for j, k in enumerate(EXPERIENCES):
+            exp[:, j] = cust[f"exp_{k}"]
+        score = exp @ beta
+        del exp
+        score += sc.retention.effects.error_uncorrected * (cust["pending_error"] > 0)
         a = np.flatnonzero(active)
         end = customer_value(
             sc,
@@ -751,10 +781,10 @@ class Results:
             sc,
             seg[gone],
             cust["charge"][gone],
-            np.zeros(gone.size),
+            zero[: gone.size],
             (churned_s - cust["joined_s"][gone]) / MONTH_S,
-            np.zeros(gone.size),
-            np.zeros(gone.size, dtype=np.int64),
+            zero[: gone.size],
+            none[: gone.size],
         )
         k = len(self.raw.segment_names)
         end_acct = np.zeros(seg.size)

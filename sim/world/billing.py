@@ -79,9 +79,9 @@ def bill_run(
         "day_u": rng.random(n_all),
         "time_u": rng.random(n_all),
     }
-    live = pop.active[cycle_accounts]
-    idx = cycle_accounts[live]
-    draws = {k: v[live] for k, v in draws.items()}
+    live = np.flatnonzero(pop.active[cycle_accounts])  # take is ~3x a boolean mask here
+    idx = cycle_accounts.take(live)
+    draws = {k: v.take(live) for k, v in draws.items()}
     charge = pop.charge[idx]
     correct = charge * draws["usage"] + np.where(
         draws["one_off_u"] < b.one_off.probability, draws["one_off"], 0.0

@@ -46,10 +46,18 @@ def hazard(
     return np.minimum(base * np.exp(sensitivity * score + young), 1.0)
 
 
-def churn_risk(pop: Population, idx: np.ndarray, beta: np.ndarray, t: float) -> np.ndarray:
-    """Probability that each account in ``idx`` leaves at its next bill (as of ``t``)."""
+def churn_risk(
+    pop: Population,
+    idx: np.ndarray,
+    beta: np.ndarray,
+    t: float,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Probability that each account in ``idx`` leaves at its next bill (as of ``t``);
+    ``rows``: their experience rows, when the caller has gathered them already."""
     seg = pop.segment[idx]
-    score = pop.experience[idx].astype(float) @ beta
+    rows = pop.experience_rows(idx) if rows is None else rows
+    score = rows.astype(float) @ beta
     return hazard(
         pop.churn_base[seg],
         pop.churn_sensitivity[seg],
@@ -133,7 +141,7 @@ def churn_at_bill(
     pop.cancel_pending[callers] = True
     pop.active[gone] = False
     pop.churned_s[gone] = t
-    pop.experience[idx] *= math.exp(-1.0 / scenario.retention.memory_months)
+    pop.fade_experience(idx, math.exp(-1.0 / scenario.retention.memory_months))
     return gone, callers
 
 
