@@ -8,17 +8,19 @@ separate worker processes started here (``sim.experiments.cluster.local_cluster`
 ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`` with the library's
 settings). The cluster's start-up (processes, connection, workers importing the model)
 is timed on its own: a session pays it once, not per sweep. Rounds are interleaved
-(serial, pool, Dask) and each executor's best round counts: the machine is shared.
+(serial, pool, Dask): the machine is shared, and its load moves within minutes.
 
 Targets (issue 17):
-- the pool's wall time ≤ 0.6 × serial;
+- the pool's wall time ≤ 0.6 × serial (best rounds);
 - Dask's overhead per job ≤ 5 % for jobs of ≥ 1 s, where a job's cost on an executor is
   wall × workers / jobs and Dask's overhead is its cost over the process pool's on the
-  same 2 workers: (Dask wall − pool wall) / pool wall. Both pay the same parallel
-  slowdown of 2 workers on this machine, so the difference is what Dask adds
-  (scheduling, serialisation, its workers' process settings). Printed beside it, for
-  reference: each executor's cost against a serial job, and Dask's wall against the job
-  time measured inside its workers;
+  same 2 workers: Dask wall / pool wall − 1, taken in each round (the two run one after
+  the other) and the median over rounds counts. Both pay the same parallel slowdown of 2
+  workers on this machine, so the difference is what Dask adds (scheduling,
+  serialisation, its workers' process settings). Printed beside it, for reference: each
+  executor's cost a job against a serial job (best rounds), its CPU seconds against the
+  pool's (median of rounds: far less sensitive to other load than wall time), and its
+  idle worker slots (wall × workers against the job time measured inside its workers);
 - every executor gives the same KPIs as serial, bit for bit.
 """
 
@@ -26,10 +28,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
+import statistics
 import sys
 import time
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,10 +80,23 @@ def horizon(min_job: float) -> tuple[int, float]:
         months = min(36, max(months + 1, math.ceil(months * min_job * 1.1 / took)))
 
 
-def timed(**kwargs) -> tuple[float, ExperimentResult]:
-    start = time.perf_counter()
+def cpu_seconds(client: Any | None) -> float:
+    """CPU seconds used so far by this process (the client and a local scheduler run
+    here), its finished children (pool workers, reaped when a pool shuts down) and, with
+    a Dask client, its workers (they live on, so they are asked)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return used + (sum(client.run(time.process_time).values()) if client is not None else 0.0)
+
+
+def timed(**kwargs: Any) -> tuple[float, float, ExperimentResult]:
+    """Wall and CPU seconds of one sweep, and its result."""
+    client = kwargs["executor"] if not isinstance(kwargs["executor"], str) else None
+    cpu, start = cpu_seconds(client), time.perf_counter()
     result = run_experiment(**kwargs)
-    return time.perf_counter() - start, result
+    wall = time.perf_counter() - start
+    return wall, cpu_seconds(client) - cpu, result
 
 
 def main() -> int:
@@ -127,65 +145,64 @@ def main() -> int:
         executors.append(("dask defaults", {"executor": plain_client}))
 
     walls: dict[str, list[float]] = {name: [] for name, _ in executors}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in executors}
     results: dict[str, ExperimentResult] = {}
     in_worker: dict[str, list[float]] = {name: [] for name, _ in executors}
     try:
         for _ in range(args.rounds):
             for name, options in executors:
-                wall, result = timed(**sweep, **options)
+                wall, cpu, result = timed(**sweep, **options)
                 walls[name].append(wall)
+                cpus[name].append(cpu)
                 results.setdefault(name, result)
                 in_worker[name].append(sum(r.elapsed_s for r in result.runs.values()))
     finally:
         for close in closing:
             close()
 
-    serial, pool, dask = (min(walls[k]) for k in ("serial", "process", "dask"))
+    serial, pool = min(walls["serial"]), min(walls["process"])
     job_s = serial / jobs
     pool_ratio = pool / serial
-    dask_overhead = dask / pool - 1
+
+    def against_pool(measure: dict[str, list[float]], name: str) -> float:
+        """Median over rounds of ``name``'s measure over the pool's in the same round, − 1."""
+        pairs = zip(measure[name], measure["process"], strict=True)
+        return statistics.median(x / p for x, p in pairs) - 1
+
+    dask_overhead = against_pool(walls, "dask")
     same = all(results[k].kpis().equals(results["serial"].kpis()) for k in walls)
 
-    def cost(wall: float) -> str:
-        return f"{(wall * WORKERS / jobs - job_s) / job_s * 100:+.1f} % a job against serial"
-
-    def spread(name: str) -> str:
-        return f"rounds {', '.join(f'{w:.1f}' for w in walls[name])} s"
-
-    def inside(name: str) -> str:
-        best = walls[name].index(min(walls[name]))
-        job, alone = in_worker[name][best] / jobs, min(in_worker["serial"]) / jobs
-        return (
-            f"jobs inside its workers {job:.2f} s (serial {alone:.2f} s); "
-            f"its wall against them {min(walls[name]) * WORKERS / in_worker[name][best] - 1:+.1%}"
-        )
-
-    print(f"sweep of {jobs} jobs ({months} months each), {WORKERS} workers, best of {args.rounds}")
-    print(f"  probe job   {probe_s:6.2f} s  (target applies to jobs of >= {MIN_JOB_S:.0f} s)")
     print(
-        f"  dask start  {startup[0]:6.1f} s  (cluster {startup[1]:.1f} s, warming the workers "
-        f"{startup[2]:.1f} s; once per session, not counted below)"
+        f"sweep of {jobs} jobs ({months} months each; a serial job {probe_s:.2f} s, the target "
+        f"applies to jobs of >= {MIN_JOB_S:.0f} s), {WORKERS} workers, {args.rounds} rounds"
     )
-    print(f"  serial      {serial:6.1f} s  ({job_s:.2f} s a job; {spread('serial')})")
     print(
-        f"  process     {pool:6.1f} s  ratio {pool_ratio:.2f} (target <= {TARGET_POOL_RATIO}); "
-        f"{cost(pool)}; {spread('process')}"
+        f"dask start-up {startup[0]:.1f} s (cluster {startup[1]:.1f} s, warming the workers "
+        f"{startup[2]:.1f} s): once per session, not counted below"
     )
-    print(f"              {inside('process')}")
     print(
-        f"  dask        {dask:6.1f} s  overhead {dask_overhead * 100:+.1f} % a job against the "
-        f"process pool on {WORKERS} workers (target <= {TARGET_DASK_OVERHEAD * 100:.0f} %); "
-        f"{cost(dask)}; {spread('dask')}"
+        f"{'':14} {'best wall':>9}  {'a job vs serial':>15}  {'vs pool (median)':>16}  "
+        f"{'CPU vs pool':>11}  {'idle slots':>10}  rounds"
     )
-    print(f"              {inside('dask')}")
-    if "dask defaults" in walls:
-        plain = min(walls["dask defaults"])
+    for name in walls:
+        best = min(walls[name])
+        i = walls[name].index(best)
+        vs_serial = best * (1 if name == "serial" else WORKERS) / jobs / job_s - 1
+        parallel = name != "serial"
+        vs_pool = f"{against_pool(walls, name):+.1%}" if parallel else ""
+        cpu = f"{against_pool(cpus, name):+.1%}" if parallel else ""
+        # worker slots not running a job: scheduling, transfers, the last jobs' tail
+        idle = f"{best * WORKERS / in_worker[name][i] - 1:+.1%}" if parallel else ""
+        rounds = ", ".join(f"{w:.1f}" for w in walls[name])
         print(
-            f"  dask, Dask's default worker settings (reference) {plain:6.1f} s  overhead "
-            f"{plain / pool - 1:+.1%} a job against the pool; {spread('dask defaults')}"
+            f"{name:14} {best:8.1f}s  {vs_serial:+15.1%}  {vs_pool:>16}  {cpu:>11}  "
+            f"{idle:>10}  {rounds}"
         )
-        print(f"              {inside('dask defaults')}")
-    print(f"  KPIs identical to serial: {same}")
+    print(
+        f"pool / serial {pool_ratio:.2f} (target <= {TARGET_POOL_RATIO}); Dask's overhead per "
+        f"job against the pool {dask_overhead:+.1%} (target <= {TARGET_DASK_OVERHEAD:.0%})"
+    )
+    print(f"KPIs identical to serial on every executor: {same}")
     ok = (
         job_s >= MIN_JOB_S
         and pool_ratio <= TARGET_POOL_RATIO
