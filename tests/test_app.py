@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +161,21 @@ def test_run_shows_results_and_reruns_do_not_simulate(sims):
     assert len(sims) == 2 and sims[-1][1] == 7
     assert not any("last run" in i.value for i in at.info)
     assert len(at.session_state["strategies"]) == 2  # the first strategy is not lost
+
+
+def test_run_draws_its_results_in_the_same_script_run(sims, monkeypatch):
+    at = small(fresh())
+    drawn = []  # the levers are drawn once a script run
+    real = ui.staffing_modes
+    monkeypatch.setattr(ui, "staffing_modes", lambda: drawn.append(1) or real())
+    run(at, "first")
+    # the run happens before the tabs are drawn, so the page that ran it shows it: one
+    # script run, no progress bar left, the name box empty for the next name
+    assert len(drawn) == 1
+    assert list(at.session_state["strategies"]) == ["first"] and len(at.metric) == 10
+    assert at.text_input(key="strategy_name").value == ""
+    assert not at.get("progress")
+    assert len(sims) == 1
 
 
 def test_a_taken_name_asks_before_replacing(sims):
@@ -879,7 +895,7 @@ def test_an_alias_bomb_upload_is_refused_quickly_by_the_librarys_check(sims, mon
 
 
 @pytest.fixture
-def few_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+def few_plans(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The optimiser's default space cut to three plans, so the page test runs in seconds."""
     from sim.experiments import netopt
 
@@ -890,6 +906,9 @@ def few_plans(monkeypatch: pytest.MonkeyPatch) -> None:
         )
 
     monkeypatch.setattr(netopt.SearchSpace, "default", staticmethod(small_space))
+    st.cache_data.clear()  # the page caches plan counts per scenario: these are new
+    yield
+    st.cache_data.clear()
 
 
 def test_best_plan_ranks_marks_checks_and_keeps_the_choice(sims, few_plans):
