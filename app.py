@@ -81,6 +81,11 @@ def tr(key: str, **kw: Any) -> str:
     return i18n.t(key, st.session_state.get("lang", "en"), **kw)
 
 
+def labels(keys: pd.Series) -> dict[str, str]:
+    """Each distinct key of a column with its label: looked up once, not once a row."""
+    return {k: tr(k) for k in keys.unique()}
+
+
 # ---- scenario source -----------------------------------------------------------------------
 
 
@@ -118,10 +123,17 @@ def pick_scenario() -> tuple[str, Scenario, str] | None:
         text = edits[source]
         sb.caption(tr("edited_note"))
     try:
-        return source, scenario_from_yaml(text, source), text
+        return source, parsed_scenario(text, source), text
     except ScenarioError as exc:
         sb.error(tr("file_bad") + "\n\n" + _bullets(exc.problems))
         return None
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def parsed_scenario(text: str, source: str) -> Scenario:
+    """A scenario file parsed and validated once, not on every rerun (a Scenario is
+    immutable, so every rerun and session may share it)."""
+    return scenario_from_yaml(text, source)
 
 
 def _bullets(problems: list[str]) -> str:
@@ -450,8 +462,6 @@ def run_controls(
     lang = state.get("lang", "en")
     strategies: dict = state.setdefault("strategies", {})
     sb = st.sidebar
-    if state.pop("clear_name", False):
-        state["strategy_name"] = ""
     auto = (
         i18n.strategy_name(decision.scenario_changes(base, scenario), base, lang)
         if scenario is not None
@@ -460,13 +470,19 @@ def run_controls(
     if target is not None and scenario is not None:  # a fitted policy: say whom it targets
         today = i18n.t("name_today", lang)
         auto = target["label"] if auto == today else f"{auto} · {target['label']}"
-    name = sb.text_input(tr("strategy_name"), key="strategy_name", placeholder=auto)
+    sb.text_input(tr("strategy_name"), key="strategy_name", placeholder=auto)
     pressed = sb.button(
-        tr("run"), key="run", type="primary", disabled=scenario is None, width="stretch"
+        tr("run"),
+        key="run",
+        type="primary",
+        disabled=scenario is None,
+        width="stretch",
+        on_click=take_name,
     )
     request = None
     if pressed and scenario is not None:
-        name = name.strip() or auto or tr("strategy_default", n=len(strategies) + 1)
+        name = state.pop("run_name", "").strip()
+        name = name or auto or tr("strategy_default", n=len(strategies) + 1)
         request = {"name": name, "scenario": scenario, "reps": reps}
         if target is not None:
             request.update(options=target["options"], tag=target["tag"])
@@ -493,14 +509,24 @@ def run_controls(
     return request
 
 
+def take_name() -> None:
+    """The Run button's callback: the typed name leaves with the run and the box is
+    empty for the next one (a widget's value can be set only before it is drawn, and
+    the run now happens after the sidebar is drawn)."""
+    state = st.session_state
+    state["run_name"] = state.get("strategy_name", "")
+    state["strategy_name"] = ""
+
+
 def run_request_key(request: dict) -> str:
     """What identifies a run's results: scenario, replications and any fitted policy."""
     key = f"{request['scenario'].fingerprint()}:{request['reps']}"
     return f"{key}:{request['tag']}" if request.get("tag") else key
 
 
-def execute_run(request: dict, slot: Any) -> None:
-    """Run a requested strategy with progress and a Cancel button in ``slot``.
+def execute_run(request: dict, slot: Any, *, rerun: bool = False) -> None:
+    """Run a requested strategy with progress and a Cancel button in ``slot``; with
+    ``rerun``, draw the page again afterwards (for a run requested further down it).
 
     A run the page interrupts (Cancel, or a lever touched meanwhile: Streamlit restarts
     the script) stops its workers (the runner cancels what has not started) and is
@@ -533,8 +559,9 @@ def execute_run(request: dict, slot: Any) -> None:
     state.setdefault("strategies", {})[name] = ui.rename(runs[run_key], name)
     state["strategy_keys"] = {**state.get("strategy_keys", {}), name: run_key}
     state["current"] = name
-    state["clear_name"] = True
-    st.rerun()
+    slot.empty()
+    if rerun:
+        st.rerun()
 
 
 def report_interrupted() -> None:
@@ -687,7 +714,7 @@ def waits_chart(waits: pd.DataFrame, money: MoneyFormat, lang: str) -> None:
     if dist.empty:
         st.write(tr("no_calls"))
     else:
-        dist["outcome"] = dist["outcome"].map(lambda o: tr(o))
+        dist["outcome"] = dist["outcome"].map(labels(dist["outcome"]))
         chart = (
             alt.Chart(dist)
             .mark_bar()
@@ -748,7 +775,7 @@ def queue_chart(intervals: pd.DataFrame, money: MoneyFormat, lang: str) -> None:
     st.subheader(tr("staffing_week"), help=tr("staffing_week_help"))
     whole = st.toggle(tr("whole_horizon"), key="whole_horizon")
     qa = ui.queue_and_agents(intervals, None if whole else 7, "D" if whole else None)
-    qa["series"] = qa["series"].map(lambda s: tr(s))
+    qa["series"] = qa["series"].map(labels(qa["series"]))
     show(
         alt.Chart(qa)
         .mark_line(interpolate="step-after")
@@ -1104,7 +1131,7 @@ def best_plan(scenario: Scenario | None, reps: int) -> dict | None:
         tr("plan_holdout"), 2, 20, value=3, step=1, key="plan_holdout", help=tr("plan_holdout_help")
     )
     try:
-        _short, _space, n = ui.plan_search(scenario, int(months), int(n0), int(holdout))
+        n = plan_count(scenario.fingerprint(), scenario, int(months), int(n0), int(holdout))
     except (ScenarioError, ValueError) as exc:
         st.error(f"{tr('plan_failed')} {exc}")
         return None
@@ -1145,6 +1172,13 @@ def best_plan(scenario: Scenario | None, reps: int) -> dict | None:
     if kept["key"] != run_key:
         st.info(tr("plan_stale"))
     return show_plan(kept["result"], kept["scenario"], reps, lang)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def plan_count(key: str, _scenario: Scenario, months: int, n0: int, holdout: int) -> int:
+    """How many plans the search would evaluate, once per scenario (``key``: its
+    fingerprint) and settings, not on every rerun of the page."""
+    return ui.plan_search(_scenario, months, n0, holdout)[2]
 
 
 def show_plan(result: Any, scenario: Scenario, reps: int, lang: str) -> dict | None:
@@ -1441,7 +1475,7 @@ def editor(source: str, text: str, scenario: Scenario | None) -> None:
     if scenario is not None:
         st.download_button(
             tr("download"),
-            scenario.to_yaml(),
+            scenario.to_yaml,  # written when clicked, not on every rerun
             file_name=f"{stem}-levers.yaml",
             mime="application/x-yaml",
             key="download_yaml",
@@ -1499,6 +1533,11 @@ def main() -> None:
     if "target" in slots and target is None:  # targeting chosen but no score: not runnable
         scenario = None
     request = run_controls(base, scenario, reps, target)
+    if request is not None:
+        # run first, then draw the page once with the results: a click costs one script
+        # run, not the page, the run and the page again (Streamlit keeps the last page on
+        # screen meanwhile)
+        execute_run(request, progress_slot)
 
     tabs = page_tabs()
     with tabs[0]:
@@ -1506,15 +1545,15 @@ def main() -> None:
     with tabs[1]:
         compare(scenario, reps)
     with tabs[2]:
-        request = best_plan(scenario, reps) or request
+        plan = best_plan(scenario, reps)
     with tabs[3]:
         calibrate()
     with tabs[4]:
         past_runs()
     with tabs[5]:
         editor(source, text, scenario)
-    if request is not None:
-        execute_run(request, progress_slot)
+    if plan is not None:  # the chosen plan kept as a strategy: drawn by a rerun
+        execute_run(plan, progress_slot, rerun=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Experiment runner: does a process pool pay, and what do the store and Dask cost?
 
-Workload: the baseline scenario (50 000 accounts, 3 months), 8 replications, run
+Workload: the baseline scenario (200 000 accounts, 3 months), 8 replications, run
 serially, on a local process pool with every core, with the results store, and on a
 local Dask cluster. Targets: the pool's speed-up over serial is at least 0.75 × the
 number of cores (process start and result transfer must stay small next to a run),

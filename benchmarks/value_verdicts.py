@@ -1,4 +1,10 @@
-"""Paired comparisons on the baseline: discount frontier and horizon stability."""
+"""Paired comparisons on the baseline: discount frontier and horizon stability.
+
+Run: ``python benchmarks/value_verdicts.py horizon REPS`` or
+``python benchmarks/value_verdicts.py frontier REPS MONTHS [POLICY]`` (POLICY: ``flat``,
+the default, or another built-in discount rule whose percentage parameter is ``pct``,
+e.g. ``churn_risk_targeted``).
+"""
 
 import sys
 import time
@@ -22,10 +28,10 @@ def scale(sc, f):
     return sc.with_changes(ch)
 
 
-def flat(sc, pct):
+def flat(sc, pct, policy="flat"):
     return sc.with_changes(
         {
-            "policies.discount.name": "flat",
+            "policies.discount.name": policy,
             "policies.discount.params": {"pct": pct},
             "policies.discount.authority_pct": {},
             "policies.discount.budget_per_month": None,
@@ -48,8 +54,9 @@ if which == "frontier":
     sc = sc0.with_changes({"calendar.months": int(sys.argv[3])})
     seeds = range(1, reps + 1)
     base = {s: simulate(sc, seed=s) for s in seeds}
+    policy = sys.argv[4] if len(sys.argv) > 4 else "flat"
     for pct in (0, 5, 10, 15, 20, 30, 50):
-        v = flat(sc, pct)
+        v = flat(sc, pct, policy)
         dn, dk, dc = [], [], []
         for s in seeds:
             r = simulate(v, seed=s)
@@ -58,7 +65,7 @@ if which == "frontier":
             dc.append(r.segments()["discount_committed"].sum())
         _, m, _, lo, hi = t_interval(np.array(dn), 0.95)
         print(
-            f"flat {pct:>3} %: Δnet {m:>10.0f} [{lo:>10.0f}, {hi:>10.0f}]"
+            f"{policy} {pct:>3} %: Δnet {m:>10.0f} [{lo:>10.0f}, {hi:>10.0f}]"
             f"  Δactive {np.mean(dk):6.1f}  committed {np.mean(dc):9.0f}",
             flush=True,
         )

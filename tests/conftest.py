@@ -11,11 +11,8 @@ from sim.scenario import Scenario, load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
-SMALL_CHANGES = {
-    "customers.accounts": 4000,
-    "customers.acquisition_per_month": 50,
-    "calendar.months": 2,
-}
+SMALL_FACTOR = 0.02
+"""The small scenario is the baseline at 2 % of its size (4 000 accounts)."""
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +28,22 @@ def baseline() -> Scenario:
 
 @pytest.fixture(scope="session")
 def small_scenario(baseline: Scenario) -> Scenario:
-    """The baseline with 4 000 accounts over two months: ~800 calls, a fraction of a second."""
-    return baseline.with_changes(SMALL_CHANGES)
+    """The baseline at 2 % (4 000 accounts, one agent per shift) over two months: ~800
+    calls, a fraction of a second."""
+    return baseline.scaled(SMALL_FACTOR).with_changes({"calendar.months": 2})
+
+
+def simple_staffing(sc: Scenario, specialists: int, tier1: int) -> Scenario:
+    """The baseline's two groups with one head count each from opening to closing
+    (Mon-Fri 08-20, Sat 09-14), so a test reads its staffing off one line."""
+    groups = []
+    for g, agents in zip(sc.contact_center.groups, (specialists, tier1), strict=True):
+        shifts = [
+            {"start": "08:00", "hours": 12, "days": "mon-fri", "agents": agents},
+            {"start": "09:00", "hours": 5, "days": "sat", "agents": agents},
+        ]
+        groups.append({**g.model_dump(mode="json"), "shifts": shifts, "agents": None})
+    return sc.with_changes({"contact_center.groups": groups})
 
 
 @pytest.fixture(autouse=True)

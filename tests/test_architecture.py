@@ -111,6 +111,18 @@ def test_import_sim_loads_nothing_heavy() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_a_worker_unpickling_a_job_loads_only_the_model() -> None:
+    # a worker imports sim.experiments to unpickle a job; the statistics, the store and
+    # scipy.stats are the parent's business (about 1 s of every worker's start)
+    parent_only = ("sim.experiments.result", "sim.experiments.store", "scipy.stats", "sqlite3")
+    code = (
+        "import sys, sim.experiments.jobs; "
+        f"print(sorted(m for m in sys.modules if m in {parent_only!r}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_public_names_resolve_lazily() -> None:
     import sim
 

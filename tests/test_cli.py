@@ -262,7 +262,7 @@ def test_validate_ok(small_file: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"ok: {small_file} (baseline, 3000 accounts, 1 month)",
-        f"ok: {BASELINE} (baseline, 50000 accounts, 3 months)",
+        f"ok: {BASELINE} (baseline, 200000 accounts, 3 months)",
     ]
     assert result.stderr == ""
 

@@ -16,17 +16,18 @@ from sim.presentation import i18n
 from sim.presentation.formatting import MoneyFormat, format_compact
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = {"customers.accounts": 3000, "customers.acquisition_per_month": 50, "calendar.months": 1}
 
 
 @pytest.fixture(scope="module")
 def base():
-    return load_scenario(ROOT / "scenarios" / "baseline.yaml").with_changes(SMALL)
+    """The baseline at 1.5 % (3 000 accounts, one agent per shift), one month."""
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(0.015)
+    return sc.with_changes({"calendar.months": 1})
 
 
 @pytest.fixture(scope="module")
 def combined(base):
-    more = base.with_changes({"contact_center.groups[1].shifts[0].agents": 10})
+    more = base.with_changes({"contact_center.groups[1].shifts[0].agents": 4})
     flat = {n: base.with_changes(ui.discount_changes(base, "flat", n)) for n in (20.0, 30.0)}
     variants = [Variant("today", base), Variant("more agents", more)]
     variants += [Variant(f"flat {n:g}", sc) for n, sc in flat.items()]
@@ -105,7 +106,7 @@ def test_scenario_changes_and_the_name_made_from_them(base):
     assert "contact_center.groups[1].shifts[0].agents" in paths
     assert "policies.discount.name" in paths
     name = i18n.strategy_name(changes, base, "en")
-    assert name == "Tier 1 Mon–Fri 08:00–16:00: 5→9 agents · Flat · 10 %"
+    assert name == "Tier 1 Mon 08:00–16:00: 1→9 agents · Flat · 10 %"
     assert i18n.strategy_name([], base, "de") == "Heute"
 
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import sim
 from sim.core.files import ForeignFolderError, atomic_dir
-from sim.experiments.executors import DASHBOARD, JobRunner
+from sim.experiments.executors import JobRunner
 from sim.experiments.jobs import Variant
 from sim.experiments.runner import (
     ExperimentFailed,
@@ -455,6 +455,9 @@ def test_run_experiment_warns_or_raises_on_failures(tiny: sim.Scenario) -> None:
 
 
 def test_dask_dashboard_on_loopback() -> None:
+    pytest.importorskip("distributed")
+    from sim.experiments.cluster import DASHBOARD
+
     assert DASHBOARD.startswith("127.0.0.1")
     assert JobRunner("dask", 1, None).dask is None
 

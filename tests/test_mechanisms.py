@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from sim import Results, Scenario, simulate
+from tests.conftest import simple_staffing
 
 SEED = 4242
 QUEUED = ("waiting", "in_service", "answered", "abandoned")
@@ -35,16 +36,21 @@ def scale_shifts(sc: Scenario, agents: Callable[[int], int]) -> Scenario:
 
 @pytest.fixture(scope="module")
 def base(baseline: Scenario) -> Scenario:
-    """6 000 accounts, two months, no acquisition: about 1 500 calls."""
-    return baseline.with_changes(
-        {"customers.accounts": 6000, "customers.acquisition_per_month": 0, "calendar.months": 2}
+    """6 000 accounts, two months, no acquisition: about 1 500 calls; 3 specialists and
+    6 tier-1 agents from opening to closing (2 and 4 on the phones)."""
+    return simple_staffing(
+        baseline.with_changes(
+            {"customers.accounts": 6000, "customers.acquisition_per_month": 0, "calendar.months": 2}
+        ),
+        specialists=3,
+        tier1=6,
     )
 
 
 @pytest.fixture(scope="module")
 def understaffed(base: Scenario) -> Scenario:
-    """15 000 accounts and one agent per shift (round(0.7 · 1) = 1 on the phones)."""
-    return scale_shifts(base.with_changes({"customers.accounts": 15_000}), lambda a: 1)
+    """15 000 accounts and one agent per group (round(0.7 · 1) = 1 on the phones)."""
+    return simple_staffing(base.with_changes({"customers.accounts": 15_000}), 1, 1)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +70,7 @@ def abandonment(r: Results) -> float:
 @pytest.fixture(scope="module")
 def no_specialists(base: Scenario) -> Scenario:
     """billing_specialists (skill: billing_error only) with 0 agents on every shift."""
-    return base.with_changes({"contact_center.groups[0].shifts[0].agents": 0})
+    return simple_staffing(base, specialists=0, tier1=6)
 
 
 def test_group_with_nobody_on_shift_answers_no_call_and_its_callers_abandon(
@@ -167,7 +173,7 @@ def test_retrials_raise_offered_attempts(understaffed: Scenario) -> None:
 
 
 def test_overflow_shortens_the_longest_waits(base: Scenario) -> None:
-    thin = base.with_changes({"contact_center.groups[0].shifts[0].agents": 1})
+    thin = simple_staffing(base, specialists=1, tier1=6)
 
     def p99_error_wait(overflow: float | None) -> tuple[float, Results]:
         sc = thin.with_changes({"contact_center.routing.overflow_after_s": overflow})
@@ -183,7 +189,7 @@ def test_overflow_shortens_the_longest_waits(base: Scenario) -> None:
     # Only overflow lets tier1 answer a billing error.
     c0, c1 = r_none.calls(), r_over.calls()
     assert not ((c0["reason"] == "billing_error") & (c0["group"] == "tier1")).any()
-    assert ((c1["reason"] == "billing_error") & (c1["group"] == "tier1")).sum() > 10
+    assert ((c1["reason"] == "billing_error") & (c1["group"] == "tier1")).sum() >= 5
 
 
 # --------------------------------------------------------------------------- verification
@@ -254,8 +260,8 @@ def test_ivr_self_service_keeps_question_callers_away_from_agents(base: Scenario
 
 
 def test_interval_totals_equal_the_calls_table(small_scenario: Scenario) -> None:
-    # a third of the staff, so that some callers abandon
-    small_run = simulate(scale_shifts(small_scenario, lambda a: max(1, a // 3)), seed=SEED)
+    # one agent per group, so that some callers abandon
+    small_run = simulate(simple_staffing(small_scenario, 1, 1), seed=SEED)
     iv = small_run.intervals()
     c = small_run.calls()
     out = c["outcome"]
@@ -276,7 +282,8 @@ def test_interval_totals_equal_the_calls_table(small_scenario: Scenario) -> None
         np.testing.assert_array_equal(iv[name].to_numpy(), expected)
 
 
-def test_agents_on_duty_follow_open_hours(small_run: Results) -> None:
+def test_agents_on_duty_follow_open_hours(small_scenario: Scenario) -> None:
+    small_run = simulate(simple_staffing(small_scenario, 3, 9), seed=SEED)
     iv = small_run.intervals()
     sc = small_run.scenario
     start = iv["interval_start"]
@@ -290,8 +297,8 @@ def test_agents_on_duty_follow_open_hours(small_run: Results) -> None:
     afternoon = (start.dt.day_of_week < 5) & (start.dt.hour >= 13) & (start.dt.hour < 16) & ~holiday
     assert afternoon.sum() > 100
     on = iv.loc[afternoon, "agents_on_duty"]
-    # The tier1 opening and afternoon shifts (5 + 4) and the 3 specialists overlap;
-    # shrinkage 0.3 leaves round(0.7 · 9) = 6 and round(0.7 · 3) = 2 on the phones.
+    # 9 tier-1 agents and 3 specialists: shrinkage 0.3 leaves round(0.7 · 9) = 6 and
+    # round(0.7 · 3) = 2 on the phones.
     assert (on == 6 + 2).all(), on.unique()
     assert (iv.loc[afternoon, "agents_scheduled"] == 5 + 4 + 3).all()
 

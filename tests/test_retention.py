@@ -19,6 +19,7 @@ import pytest
 from scipy import stats
 
 from sim import REASONS, Results, Scenario, simulate
+from sim.scenario.calendar import parse_days
 
 SEED = 20270104
 DAY_S = 86_400.0
@@ -159,7 +160,12 @@ def test_more_billing_errors_mean_more_calls_and_churn(mid: Scenario) -> None:
 
 def test_incident_raises_calls_of_its_cycle_only(baseline: Scenario) -> None:
     base = baseline.with_changes(
-        {"customers.accounts": 8000, "customers.acquisition_per_month": 0, "calendar.months": 3}
+        {
+            "customers.accounts": 8000,
+            "customers.acquisition_per_month": 0,
+            "calendar.months": 3,
+            "billing.cycle_days": [1, 8, 15, 22],  # a quarter of the accounts per cycle
+        }
     )
     feb = (dt.date(2027, 2, 1), dt.date(2027, 2, 28))
     incident = base.with_changes(
@@ -327,23 +333,16 @@ def test_agent_cost_is_agents_times_open_hours_times_rate(baseline: Scenario) ->
 def test_agent_cost_of_baseline_shifts(baseline: Scenario) -> None:
     sc = baseline.with_changes({"customers.accounts": 2000, "calendar.months": 1})
     cal = sc.calendar
-    wd_hours = sum(
-        sh.agents * sh.hours
-        for g in sc.contact_center.groups
-        for sh in g.shifts or []
-        if sh.days == "mon-fri"
-    )
-    sat_hours = sum(
-        sh.agents * sh.hours
-        for g in sc.contact_center.groups
-        for sh in g.shifts or []
-        if sh.days == "sat"
-    )
-    assert wd_hours == 3 * 8.5 + 5 * 8 + 4 * 4 + 4 * 7 + 4 * 4 and sat_hours == 9 * 5
+    shifts = [sh for g in sc.contact_center.groups for sh in g.shifts or []]
+    paid = [
+        sum(sh.agents * sh.hours for sh in shifts if wd in parse_days(sh.days)) for wd in range(7)
+    ]
+    # Monday by hand: specialists 5·8 + 3·4, tier 1 20·8 + 11·4 + 3·8 + 2·4 + 3·6 + 17·4
+    assert paid[0] == 52 + 322 and paid[6] == 0
     agent_hours, day = 0.0, cal.start
     while day < cal.end:
         if day not in cal.holidays:
-            agent_hours += wd_hours if day.weekday() < 5 else sat_hours if day.weekday() == 5 else 0
+            agent_hours += paid[day.weekday()]
         day += dt.timedelta(days=1)
     r = simulate(sc, seed=SEED)
     expected = agent_hours * sc.economics.agent_cost_per_hour

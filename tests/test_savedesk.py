@@ -53,9 +53,12 @@ def test_unsaved_callers_leave_at_their_next_bill(baseline: Scenario) -> None:
     gone = ~cust["active"][unsaved]
     assert (gone | cust["cancel_pending"][unsaved]).all() and gone.mean() > 0.5
     saved = called & (cust["saved"] > 0)
-    assert saved.sum() > 5 and not cust["cancel_pending"][saved].any()
+    # saved on every cancel call: nothing pending (a saved account may decide to leave
+    # again at a later bill and call again; then it is pending like any other)
+    always_saved = called & (cust["saved"] == cust["cancel_calls"])
+    assert saved.sum() > 5 and not cust["cancel_pending"][always_saved].any()
     m = res.monthly()
-    assert m["cancel_calls"].sum() == res.kpis()["cancel_calls"] == called.sum()
+    assert m["cancel_calls"].sum() == res.kpis()["cancel_calls"] == cust["cancel_calls"].sum()
 
 
 def test_without_the_desk_there_are_no_cancel_calls_and_churn_is_the_old_path(
@@ -78,7 +81,7 @@ def test_the_baseline_stays_in_its_stated_bands(baseline: Scenario) -> None:
     c = res.calls()
     q = c[c.outcome.isin(["answered", "abandoned"])]
     by_day = (q.outcome == "abandoned").groupby(q.arrival.dt.day_of_week).mean()
-    assert 0.40 < k["occupancy"] < 0.55
+    assert 0.70 < k["occupancy"] < 0.80
     assert by_day.max() < 0.10
     assert 0.72 < k["fcr"] < 0.80
     contacts = ((c.attempt == 0) & (c.origin != "transfer")).sum()

@@ -36,17 +36,17 @@ def test_baseline_loads_with_the_values_in_the_file(baseline: Scenario) -> None:
     assert baseline.calendar.months == 3
     assert baseline.calendar.end == dt.date(2027, 4, 4)
     assert baseline.calendar.holidays == [dt.date(2027, 1, 6)]
-    assert baseline.customers.accounts == 50_000
+    assert baseline.customers.accounts == 200_000
     assert [s.name for s in baseline.customers.segments] == [
         "residential",
         "small_business",
         "premium",
     ]
     assert sum(s.share for s in baseline.customers.segments) == pytest.approx(1.0)
-    assert baseline.billing.cycle_days == [1, 8, 15, 22]
+    assert baseline.billing.cycle_days == list(range(1, 29))
     groups = baseline.contact_center.groups
     assert [g.name for g in groups] == ["billing_specialists", "tier1"]
-    assert [sh.agents for sh in groups[1].shifts or []] == [5, 4, 4, 4, 9]
+    assert [sh.agents for sh in groups[1].shifts or []][:6] == [20, 11, 3, 2, 3, 17]  # Monday
     assert groups[0].agents is None
     assert baseline.contact_center.routing.overflow_after_s == 60
     assert baseline.policies.discount.name == "none"
@@ -97,10 +97,10 @@ def test_with_changes_returns_a_new_validated_scenario(baseline: Scenario) -> No
     assert variant.customers.accounts == 1234
     assert variant.contact_center.groups[1].shifts[0].agents == 9
     # untouched fields carry over, the original is unchanged
-    assert variant.contact_center.groups[1].shifts[1].agents == 4
+    assert variant.contact_center.groups[1].shifts[1].agents == 11
     assert variant.billing == baseline.billing
-    assert baseline.customers.accounts == 50_000
-    assert baseline.contact_center.groups[1].shifts[0].agents == 5
+    assert baseline.customers.accounts == 200_000
+    assert baseline.contact_center.groups[1].shifts[0].agents == 20
     assert baseline.to_dict() == before
     assert variant.fingerprint() != baseline.fingerprint()
 
@@ -230,9 +230,9 @@ BAD_FIELDS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "incident_cycle_not_billed",
         _set(
             ["billing", "incident"],
-            {"cycles": [3], "start": "2027-01-10", "end": "2027-02-10", "error_rate": 0.3},
+            {"cycles": [29], "start": "2027-01-10", "end": "2027-02-10", "error_rate": 0.3},
         ),
-        "billing.incident.cycles: [3] are not billing cycle days [1, 8, 15, 22]",
+        "billing.incident.cycles: [29] are not billing cycle days " + str(list(range(1, 29))),
     ),
     (
         "incident_outside_horizon",
@@ -624,7 +624,8 @@ def test_a_full_staffing_table_validates_and_follows_horizon_changes(baseline: S
 def test_the_understaffed_what_if_follows_the_baseline_with_fewer_agents(
     baseline: Scenario,
 ) -> None:
-    """The what-if repeats the groups (lists are given whole): same shifts, fewer agents."""
+    """The what-if repeats the groups (lists are given whole): same shifts, 15 % fewer
+    agents rounded half up, as its header says."""
     lean = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "understaffed.yaml")
     assert [g.name for g in lean.contact_center.groups] == [
         g.name for g in baseline.contact_center.groups
@@ -637,7 +638,7 @@ def test_the_understaffed_what_if_follows_the_baseline_with_fewer_agents(
             (s.start, s.hours, s.days) for s in g_base.shifts
         ]
         for s_lean, s_base in zip(g_lean.shifts, g_base.shifts, strict=True):
-            assert 0.6 * s_base.agents <= s_lean.agents < s_base.agents
+            assert s_lean.agents == int(0.85 * s_base.agents + 0.5)
 
 
 def test_the_save_desk_what_if_repeats_the_baseline_groups_and_adds_the_desk(
@@ -652,3 +653,24 @@ def test_the_save_desk_what_if_repeats_the_baseline_groups_and_adds_the_desk(
     assert [plain(g) for g in groups[:-1]] == [plain(g) for g in baseline.contact_center.groups]
     assert groups[-1].name == "retention_desk" and groups[-1].skills == ["cancel"]
     assert desk.retention.save_desk.cancel_call_probability > 0
+
+
+def test_scaled_keeps_load_per_agent_and_covers_every_shift(baseline: Scenario) -> None:
+    half = baseline.scaled(0.5)
+    assert half.customers.accounts == 100_000
+    assert half.customers.acquisition_per_month == baseline.customers.acquisition_per_month / 2
+    for g_half, g in zip(half.contact_center.groups, baseline.contact_center.groups, strict=True):
+        for s_half, s in zip(g_half.shifts or [], g.shifts or [], strict=True):
+            assert s_half.agents == max(1, int(s.agents * 0.5 + 0.5))
+            assert (s_half.start, s_half.hours, s_half.days) == (s.start, s.hours, s.days)
+    tiny = baseline.scaled(0.001)  # 200 accounts: still one agent on every shift
+    assert tiny.customers.accounts == 200
+    assert all(sh.agents == 1 for g in tiny.contact_center.groups for sh in g.shifts or [])
+    flat = baseline.with_changes(
+        {"contact_center.groups[0].shifts": None, "contact_center.groups[0].agents": 7}
+    )
+    assert flat.scaled(2).contact_center.groups[0].agents == 14
+    assert baseline.scaled(1.0) == baseline
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="factor"):
+            baseline.scaled(bad)

@@ -626,6 +626,57 @@ class ContactCenter:
             out[name] = out[name].astype(bool)
         return out
 
+    # ---- dropping records a streamed run has written -------------------------------------
+
+    def compact(self, consumed: int) -> np.ndarray:
+        """Forget every call no event can touch again; returns old row → new row (-1: gone).
+
+        For runs that stream their calls to disk (sim/model/sink.py), so memory holds the
+        live calls, not the history. A row stays if its call is not final (pending, waiting,
+        in service), if the model has not yet read it (``finished[consumed:]``), or if an
+        entry of the heap, a queue or the arrival feed still names it (a deadline of a
+        caller answered in time fires later and must still find that caller's status).
+        Rows keep their order, so ties in the arrival feed, broken by call id, break the
+        same way, and every later number is the one of a run that kept everything.
+        """
+        n = self.n_calls
+        status = np.frombuffer(self.status, dtype=np.int8) if n else np.empty(0, np.int8)
+        keep = (status == PENDING) | (status == WAITING) | (status == IN_SERVICE)
+        del status  # the buffer must not be exported while the arrays are replaced
+        named = [e[3] for e in self._heap]
+        for per_class in self.queues:
+            for dq in per_class:
+                named.extend(dq)
+        named.extend(self._pend_id[self._pi :])
+        named.extend(self.finished[consumed:])
+        keep[np.asarray(named, dtype=np.int64)] = True
+        rows = np.flatnonzero(keep)
+        new = np.full(n, -1, dtype=np.int64)
+        new[rows] = np.arange(rows.size)
+        records = [k for k, v in vars(self).items() if isinstance(v, array) and k != "finished"]
+        if set(records) != set(_RECORDS):  # a column added to the engine but not here
+            raise RuntimeError(f"compact() does not know the call columns {sorted(records)}")
+        for name in _RECORDS:
+            old = getattr(self, name)
+            kept = array(old.typecode)
+            if n:
+                kept.frombytes(np.frombuffer(old, dtype=_DTYPES[old.typecode])[rows].tobytes())
+            setattr(self, name, kept)
+        # the heap keeps its order: its keys (time, event id) do not change
+        self._heap = [(t, eid, fn, int(new[cid])) for t, eid, fn, cid in self._heap]
+        for per_class in self.queues:
+            for k, dq in enumerate(per_class):
+                per_class[k] = deque(new[np.asarray(dq, dtype=np.int64)].tolist())
+        self._pend_t_arr = self._pend_t_arr[self._pi :]
+        self._pend_id_arr = new[self._pend_id_arr[self._pi :].astype(np.int64)]
+        self._pend_t = self._pend_t_arr.tolist()
+        self._pend_id = self._pend_id_arr.tolist()
+        self._pi = 0
+        tail = np.asarray(self.finished[consumed:], dtype=np.int64)
+        self.finished = array(self.finished.typecode)
+        _append(self.finished, new[tail])
+        return new
+
 
 _DTYPES = {
     "d": np.float64,
@@ -656,6 +707,8 @@ _COLUMNS = (
     "talk2",
     "target",
 )
+_RECORDS = (*_COLUMNS, "escalate_u")
+"""Every per-call column of the engine (``columns()`` hands out all but ``escalate_u``)."""
 
 
 def _append(arr: array, values: np.ndarray) -> None:

@@ -12,6 +12,7 @@ from types import ModuleType
 
 OPTIONAL: dict[str, tuple[str, str]] = {
     "distributed": ("dask", "running experiments on a Dask cluster"),
+    "sim.experiments.cluster": ("dask", "running experiments on a Dask cluster"),
     "sim.presentation.report": ("report", "figures and HTML reports (matplotlib)"),
     "sim.presentation.calibration": ("report", "the fit and back-test reports (matplotlib)"),
     "statsmodels.api": ("calibrate", "fitting a scenario to data (statsmodels)"),

@@ -1,10 +1,37 @@
 """Experiments layer: replications, executors, statistics, the results store, sweeps,
 studies and the staffing optimiser. Import the module you need, e.g.
 ``from sim.experiments.runner import run_experiment``; the common names are re-exported
-here."""
+here.
 
-from sim.experiments.jobs import Variant
-from sim.experiments.result import ExperimentResult
-from sim.experiments.runner import run_experiment
+The re-exports load on first use (PEP 562): a worker process that unpickles a job imports
+this package, and should pay for the model (``jobs``), not for the statistics, the store
+and scipy.stats that only the parent process needs (about 1 s of a worker's start).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "ExperimentResult": "sim.experiments.result",
+    "Variant": "sim.experiments.jobs",
+    "run_experiment": "sim.experiments.runner",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads on demand
+    from sim.experiments.jobs import Variant
+    from sim.experiments.result import ExperimentResult
+    from sim.experiments.runner import run_experiment
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim.experiments' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
 
 __all__ = ["ExperimentResult", "Variant", "run_experiment"]

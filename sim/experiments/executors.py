@@ -3,7 +3,8 @@
 Only the job (scenario, seed, options) travels to a worker and only its ``RunSummary``
 comes back. A job whose worker died runs once more on a fresh worker (same seed, same
 result): on Dask through its retries, in the local process pool by starting a new pool
-for the jobs that the broken one lost.
+for the jobs that the broken one lost. The Dask side lives in ``sim.experiments.cluster``
+(loaded only when Dask is asked for: it needs the optional ``distributed``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ from sim.experiments.jobs import Job, RunSummary, run_job
 from sim.experiments.pool import process_pool, worker_count
 
 EXECUTORS: tuple[str, ...] = ("serial", "process", "dask")
-DASK_RETRIES = 1
 POOL_RETRIES = 2
 """Fresh pools a job may need after workers died under it (as on Dask, plus one: a
 dying worker also breaks the jobs that ran beside it)."""
-DASHBOARD = "127.0.0.1:0"
-"""A local Dask cluster's dashboard: loopback only, never every interface."""
 
 
 def _map_serial(jobs: Sequence[Job]) -> Iterator[tuple[Job, RunSummary | BaseException]]:
@@ -96,14 +94,9 @@ def _map_process(
 
 
 def _map_dask(jobs: Sequence[Job], client: Any) -> Iterator[tuple[Job, RunSummary | BaseException]]:
-    dask_completed = require("distributed").as_completed
-    return _map_futures(
-        # retries: a job whose worker died (lost machine, out of memory) runs once more
-        # elsewhere; same seed, so the same result
-        lambda j: client.submit(run_job, j, pure=False, retries=DASK_RETRIES),
-        jobs,
-        dask_completed,
-    )
+    cluster = require("sim.experiments.cluster")
+    cluster.warm(client)  # once per client: later registrations are no-ops
+    return cluster.map_jobs(client, jobs)
 
 
 class JobRunner:
@@ -128,30 +121,18 @@ class JobRunner:
             self._close.append(gen.close)  # shuts its pool down
             return gen
         if ex == "dask":
-            client = self._dask_client()
-            return _map_dask(jobs, client)
+            return _map_dask(jobs, self._dask_client())
         raise ValueError(f"unknown executor {ex!r} (valid: {', '.join(EXECUTORS)})")
 
     def _dask_client(self) -> Any:
-        distributed = require("distributed")
-        Client, LocalCluster = distributed.Client, distributed.LocalCluster
+        """A client of the cluster at ``self.dask`` or of a local one started here."""
+        cluster = require("sim.experiments.cluster")
         if self.dask:
-            try:
-                client = Client(self.dask, timeout="10s")
-            except (OSError, TimeoutError) as exc:
-                raise ConnectionError(
-                    f"cannot reach the Dask scheduler at {self.dask}: {exc}"
-                ) from None
-            self._close.append(client.close)
-            return client
-        cluster = LocalCluster(
-            n_workers=self.workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=DASHBOARD,
-        )
-        client = Client(cluster)
-        self._close.append(cluster.close)
+            client = cluster.connect(self.dask)
+        else:
+            local = cluster.local_cluster(self.workers or os.cpu_count() or 1)
+            self._close.append(local.close)
+            client = cluster.connect(local)
         self._close.append(client.close)
         return client
 

@@ -55,6 +55,7 @@ from sim.experiments.store import Store, StoreError, default_path
 from sim.experiments.sweeps import load_sweep
 from sim.model.replication import simulate
 from sim.presentation.formatting import MoneyFormat, format_diff, format_value
+from sim.results.stream import StreamTargetError, check_stream_target
 from sim.results.tables import KPI_DEFINITIONS, Results
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.scenario.limits import MAX_REPLICATIONS, MAX_SEED, WorkLimitError, check_work
@@ -630,6 +631,17 @@ def run(
             "--format", metavar="csv|parquet|both", help="Table format of the written tables."
         ),
     ] = "both",
+    stream_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--stream-to",
+            metavar="DIR",
+            help="New folder to stream the calls and customers tables to as Parquet while "
+            "the run goes, with the small tables beside them: memory holds the live calls, "
+            "not the history (for runs of millions of accounts).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOption = False,
     store: StoreOption = None,
     no_store: NoStoreOption = False,
@@ -644,17 +656,25 @@ def run(
     formats = _parse_format(fmt)
     if seed is not None and not 0 <= seed <= MAX_SEED:
         _fail(f"--seed must be 0..2**63-1 (got {seed})")
+    if out is not None and stream_to is not None:
+        _fail("--stream-to writes its own result folder: give --out or --stream-to, not both")
     scenario = _load(file)
     if seed is not None:
         scenario = scenario.with_changes(seed=seed)
     check_work(scenario, 1, allow_large=allow_large)
     target = _check_out_dir(out) if out is not None else None
-    if report and target is None:
+    if stream_to is not None:
+        try:
+            stream_to = check_stream_target(stream_to)
+        except StreamTargetError as exc:
+            _fail(exc)
+    if report and target is None and stream_to is None:
         _fail("--report needs --out DIR (the report is written to DIR/report)")
     db = _open_store(store, no_store)
 
     with _progress(not quiet, f"Simulating {scenario.name}") as callback:
-        results = simulate(scenario, progress=callback)
+        streaming = {} if stream_to is None else {"stream_to": stream_to}
+        results = simulate(scenario, progress=callback, **streaming)
 
     console = _stdout()
     console.print(
@@ -672,8 +692,10 @@ def run(
         table.add_row(label, value)
     console.print(table)
 
+    written = stream_to
     if target is not None:
         written = _write(results, target, formats)
+    if written is not None:
         if report:
             write_report = require("sim.presentation.report").write_report
             try:
@@ -681,7 +703,8 @@ def run(
             except OSError as exc:
                 _fail(f"cannot write the report to {written / 'report'}: {_os_reason(exc)}")
         names = sorted(p.name for p in written.iterdir() if not p.name.startswith("."))
-        typer.echo(f"wrote {len(names)} files to {written}: {', '.join(names)}")
+        streamed = f"streamed {results.raw.calls['status'].size:,} calls; " if stream_to else ""
+        typer.echo(f"{streamed}wrote {len(names)} files to {written}: {', '.join(names)}")
     if db is not None:
         run_id = _save_single(db, results)
         typer.echo(f"kept as run {run_id} in {db.path}")

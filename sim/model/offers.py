@@ -50,6 +50,7 @@ class Offers:
         self.call_row = array("i")
         self.acct_row = np.full(run.pop.capacity, _NO_OFFER, dtype=np.int32)
         self.rows = 0
+        self._plans_kept = 0  # plans left after the last compaction (streamed runs)
         self.granted: dict[int, float] = {}
 
     def plan(self, ctx: CallContext) -> np.ndarray:
@@ -192,6 +193,43 @@ class Offers:
         np.add.at(pop.discount_committed, g_acct, committed)
         value = float((pop.charge[g_acct] * pct[got] / 100).sum())
         run.ledger.discounts.append((month, int(got.sum()), value * d.duration_months))
+
+    def take_granted(self, ids: np.ndarray) -> np.ndarray:
+        """Percent granted in calls ``ids`` (sorted; 0 for most), forgotten here: a
+        streamed run writes them with their calls (sim/model/sink.py)."""
+        out = np.zeros(ids.size)
+        if not self.granted or not ids.size:
+            return out
+        keys = np.fromiter(self.granted, dtype=np.int64, count=len(self.granted))
+        at = np.minimum(np.searchsorted(ids, keys), ids.size - 1)
+        hit = ids[at] == keys
+        out[at[hit]] = [self.granted.pop(k) for k in keys[hit].tolist()]
+        return out
+
+    def compact(self, new_row: np.ndarray) -> None:
+        """Follow the contact center's renumbering of its calls (``ContactCenter.compact``).
+
+        Plans of calls that are gone are dropped once they are half the table: a plan
+        stays while a live call or its account (the latest plan, for retrials) names it.
+        """
+        kept = np.flatnonzero(new_row >= 0)
+        old = np.frombuffer(self.call_row, dtype=np.int32)
+        rows = np.full(kept.size, _COPY, dtype=np.int32)  # ids past the log are copies
+        known = kept < old.size
+        rows[new_row[kept[known]]] = old[kept[known]]
+        self.granted = {int(new_row[k]): p for k, p in self.granted.items() if new_row[k] >= 0}
+        if self.rows >= 2 * self._plans_kept + 1024:
+            used = np.zeros(self.rows, dtype=bool)
+            for ref in (rows, self.acct_row):
+                used[ref[ref >= 0]] = True
+            index = (np.cumsum(used) - 1).astype(np.int32)
+            self.table = self.table[: self.rows][used]
+            rows = np.where(rows >= 0, index[np.maximum(rows, 0)], rows).astype(np.int32)
+            acct = self.acct_row
+            self.acct_row = np.where(acct >= 0, index[np.maximum(acct, 0)], acct).astype(np.int32)
+            self.rows = self._plans_kept = int(used.sum())
+        self.call_row = array("i")
+        self.call_row.frombytes(memoryview(rows).cast("B"))
 
     def granted_column(self, n_calls: int) -> np.ndarray:
         """Percent granted per call id (0 for most)."""

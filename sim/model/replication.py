@@ -12,6 +12,7 @@ its ledger rows.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -24,6 +25,7 @@ from sim.core.version import __version__
 from sim.model.after_calls import after_calls
 from sim.model.billing_phase import acquire, bill_day, forecast_day
 from sim.model.offers import Offers
+from sim.model.sink import CallSink, stream_results
 from sim.policies.catalogue import build_discount, build_priority
 from sim.policies.context import DiscountPolicy, PriorityPolicy
 from sim.policies.staffing import StaffingPolicy
@@ -44,6 +46,7 @@ def simulate(
     staffing_policy: StaffingPolicy | None = None,
     progress: ProgressFn | None = None,
     keep_bills: bool = False,
+    stream_to: str | Path | None = None,
 ) -> Results:
     """Run one replication of ``scenario``; ``seed`` defaults to the scenario's seed.
 
@@ -51,11 +54,16 @@ def simulate(
     scenario's named policies with a researcher's own objects (see sim.policies for
     the protocols). ``keep_bills`` keeps every bill in ``raw.ledger.bill_rows`` for a
     per-bill extract (sim.calibrate.export); off by default, it costs memory.
+
+    ``stream_to`` (a new folder) streams the calls to ``calls.parquet`` as the run goes
+    and writes ``customers.parquet`` and the small tables beside it, so memory holds the
+    live calls, not the history (sim/model/sink.py). The numbers are those of the run
+    in memory; ``calls()`` and ``customers()`` read the files.
     """
-    raw = run(
-        scenario, seed, discount_policy, priority_policy, progress, staffing_policy, keep_bills
-    )
-    return Results(raw)
+    args = (scenario, seed, discount_policy, priority_policy, progress, staffing_policy)
+    if stream_to is None:
+        return Results(run(*args, keep_bills))
+    return stream_results(stream_to, lambda sink: run(*args, keep_bills, sink=sink))
 
 
 def _month_starts(calendar: Calendar) -> list[dt.date]:
@@ -80,8 +88,10 @@ class _Run:
         priority_policy: PriorityPolicy | None,
         staffing_policy: StaffingPolicy | None = None,
         keep_bills: bool = False,
+        sink: CallSink | None = None,
     ) -> None:
         self.sc = scenario
+        self.sink = sink
         self.keep_bills = keep_bills
         self.seed = seed
         self.streams = Streams(seed)
@@ -171,6 +181,8 @@ class _Run:
                 self.env.run(until=t)
             self.center.settle()
             after_calls(self, day)
+            if self.sink is not None:
+                self.sink.day_end(self)
             acquire(self, day)
             bill_day(self, day)
             forecast_day(self, day)
@@ -181,22 +193,26 @@ class _Run:
         after_calls(self, n_days)
         if progress is not None:
             progress(1.0, "done")
-        calls = self.center.columns()
-        granted = self.offers.granted_column(calls["t_arrive"].size)
+        if self.sink is None:
+            calls = self.center.columns()
+            calls["discount_granted"] = self.offers.granted_column(calls["t_arrive"].size)
+            customers = self.pop.table()
+        else:
+            calls, customers = self.sink.finish(self)
         return RawRun(
             scenario=self.sc,
             seed=self.seed,
             version=__version__,
             clock=self.clock,
             calls=calls,
-            customers=self.pop.table(),
+            customers=customers,
             staffing=self.staffing,
             ledger=self.ledger,
             month_starts_s=self.month_starts_s,
             initial_accounts=initial,
             group_names=tuple(self.groups),
             segment_names=tuple(self.pop.segment_names),
-            discount_granted=granted,
+            stream=None if self.sink is None else self.sink.folder,
         )
 
 
@@ -208,8 +224,13 @@ def run(
     progress: ProgressFn | None = None,
     staffing_policy: StaffingPolicy | None = None,
     keep_bills: bool = False,
+    sink: CallSink | None = None,
 ) -> RawRun:
-    """The replication itself, returning raw arrays (``simulate`` wraps them as Results)."""
+    """The replication itself, returning raw arrays (``simulate`` wraps them as Results).
+
+    With a ``sink`` calls and customers are written to its folder as the run goes and
+    the caller closes it (sim/model/sink.py; ``simulate(stream_to=...)`` does all that).
+    """
     if discount_policy is not None and not isinstance(discount_policy, DiscountPolicy):
         raise TypeError("discount_policy needs a method discount_pct(ctx) -> array")
     if priority_policy is not None and not isinstance(priority_policy, PriorityPolicy):
@@ -217,6 +238,6 @@ def run(
     if staffing_policy is not None and not isinstance(staffing_policy, StaffingPolicy):
         raise TypeError("staffing_policy needs a method agents(load) -> array or None")
     s = scenario.seed if seed is None else int(seed)
-    return _Run(scenario, s, discount_policy, priority_policy, staffing_policy, keep_bills).run(
-        progress
-    )
+    return _Run(
+        scenario, s, discount_policy, priority_policy, staffing_policy, keep_bills, sink
+    ).run(progress)

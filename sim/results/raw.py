@@ -7,7 +7,9 @@ internals and the results layer does not depend on the model.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -54,7 +56,10 @@ class RawRun:
     seed: int
     version: str
     clock: Clock
-    calls: dict[str, np.ndarray]
+    calls: Mapping[str, np.ndarray]
+    """Per-call columns, row = call id, and ``discount_granted`` (percent granted per
+    call, 0 for most). A streamed run reads them back from its calls table on first use
+    (sim/results/stream.py: ``StreamedCalls``)."""
     customers: dict[str, np.ndarray]
     staffing: StaffingPlan
     ledger: Ledger
@@ -63,5 +68,11 @@ class RawRun:
     initial_accounts: int
     group_names: tuple[str, ...]
     segment_names: tuple[str, ...]
-    discount_granted: np.ndarray
-    """Percent granted per call (0 for most)."""
+    stream: Path | None = None
+    """The folder a streamed run wrote its calls and customers tables to, or None when
+    everything is in memory (``simulate(stream_to=...)``)."""
+
+    @property
+    def discount_granted(self) -> np.ndarray:
+        """Percent granted per call (0 for most)."""
+        return self.calls["discount_granted"]

@@ -71,7 +71,9 @@ Definitions (T = ``contact_center.service_level.threshold_s``):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -95,6 +97,7 @@ from sim.core.codes import (
 from sim.core.erlang import staff_erlang_c
 from sim.core.files import atomic_dir
 from sim.results.raw import RawRun
+from sim.results.stream import read_table
 from sim.scenario import Scenario
 from sim.world.retention import effect_weights, hazard_path
 
@@ -348,6 +351,90 @@ def erlang_c_needed(
     return out
 
 
+CALLS_FILE = "calls.parquet"
+CUSTOMERS_FILE = "customers.parquet"
+"""Names of the two large tables in a results folder (written or streamed)."""
+
+
+def wait_s(c: Mapping[str, np.ndarray], horizon_s: float) -> np.ndarray:
+    """Wait of every attempt, defined once: until answer; until the patience deadline
+    for an abandoned caller; until the end of the horizon for one still waiting; NaN
+    for attempts that never queued (IVR, dropped, pending)."""
+    status = c["status"]
+    wait = np.where(status == ANSWERED, c["t_answer"] - c["t_arrive"], np.nan)
+    wait = np.where(status == ABANDONED, c["deadline"] - c["t_arrive"], wait)
+    wait = np.where(status == WAITING, horizon_s - c["t_arrive"], wait)
+    return np.where(status == IN_SERVICE, c["t_answer"] - c["t_arrive"], wait)
+
+
+@dataclass(frozen=True)
+class CallNames:
+    """What turns per-call codes and seconds into the calls table's names and dates."""
+
+    start: dt.date
+    """``calendar.start`` (seconds count from its midnight)."""
+    horizon_s: float
+    group_names: tuple[str, ...]
+    segment_names: tuple[str, ...]
+
+
+def calls_frame(
+    c: Mapping[str, np.ndarray],
+    call_id: np.ndarray,
+    segment: np.ndarray,
+    granted: np.ndarray,
+    names: CallNames,
+) -> pd.DataFrame:
+    """The calls table of the per-call columns ``c``: one definition for a whole run in
+    memory and for each chunk a streamed run writes (sim/model/sink.py)."""
+    status = c["status"]
+    answered = status == ANSWERED
+    abandoned = status == ABANDONED
+    t_end = np.where(answered, c["t_answer"] + c["talk"], np.nan)
+    t_end = np.where(abandoned, c["deadline"], t_end)
+    wait = wait_s(c, names.horizon_s)
+    start = pd.Timestamp(names.start)
+    return pd.DataFrame(
+        {
+            "call_id": call_id,
+            "account": c["account"],
+            "segment": pd.Categorical.from_codes(segment, list(names.segment_names)),
+            "reason": pd.Categorical.from_codes(c["reason"], list(REASONS)),
+            "origin": pd.Categorical.from_codes(c["origin"], list(ORIGINS)),
+            "attempt": c["attempt"],
+            "arrival": start + pd.to_timedelta(c["t_arrive"], unit="s"),
+            "t_arrive_s": c["t_arrive"],
+            "t_answer_s": c["t_answer"],
+            "t_end_s": t_end,
+            "wait_s": wait,
+            "talk_s": np.where(answered | (status == IN_SERVICE), c["talk"], np.nan),
+            "acw_s": np.where(answered | (status == IN_SERVICE), c["acw"], np.nan),
+            "patience_s": c["patience"],
+            "outcome": pd.Categorical(
+                [OUTCOMES[int(s)] for s in np.unique(status)],
+                categories=list(OUTCOMES.values()),
+            )[np.searchsorted(np.unique(status), status)]
+            if status.size
+            else pd.Categorical([], categories=list(OUTCOMES.values())),
+            "group": pd.Categorical.from_codes(c["group"], list(names.group_names)),
+            "priority": c["klass"],
+            "callback": c["callback"],
+            "resolved": c["resolved"] & (answered | (status == IVR)),
+            "discount_pct": granted,
+        }
+    )
+
+
+def customers_frame(cols: Mapping[str, np.ndarray], scenario: Scenario) -> pd.DataFrame:
+    """The customers table of per-account columns ``cols`` (all accounts, or a chunk)."""
+    out = dict(cols)
+    seg = out.pop("segment")
+    names = [s.name for s in scenario.customers.segments]
+    out["segment"] = pd.Categorical.from_codes(seg, names)
+    out["cycle_day"] = np.array(scenario.billing.cycle_days)[out.pop("cycle")]
+    return pd.DataFrame(out)
+
+
 class Results:
     """Tables and KPIs of one replication, with the scenario, seed and version used.
 
@@ -360,6 +447,10 @@ class Results:
     ``customers()`` (final state and counters per account), ``segments()`` (per customer
     segment), ``waits()`` (waits of answered and abandoned attempts); ``kpis()`` returns
     the headline numbers as a dict. The module docstring defines every formula.
+
+    A streamed run (``raw.stream``, ``simulate(stream_to=...)``) reads ``calls()`` and
+    ``customers()`` from its Parquet files, and the per-call columns the other tables
+    need from its calls table (sim/results/stream.py), through the same formulas.
     """
 
     def __init__(self, raw: RawRun) -> None:
@@ -377,56 +468,25 @@ class Results:
 
     @cached_property
     def _calls(self) -> pd.DataFrame:
+        if self.raw.stream is not None:
+            return read_table(self.raw.stream / CALLS_FILE, "call_id")
         c = self.raw.calls
-        status = c["status"]
-        answered = status == ANSWERED
-        abandoned = status == ABANDONED
-        t_end = np.where(answered, c["t_answer"] + c["talk"], np.nan)
-        t_end = np.where(abandoned, c["deadline"], t_end)
-        wait = self._wait_s()
-        seg = self.raw.customers["segment"][c["account"]]
-        start = pd.Timestamp(self.scenario.calendar.start)
-        df = pd.DataFrame(
-            {
-                "call_id": np.arange(status.size),
-                "account": c["account"],
-                "segment": pd.Categorical.from_codes(seg, list(self.raw.segment_names)),
-                "reason": pd.Categorical.from_codes(c["reason"], list(REASONS)),
-                "origin": pd.Categorical.from_codes(c["origin"], list(ORIGINS)),
-                "attempt": c["attempt"],
-                "arrival": start + pd.to_timedelta(c["t_arrive"], unit="s"),
-                "t_arrive_s": c["t_arrive"],
-                "t_answer_s": c["t_answer"],
-                "t_end_s": t_end,
-                "wait_s": wait,
-                "talk_s": np.where(answered | (status == IN_SERVICE), c["talk"], np.nan),
-                "acw_s": np.where(answered | (status == IN_SERVICE), c["acw"], np.nan),
-                "patience_s": c["patience"],
-                "outcome": pd.Categorical(
-                    [OUTCOMES[int(s)] for s in np.unique(status)],
-                    categories=list(OUTCOMES.values()),
-                )[np.searchsorted(np.unique(status), status)]
-                if status.size
-                else pd.Categorical([], categories=list(OUTCOMES.values())),
-                "group": pd.Categorical.from_codes(c["group"], list(self.raw.group_names)),
-                "priority": c["klass"],
-                "callback": c["callback"],
-                "resolved": c["resolved"] & (answered | (status == IVR)),
-                "discount_pct": self.raw.discount_granted,
-            }
+        return calls_frame(
+            c,
+            np.arange(c["status"].size),
+            self.raw.customers["segment"][c["account"]],
+            self.raw.discount_granted,
+            CallNames(
+                self.scenario.calendar.start,
+                self.raw.clock.horizon_s,
+                self.raw.group_names,
+                self.raw.segment_names,
+            ),
         )
-        return df
 
     def _wait_s(self) -> np.ndarray:
-        """Wait of every attempt, defined once: until answer; until the patience deadline
-        for an abandoned caller; until the end of the horizon for one still waiting; NaN
-        for attempts that never queued (IVR, dropped, pending)."""
-        c = self.raw.calls
-        status = c["status"]
-        wait = np.where(status == ANSWERED, c["t_answer"] - c["t_arrive"], np.nan)
-        wait = np.where(status == ABANDONED, c["deadline"] - c["t_arrive"], wait)
-        wait = np.where(status == WAITING, self.raw.clock.horizon_s - c["t_arrive"], wait)
-        return np.where(status == IN_SERVICE, c["t_answer"] - c["t_arrive"], wait)
+        """Wait of every attempt (``wait_s``)."""
+        return wait_s(self.raw.calls, self.raw.clock.horizon_s)
 
     def waits(self) -> pd.DataFrame:
         """Waits of answered and abandoned attempts (float32): the wait distribution."""
@@ -746,11 +806,9 @@ class Results:
 
     @cached_property
     def _customers(self) -> pd.DataFrame:
-        cols = dict(self.raw.customers)
-        seg = cols.pop("segment")
-        cols["segment"] = pd.Categorical.from_codes(seg, list(self.raw.segment_names))
-        cols["cycle_day"] = np.array(self.scenario.billing.cycle_days)[cols.pop("cycle")]
-        return pd.DataFrame(cols)
+        if self.raw.stream is not None:
+            return read_table(self.raw.stream / CUSTOMERS_FILE, "account")
+        return customers_frame(self.raw.customers, self.scenario)
 
     # ---- KPIs -----------------------------------------------------------------------------
 
@@ -840,21 +898,31 @@ class Results:
         at the end, so an interrupted write leaves no half-written results.
         """
         with atomic_dir(out_dir) as tmp:
-            tables = {
-                "calls": self.calls(),
-                "intervals": self.intervals(),
-                "monthly": self.monthly(),
-                "customers": self.customers(),
-                "kpis": self.kpi_table(),
-            }
-            for name, df in tables.items():
-                if "csv" in formats:
-                    df.to_csv(tmp / f"{name}.csv", index=False)
-                if "parquet" in formats:
-                    df.to_parquet(tmp / f"{name}.parquet", index=False)
-            (tmp / "scenario.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
-            (tmp / "run.json").write_text(json.dumps(self.metadata(), indent=2), encoding="utf-8")
+            self.write_files(tmp, formats)
         return Path(out_dir)
+
+    def write_files(
+        self, folder: Path, formats: tuple[str, ...], skip: tuple[str, ...] = ()
+    ) -> None:
+        """The tables but ``skip``, scenario.yaml and run.json into ``folder`` as it is:
+        ``write`` makes that atomic; a streamed run adds these beside its two tables."""
+        tables = {
+            "calls": self.calls,
+            "intervals": self.intervals,
+            "monthly": self.monthly,
+            "customers": self.customers,
+            "kpis": self.kpi_table,
+        }
+        for name, table in tables.items():
+            if name in skip:
+                continue
+            df = table()
+            if "csv" in formats:
+                df.to_csv(folder / f"{name}.csv", index=False)
+            if "parquet" in formats:
+                df.to_parquet(folder / f"{name}.parquet", index=False)
+        (folder / "scenario.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
+        (folder / "run.json").write_text(json.dumps(self.metadata(), indent=2), encoding="utf-8")
 
     # ---- per customer segment -------------------------------------------------------------
 

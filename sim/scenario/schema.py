@@ -827,6 +827,33 @@ class Scenario(Strict):
             _set_path(data, path, value)
         return scenario_from_dict(data)
 
+    def scaled(self, factor: float) -> Scenario:
+        """The same operation at ``factor`` times its size: accounts, gross adds and the
+        agents of every shift (or constant group), so load per agent stays about the same.
+
+        Agents round half up, and a shift or group that had agents keeps at least one, so
+        every hour the original covers stays covered. Pooling is not scale-free: a smaller
+        copy runs at lower occupancy for the same service, a larger one at higher.
+        """
+        factor = float(factor)
+        if not (math.isfinite(factor) and factor > 0):
+            raise ValueError(f"factor must be a positive number, got {factor!r}")
+
+        def heads(n: int) -> int:
+            return max(1, math.floor(n * factor + 0.5)) if n > 0 else 0
+
+        cust = self.customers
+        changes: dict[str, Any] = {
+            "customers.accounts": max(1, math.floor(cust.accounts * factor + 0.5)),
+            "customers.acquisition_per_month": cust.acquisition_per_month * factor,
+        }
+        for gi, g in enumerate(self.contact_center.groups):
+            if g.shifts is None:
+                changes[f"contact_center.groups[{gi}].agents"] = heads(int(g.agents or 0))
+            for si, sh in enumerate(g.shifts or []):
+                changes[f"contact_center.groups[{gi}].shifts[{si}].agents"] = heads(sh.agents)
+        return self.with_changes(changes)
+
 
 def _check_shift_in_hours(
     gi: int, si: int, sh: Shift, a: float, b: float, hours: list[tuple[float, float] | None]

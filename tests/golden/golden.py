@@ -33,12 +33,12 @@ TARGETED = {
     "policies.discount.accept_half_pct": 5,
 }
 SEEDS = (1, 2, 3)
-ACCOUNTS = 25_000  # half the baseline
-SCALE = 0.5
+ACCOUNTS = 25_000  # an eighth of the baseline
+SCALE = 0.125
 
 
 def small(name: str):
-    """The named scenario file at half its size: accounts, acquisition and agents."""
+    """The named scenario file at an eighth of its size: accounts, acquisition and agents."""
     import sim
 
     file, _, extra = name.partition("+")
