@@ -561,7 +561,7 @@ def staff_intervals(
     return staffed[inverse].reshape(lam_arr.shape)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def _staff_rates(
     rates: tuple[float, ...],
     aht: float,
