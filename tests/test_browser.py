@@ -452,10 +452,11 @@ def small_levers(page: Any) -> None:
 def test_best_plan_and_calibrate_are_readable_at_1280(tmp_path: Path) -> None:
     from sim import simulate
     from sim.calibrate import export_call_log
-    from sim.experiments.netopt import StaffingOption
+    from tests.conftest import simple_staffing
 
     base = load_scenario(ROOT / "scenarios" / "baseline.yaml").with_changes(SMALL)
-    thin = base.with_changes(StaffingOption(scale=0.2).changes(base))  # callers abandon
+    base = base.with_changes({"customers.accounts": 6000})
+    thin = simple_staffing(base, 1, 1)  # one agent per group: a fifth of callers abandon
     log = tmp_path / "calls.csv"
     export_call_log(simulate(thin)).to_csv(log, index=False)
     bad = tmp_path / "broken.csv"
