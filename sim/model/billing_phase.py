@@ -32,7 +32,7 @@ def bill_day(run: _Run, day: int) -> None:
     now = day * DAY_S
     month = run.month_of(now)
     pop = run.pop
-    members = np.flatnonzero(pop.cycle[: pop.n] == cyc)
+    members = pop.cycle_members(cyc)
     # One uniform per cycle member, active or not, from a stream of this bill run
     # alone: an account's churn draw never depends on how many others left.
     u = run.streams.child("churn", run.bill_runs + 1).random(members.size)

@@ -62,6 +62,7 @@ class Population:
         acq = scenario.customers.acquisition_per_month * scenario.calendar.months
         capacity = max(16, int(n0 + acq + 6 * np.sqrt(acq + 1)))
         self.n = 0
+        self._members: dict[int, tuple[int, np.ndarray]] = {}  # see cycle_members
         for name, dtype in self._FIELDS.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.experience = np.zeros((capacity, len(EXPERIENCES)), dtype=np.float32)
@@ -109,6 +110,21 @@ class Population:
         sd = self.scenario.billing.usage_variation_sd
         self.last_bill[sl] = charge * usage_multiplier(rng, count, sd) if initial else charge
         self.n += count
+
+    def cycle_members(self, cycle: int) -> np.ndarray:
+        """Accounts of bill cycle ``cycle``, active or not, in ascending order.
+
+        Accounts keep their cycle and new ones are appended, so the list is extended
+        by the accounts opened since the last bill run of the cycle instead of scanning
+        every account again (a billing operation may run a cycle every day).
+        """
+        seen, members = self._members.get(cycle, (0, np.empty(0, dtype=np.int64)))
+        if seen < self.n:
+            new = np.flatnonzero(self.cycle[seen : self.n] == cycle) + seen
+            members = np.concatenate([members, new]) if members.size else new
+            members.flags.writeable = False  # shared between bill runs
+            self._members[cycle] = (self.n, members)
+        return members
 
     def experience_rows(self, idx: np.ndarray) -> np.ndarray:
         """Rows ``idx`` of the experience matrix, a copy (``np.take`` gathers whole rows
