@@ -24,7 +24,7 @@ scenario is not scattered separately.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import dask
@@ -82,7 +82,7 @@ def warm(client: Client) -> None:
 
 def map_jobs(
     client: Client, jobs: Sequence[Job]
-) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+) -> Generator[tuple[Job, RunSummary | BaseException], None, None]:
     """Each job with its summary, or the exception it raised, in the order they finish;
     jobs not yet finished are cancelled when the iterator is closed."""
     futures = client.map(run_job, list(jobs), pure=False, retries=RETRIES)
