@@ -104,7 +104,7 @@ def main() -> int:
     parser.add_argument("--replications", type=int, default=4)
     parser.add_argument("--months", type=int, help="horizon (default: long enough, see above)")
     parser.add_argument("--min-job", type=float, default=1.5, help="seconds a serial job lasts")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds, best counts")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument(
         "--dask-defaults",
         action="store_true",

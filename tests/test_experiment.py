@@ -226,7 +226,7 @@ def test_dask_client_passed_in_is_warmed_once_and_gives_identical_results(
     from sim.experiments.cluster import WarmWorkers, connect, local_cluster
 
     with local_cluster(2) as cluster, connect(cluster) as client:
-        # Dask's malloc trimming made every job 25-40 % slower: not on our workers
+        # Dask's malloc trimming made every job 25-40 % slower: not on our workers,
         env = [nanny.pre_spawn_env for nanny in cluster.workers.values()]
         assert all("MALLOC_TRIM_THRESHOLD_" not in e for e in env)
         for _ in range(2):  # the second experiment registers the warm-up plugin again

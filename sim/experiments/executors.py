@@ -10,7 +10,7 @@ for the jobs that the broken one lost. The Dask side lives in ``sim.experiments.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
@@ -21,12 +21,15 @@ from sim.experiments.jobs import Job, RunSummary, run_job
 from sim.experiments.pool import process_pool, worker_count
 
 EXECUTORS: tuple[str, ...] = ("serial", "process", "dask")
+Outcome = tuple[Job, RunSummary | BaseException]
+"""A job with its summary, or the exception it raised."""
+Outcomes = Generator[Outcome, None, None]
 POOL_RETRIES = 2
 """Fresh pools a job may need after workers died under it (as on Dask, plus one: a
 dying worker also breaks the jobs that ran beside it)."""
 
 
-def _map_serial(jobs: Sequence[Job]) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+def _map_serial(jobs: Sequence[Job]) -> Iterator[Outcome]:
     for job in jobs:
         try:
             yield job, run_job(job)
@@ -36,7 +39,7 @@ def _map_serial(jobs: Sequence[Job]) -> Iterator[tuple[Job, RunSummary | BaseExc
 
 def _map_futures(
     submit: Callable[[Job], Future], jobs: Sequence[Job], wait: Callable[[list], Iterator]
-) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+) -> Outcomes:
     futures = {}
     try:
         for job in jobs:
@@ -52,15 +55,11 @@ def _map_futures(
             fut.cancel()
 
 
-def _map_pool(
-    jobs: Sequence[Job], pool: Executor
-) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+def _map_pool(jobs: Sequence[Job], pool: Executor) -> Outcomes:
     return _map_futures(lambda j: pool.submit(run_job, j), jobs, as_completed)
 
 
-def _map_process(
-    jobs: Sequence[Job], workers: int | None
-) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+def _map_process(jobs: Sequence[Job], workers: int | None) -> Outcomes:
     """Jobs over a local process pool; when a worker dies (killed, out of memory) the
     pool breaks, and every job it lost runs again on a fresh pool, up to POOL_RETRIES."""
     pending = list(jobs)
@@ -93,7 +92,7 @@ def _map_process(
         pending = retry
 
 
-def _map_dask(jobs: Sequence[Job], client: Any) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+def _map_dask(jobs: Sequence[Job], client: Any) -> Outcomes:
     cluster = require("sim.experiments.cluster")
     cluster.warm(client)  # once per client: later registrations are no-ops
     return cluster.map_jobs(client, jobs)
@@ -108,21 +107,24 @@ class JobRunner:
         self.dask = dask
         self._close: list[Callable[[], None]] = []
 
-    def map(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, RunSummary | BaseException]]:
+    def map(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
         ex = self.executor
         if isinstance(ex, Executor):
-            return _map_pool(jobs, ex)
+            return self._closing(_map_pool(jobs, ex))
         if hasattr(ex, "submit") and hasattr(ex, "scheduler"):  # a dask Client
-            return _map_dask(jobs, ex)
+            return self._closing(_map_dask(jobs, ex))
         if ex == "serial" or (ex == "process" and (len(jobs) <= 1 or self.workers == 1)):
             return _map_serial(jobs)
         if ex == "process":
-            gen = _map_process(jobs, self.workers)
-            self._close.append(gen.close)  # shuts its pool down
-            return gen
+            return self._closing(_map_process(jobs, self.workers))  # closing shuts the pool
         if ex == "dask":
-            return _map_dask(jobs, self._dask_client())
+            return self._closing(_map_dask(jobs, self._dask_client()))
         raise ValueError(f"unknown executor {ex!r} (valid: {', '.join(EXECUTORS)})")
+
+    def _closing(self, gen: Outcomes) -> Outcomes:
+        """``gen``, closed with this runner: its jobs not yet finished are cancelled."""
+        self._close.append(gen.close)
+        return gen
 
     def _dask_client(self) -> Any:
         """A client of the cluster at ``self.dask`` or of a local one started here."""
