@@ -125,9 +125,12 @@ def churn_at_bill(
     pop.decisions[idx] += 1
     pop.decisions_after_problem[idx] += pop.last_problem[idx]
     uncorrected = pop.pending_error[idx] > 0
-    pop.experience[idx[uncorrected], EXPERIENCES.index("error_uncorrected")] += 1
+    # The experience rows are gathered once, for the error count, the risk and the fade
+    # (written back by the fade): the same float32 ``+= 1`` then ``*= ρ`` per account.
+    rows = pop.experience_rows(idx)
+    rows[uncorrected, EXPERIENCES.index("error_uncorrected")] += 1
     pop.pending_error[idx] = 0.0
-    risk = churn_risk(pop, idx, effect_weights(scenario), t)
+    risk = churn_risk(pop, idx, effect_weights(scenario), t, rows)
     drawn = u < risk
     pending = pop.cancel_pending[idx]
     calls = np.zeros(idx.size, dtype=bool)
@@ -141,7 +144,7 @@ def churn_at_bill(
     pop.cancel_pending[callers] = True
     pop.active[gone] = False
     pop.churned_s[gone] = t
-    pop.fade_experience(idx, math.exp(-1.0 / scenario.retention.memory_months))
+    pop.fade_experience(idx, math.exp(-1.0 / scenario.retention.memory_months), rows)
     return gone, callers
 
 
