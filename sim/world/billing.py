@@ -68,37 +68,37 @@ def bill_run(
     """
     b = scenario.billing
     n_all = cycle_accounts.size
-    draws = {
-        "usage": usage_multiplier(rng, n_all, b.usage_variation_sd),
-        "one_off_u": rng.random(n_all),
-        "one_off": b.one_off.size.sample(rng, n_all),
-        "error_u": rng.random(n_all),
-        "error": b.error.size.sample(rng, n_all),
-        "call_u": rng.random(n_all),
-        "reason_u": rng.random(n_all),
-        "day_u": rng.random(n_all),
-        "time_u": rng.random(n_all),
-    }
+    usage = usage_multiplier(rng, n_all, b.usage_variation_sd)
+    one_off_u = rng.random(n_all)
+    one_off = np.where(one_off_u < b.one_off.probability, b.one_off.size.sample(rng, n_all), 0.0)
+    error_u = rng.random(n_all)
+    error = np.where(error_u < error_rate, b.error.size.sample(rng, n_all), 0.0)
+    # call_u, reason_u, day_u, time_u: one call draws the same doubles as four in turn
+    uniforms = rng.random(4 * n_all).reshape(4, n_all)
     live = np.flatnonzero(pop.active[cycle_accounts])  # take is ~3x a boolean mask here
     idx = cycle_accounts.take(live)
-    draws = {k: v.take(live) for k, v in draws.items()}
-    charge = pop.charge[idx]
-    correct = charge * draws["usage"] + np.where(
-        draws["one_off_u"] < b.one_off.probability, draws["one_off"], 0.0
-    )
-    error = np.where(draws["error_u"] < error_rate, draws["error"], 0.0)
-    left = pop.discount_bills_left[idx]
-    discount = np.where(left > 0, charge * pop.discount_pct[idx] / 100.0, 0.0)
+    uniforms = uniforms.take(live, axis=1)
+    draws = dict(zip(("call_u", "reason_u", "day_u", "time_u"), uniforms, strict=True))
+    error = error.take(live)
+    charge = pop.charge.take(idx)
+    correct = charge * usage.take(live) + one_off.take(live)
+    left = pop.discount_bills_left.take(idx)
+    if left.any():
+        discount = np.where(left > 0, charge * pop.discount_pct.take(idx) / 100.0, 0.0)
+        pop.discount_bills_left[idx] = np.maximum(left - 1, 0)
+    else:  # no discount running in the cycle (the common case): nothing to count down
+        discount = np.zeros(idx.size)
     discount = np.minimum(discount, correct + error)
-    pop.discount_bills_left[idx] = np.maximum(left - 1, 0)
     amount = correct + error - discount
-    shock = amount > pop.last_bill[idx] * (1 + b.shock_threshold)
-    flag = np.where(error > 0, 2, np.where(shock, 1, 0)).astype(np.int8)
+    shock = amount > pop.last_bill.take(idx) * (1 + b.shock_threshold)
+    flag = shock.view(np.int8).copy()
+    flag[error > 0] = 2
     pop.last_bill[idx] = amount
     pop.pending_error[idx] = error
     # Every shocked customer remembers the shock, whether or not they call about it.
-    pop.experience[idx[flag == 1], EXPERIENCES.index("bill_shock")] += 1
-    pop.shock_bills[idx[flag == 1]] += 1
+    shocked = idx[flag == 1]
+    pop.experience[shocked, EXPERIENCES.index("bill_shock")] += 1
+    pop.shock_bills[shocked] += 1
     pop.error_bills[idx[flag == 2]] += 1
     pop.last_problem[idx] = flag > 0
     bills = Bills(account=idx, correct=correct, error=error, discount=discount, flag=flag)
