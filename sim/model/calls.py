@@ -71,27 +71,27 @@ def new_calls(
     talk = h.verification_s.sample(rng, n) + h.review_s.sample(rng, n)
     failed = rng.random(n) < h.verification_fail_rate
     talk += np.where(failed, h.verification_fail_extra_s.sample(rng, n), 0.0)
+    # Rows of each reason (and below, each segment) found once, in ascending order as
+    # ``flatnonzero`` gives them; a group without calls draws nothing (a draw of size
+    # 0 leaves the generator as it was), so the draws are those of the loop over all.
+    by_reason = _groups(reason, len(REASONS))
     work = np.zeros(n)
-    for code, name in enumerate(REASONS):
-        rows = np.flatnonzero(reason == code)
-        work[rows] = h.work_s[name].sample(rng, rows.size)
+    for code, rows in by_reason:
+        work[rows] = h.work_s[REASONS[code]].sample(rng, rows.size)
     talk += work
     # A transferred leg: the specialist reviews the account and does the work again.
     talk2 = h.review_s.sample(rng, n)
-    for code, name in enumerate(REASONS):
-        rows = np.flatnonzero(reason == code)
-        talk2[rows] += h.work_s[name].sample(rng, rows.size)
+    for code, rows in by_reason:
+        talk2[rows] += h.work_s[REASONS[code]].sample(rng, rows.size)
     acw = h.after_call_s.sample(rng, n)
     patience = np.empty(n)
-    seg = run.pop.segment[acct]
-    for i, s in enumerate(run.sc.customers.segments):
-        rows = np.flatnonzero(seg == i)
-        patience[rows] = s.patience_s.sample(rng, rows.size)
+    segments = run.sc.customers.segments
+    for i, rows in _groups(run.pop.segment.take(acct), len(segments)):
+        patience[rows] = segments[i].patience_s.sample(rng, rows.size)
     resolve_u = rng.random(n)
     escalate_u = rng.random(n)
     retry_intent = rng.random(n) < cc.callers.retrial.probability
-    ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
-    ivr = rng.random(n) < ivr_share[reason]
+    ivr = rng.random(n) < run.ivr_share[reason]
     ctx = context(run, acct, reason, now)
     plans = run.offers.plan(ctx)
     klass = np.asarray(run.priority.priority_class(ctx))
@@ -118,3 +118,16 @@ def new_calls(
     add_ones(run.pop.calls, acct)
     run.offers.record(acct[order], plans[order])
     run.center.add_calls(batch, status)
+
+
+def _groups(codes: np.ndarray, n_codes: int) -> list[tuple[int, np.ndarray]]:
+    """``(code, np.flatnonzero(codes == code))`` for every code that occurs, one stable
+    sort instead of a scan per code."""
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes, minlength=n_codes)).tolist()
+    out, start = [], 0
+    for code, end in enumerate(ends):
+        if end > start:
+            out.append((code, order[start:end]))
+        start = end
+    return out

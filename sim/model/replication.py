@@ -106,6 +106,8 @@ class _Run:
             scenario.policies.priority.name, scenario.policies.priority.params
         )
         self.beta = effect_weights(scenario)
+        # share of each reason's calls that the IVR settles (per call in calls.new_calls)
+        self.ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
         self.ledger = Ledger()
         self.env = simpy.Environment()
         self.offers = Offers(self, discount)
