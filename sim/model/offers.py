@@ -67,7 +67,11 @@ class Offers:
                     raise ValueError(
                         f"discount policy returned shape {offered.shape}, expected ({n},)"
                     )
-                out[:, g, outcome] = np.clip(np.nan_to_num(offered), 0.0, 100.0)
+                if offered.any():  # NaN counts as true here, so it is cleaned below
+                    offered = np.clip(np.nan_to_num(offered), 0.0, 100.0)
+                # else every offer is ±0 (most calls, most policies), which the cleaning
+                # would leave as it is
+                out[:, g, outcome] = offered
         return out
 
     def record(self, acct: np.ndarray, table: np.ndarray) -> None:
