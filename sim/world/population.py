@@ -176,7 +176,11 @@ def add_ones(column: np.ndarray, idx: np.ndarray) -> None:
     """
     if idx.size == 0:
         return
-    uniq, counts = np.unique(idx, return_counts=True)
+    ordered = np.sort(idx)
+    if (ordered[1:] != ordered[:-1]).all():  # each index once (most batches): no counts
+        column[ordered] += 1
+        return
+    uniq, counts = np.unique(ordered, return_counts=True)
     for k in range(1, int(counts.max()) + 1):
         column[uniq if k == 1 else uniq[counts >= k]] += 1
 
