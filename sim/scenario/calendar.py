@@ -29,6 +29,7 @@ class Clock:
         self.calendar = cal
         self.n_days = cal.n_days
         self.horizon_s = self.n_days * DAY_S
+        self._pmf: dict[tuple[Dist, int], tuple[np.ndarray, np.ndarray]] = {}  # _delay_pmf
         self.dates = [cal.start + dt.timedelta(days=d) for d in range(self.n_days)]
         self.weekday = np.array([d.weekday() for d in self.dates], dtype=np.int64)
         holidays = set(cal.holidays)
@@ -110,12 +111,7 @@ class Clock:
         n = u_day.size
         if n == 0:
             return np.empty(0)
-        spread = delay_days.expected * 6 + 3 * delay_days.variance**0.5
-        k_max = min(max(min_days + 1, int(np.ceil(spread))), 366)
-        k = np.arange(k_max + 1)
-        p = np.diff(delay_days.cdf(np.arange(k_max + 2, dtype=float)))
-        p[-1] += max(0.0, 1 - p.sum())  # the far tail lands on the last day considered
-        p[k < min_days] = 0.0
+        k, p = self._delay_pmf(delay_days, min_days)
         day = base_day + k
         inside = day < self.n_days
         g = np.ones(k.size)
@@ -135,6 +131,22 @@ class Clock:
         frac = np.clip((u - before) / np.where(w > 0, w, 1.0), 0.0, 1.0)
         times[ok] = self._slot_lo[slot] + frac * self._slot_span[slot]
         return times
+
+    def _delay_pmf(self, delay_days: Dist, min_days: int) -> tuple[np.ndarray, np.ndarray]:
+        """Days of delay 0..k_max and their probabilities, computed once per distribution
+        (the CDF costs more than the draws of a day's contacts); read-only, shared."""
+        key = (delay_days, min_days)
+        cached = self._pmf.get(key)
+        if cached is None:
+            spread = delay_days.expected * 6 + 3 * delay_days.variance**0.5
+            k_max = min(max(min_days + 1, int(np.ceil(spread))), 366)
+            k = np.arange(k_max + 1)
+            p = np.diff(delay_days.cdf(np.arange(k_max + 2, dtype=float)))
+            p[-1] += max(0.0, 1 - p.sum())  # the far tail lands on the last day considered
+            p[k < min_days] = 0.0
+            k.flags.writeable = p.flags.writeable = False
+            cached = self._pmf[key] = (k, p)
+        return cached
 
     # ---- interval grid -------------------------------------------------------------
 
