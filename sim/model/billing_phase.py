@@ -68,7 +68,7 @@ def bill_day(run: _Run, day: int) -> None:
             int((bills.flag == 1).sum()),
         )
     )
-    con = contacts_from_bills(bills, draws, pop, day, run.clock, run.sc)
+    con = contacts_from_bills(bills, draws, pop, day, run.clock, run.sc, run.contact_mix)
     handling = run.streams.child("handling", run.bill_runs)
     new_calls(run, con.account, con.reason, con.t, 0, handling, now)
     if cancel_u is not None:

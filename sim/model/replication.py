@@ -32,6 +32,7 @@ from sim.policies.staffing import StaffingPolicy
 from sim.results import Ledger, RawRun, Results
 from sim.scenario import Calendar, Scenario
 from sim.scenario.calendar import DAY_S, Clock
+from sim.world.billing import ContactMix
 from sim.world.population import Population
 from sim.world.retention import effect_weights
 from sim.world.staffing import staffing_plan
@@ -108,6 +109,7 @@ class _Run:
         self.beta = effect_weights(scenario)
         # share of each reason's calls that the IVR settles (per call in calls.new_calls)
         self.ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
+        self.contact_mix = ContactMix.of(scenario)  # bill flag → call chance, reasons
         self.ledger = Ledger()
         self.env = simpy.Environment()
         self.offers = Offers(self, discount)

@@ -113,6 +113,31 @@ class Contacts:
     t: np.ndarray
 
 
+@dataclass(frozen=True)
+class ContactMix:
+    """A scenario's chance of a call and reason mix per bill flag, as arrays: built once
+    per run instead of at every bill run."""
+
+    p_flag: np.ndarray
+    """Chance of a call by flag (index into FLAGS), before the segment's propensity."""
+    codes: tuple[np.ndarray, ...]
+    """Per flag: the reason codes of its mix."""
+    cum: tuple[np.ndarray, ...]
+    """Per flag: cumulative shares of those reasons, normalised to end at 1."""
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> ContactMix:
+        c = scenario.billing.contact
+        p_flag = np.array([c.probability.routine, c.probability.shock, c.probability.error])
+        codes, cums = [], []
+        for name in FLAGS:
+            mix = c.reasons[name]
+            codes.append(np.array([REASONS.index(r) for r in mix]))
+            cum = np.cumsum(np.array(list(mix.values()), dtype=float))
+            cums.append(cum / cum[-1])
+        return cls(p_flag=p_flag, codes=tuple(codes), cum=tuple(cums))
+
+
 def contacts_from_bills(
     bills: Bills,
     draws: dict[str, np.ndarray],
@@ -120,25 +145,23 @@ def contacts_from_bills(
     day: int,
     clock: Clock,
     scenario: Scenario,
+    mix: ContactMix | None = None,
 ) -> Contacts:
-    """Which bills lead to a call, why, and when (calls after the horizon are dropped)."""
-    c = scenario.billing.contact
-    p_flag = np.array([c.probability.routine, c.probability.shock, c.probability.error])
-    p = np.minimum(p_flag[bills.flag] * pop.call_propensity[pop.segment[bills.account]], 1.0)
+    """Which bills lead to a call, why, and when (calls after the horizon are dropped);
+    ``mix``: the scenario's ``ContactMix`` when the caller keeps one."""
+    mix = ContactMix.of(scenario) if mix is None else mix
+    propensity = pop.call_propensity.take(pop.segment.take(bills.account))
+    p = np.minimum(mix.p_flag.take(bills.flag) * propensity, 1.0)
     calls = draws["call_u"] < p
     acct = bills.account[calls]
     flag = bills.flag[calls]
     u_reason = draws["reason_u"][calls]
     reason = np.empty(acct.size, dtype=np.int16)
-    for f, name in enumerate(FLAGS):
+    for f, (codes, cum) in enumerate(zip(mix.codes, mix.cum, strict=True)):
         rows = np.flatnonzero(flag == f)
-        mix = c.reasons[name]
-        codes = np.array([REASONS.index(r) for r in mix])
-        cum = np.cumsum(np.array(list(mix.values()), dtype=float))
-        pick = np.minimum(
-            np.searchsorted(cum / cum[-1], u_reason[rows], side="right"), codes.size - 1
-        )
+        pick = np.minimum(np.searchsorted(cum, u_reason[rows], side="right"), codes.size - 1)
         reason[rows] = codes[pick]
-    t = clock.contact_times(day, c.delay_days, draws["day_u"][calls], draws["time_u"][calls])
+    delay = scenario.billing.contact.delay_days
+    t = clock.contact_times(day, delay, draws["day_u"][calls], draws["time_u"][calls])
     keep = ~np.isnan(t)
     return Contacts(account=acct[keep], reason=reason[keep], flag=flag[keep], t=t[keep])
