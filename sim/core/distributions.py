@@ -121,7 +121,9 @@ class Dist(BaseModel):
 
     def sample(self, rng: np.random.Generator, size: int, scale: float = 1.0) -> np.ndarray:
         """Draw ``size`` values; ``scale`` multiplies every value (e.g. a segment's mean)."""
-        return sample(self, rng, size) * scale
+        values = sample(self, rng, size)
+        # x * 1.0 is x: no copy for the usual unscaled draw (thousands per run)
+        return values if scale == 1.0 else values * scale
 
 
 def sample(d: Dist, rng: np.random.Generator, size: int) -> np.ndarray:
