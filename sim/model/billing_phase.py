@@ -52,10 +52,11 @@ def bill_day(run: _Run, day: int) -> None:
     bills, draws = bill_run(pop, members, month, rate, run.sc, rng)
     if run.keep_bills:
         run.ledger.bill_rows.append((day, bills.account, bills.amount, bills.flag))
-    cost = bills.correct * (1.0 - pop.gross_margin[pop.segment[bills.account]])
+    cost = bills.correct * (1.0 - pop.gross_margin.take(pop.segment.take(bills.account)))
     run.ledger.service_cost.append((month, float(cost.sum())))
     pop.service_cost[bills.account] += cost
-    pop.discount_cost[bills.account] += bills.discount
+    if bills.discount.any():  # adding +0.0 changes no total (they start at +0.0)
+        pop.discount_cost[bills.account] += bills.discount
     pop.revenue[bills.account] += bills.amount
     run.ledger.bills.append(
         (
