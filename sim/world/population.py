@@ -62,7 +62,8 @@ class Population:
         acq = scenario.customers.acquisition_per_month * scenario.calendar.months
         capacity = max(16, int(n0 + acq + 6 * np.sqrt(acq + 1)))
         self.n = 0
-        self._members: dict[int, tuple[int, np.ndarray]] = {}  # see cycle_members
+        self._members: dict[int, np.ndarray] = {}  # see cycle_members
+        self._members_seen = 0
         for name, dtype in self._FIELDS.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.experience = np.zeros((capacity, len(EXPERIENCES)), dtype=np.float32)
@@ -114,17 +115,27 @@ class Population:
     def cycle_members(self, cycle: int) -> np.ndarray:
         """Accounts of bill cycle ``cycle``, active or not, in ascending order.
 
-        Accounts keep their cycle and new ones are appended, so the list is extended
-        by the accounts opened since the last bill run of the cycle instead of scanning
-        every account again (a billing operation may run a cycle every day).
+        Accounts keep their cycle and new ones are appended, so the lists are extended
+        by the accounts opened since they were last brought up to date instead of
+        scanning every account again (a billing operation may run a cycle every day);
+        one stable sort sorts the new accounts into every cycle at once (a scan per
+        cycle cost 28 passes over the base).
         """
-        seen, members = self._members.get(cycle, (0, np.empty(0, dtype=np.int64)))
-        if seen < self.n:
-            new = np.flatnonzero(self.cycle[seen : self.n] == cycle) + seen
-            members = np.concatenate([members, new]) if members.size else new
-            members.flags.writeable = False  # shared between bill runs
-            self._members[cycle] = (self.n, members)
-        return members
+        if self._members_seen < self.n:
+            new = self.cycle[self._members_seen : self.n]
+            order = np.argsort(new, kind="stable") + self._members_seen
+            ends = np.cumsum(np.bincount(new, minlength=self.n_cycles)).tolist()
+            start = 0
+            for c, end in enumerate(ends):
+                old = self._members.get(c)
+                members = (
+                    order[start:end] if old is None else np.concatenate([old, order[start:end]])
+                )
+                members.flags.writeable = False  # shared between bill runs
+                self._members[c] = members
+                start = end
+            self._members_seen = self.n
+        return self._members.get(cycle, np.empty(0, dtype=np.int64))
 
     def experience_rows(self, idx: np.ndarray) -> np.ndarray:
         """Rows ``idx`` of the experience matrix, a copy (``np.take`` gathers whole rows
