@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.center.engine import CallBatch
 from sim.core.codes import EXPERIENCES, IVR, PENDING, REASONS
+from sim.core.rng import KeyedDraws, draws_for
 from sim.policies.context import RECENT, CallContext
 from sim.world.population import add_ones
 from sim.world.retention import churn_risk
@@ -59,10 +60,13 @@ def new_calls(
     reason: np.ndarray,
     t: np.ndarray,
     origin: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | KeyedDraws,
     now: float,
 ) -> None:
-    """Turn contacts into calls: handling time, patience, IVR, resolution, class."""
+    """Turn contacts into calls: handling time, patience, IVR, resolution, class.
+
+    ``rng`` is the batch's stream, or ``KeyedDraws`` when each call's values must
+    depend on that call alone (repeat calls, see ``after_calls``)."""
     n = acct.size
     if n == 0:
         return
@@ -74,24 +78,33 @@ def new_calls(
     work = np.zeros(n)
     for code, name in enumerate(REASONS):
         rows = np.flatnonzero(reason == code)
-        work[rows] = h.work_s[name].sample(rng, rows.size)
+        work[rows] = h.work_s[name].sample(draws_for(rng, rows), rows.size)
     talk += work
     # A transferred leg: the specialist reviews the account and does the work again.
     talk2 = h.review_s.sample(rng, n)
     for code, name in enumerate(REASONS):
         rows = np.flatnonzero(reason == code)
-        talk2[rows] += h.work_s[name].sample(rng, rows.size)
+        talk2[rows] += h.work_s[name].sample(draws_for(rng, rows), rows.size)
     acw = h.after_call_s.sample(rng, n)
     patience = np.empty(n)
     seg = run.pop.segment[acct]
     for i, s in enumerate(run.sc.customers.segments):
         rows = np.flatnonzero(seg == i)
-        patience[rows] = s.patience_s.sample(rng, rows.size)
+        patience[rows] = s.patience_s.sample(draws_for(rng, rows), rows.size)
     resolve_u = rng.random(n)
     escalate_u = rng.random(n)
     retry_intent = rng.random(n) < cc.callers.retrial.probability
     ivr_share = np.array([cc.callers.ivr_self_service.get(r, 0.0) for r in REASONS])
     ivr = rng.random(n) < ivr_share[reason]
+    # Drawn now, used only if the caller hangs up and tries again or leaves an issue
+    # open: the same for every staffing of this seed (engine.CallBatch, "next_*").
+    retrial = cc.callers.retrial
+    next_delay = retrial.delay_s.sample(rng, n)
+    next_patience = np.empty(n)
+    for i, s in enumerate(run.sc.customers.segments):
+        rows = np.flatnonzero(seg == i)
+        next_patience[rows] = s.patience_s.sample(draws_for(rng, rows), rows.size)
+    next_intent = rng.random(n) < retrial.probability
     ctx = context(run, acct, reason, now)
     plans = run.offers.plan(ctx)
     klass = np.asarray(run.priority.priority_class(ctx))
@@ -113,6 +126,9 @@ def new_calls(
         target=np.full(n, -1, dtype=np.int64),
         attempt=np.zeros(n, dtype=np.int64),
         origin=np.full(n, origin, dtype=np.int64),
+        next_delay=next_delay[order],
+        next_patience=next_patience[order],
+        next_intent=next_intent[order],
     )
     status = np.where(ivr[order], IVR, PENDING)
     add_ones(run.pop.calls, acct)
