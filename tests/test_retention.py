@@ -391,7 +391,8 @@ def test_plan_changes_lower_charges_and_billing(mid: Scenario) -> None:
 
 
 def test_staffing_leaves_bills_and_first_calls_identical(mid: Scenario) -> None:
-    sc = mid.with_changes({"customers.accounts": 10_000})
+    # one agent a shift, then two: the baseline's shifts never let 10 000 accounts wait
+    sc = scale_shifts(mid.with_changes({"customers.accounts": 10_000}), lambda a: 1)
     r1 = simulate(sc, seed=SEED)
     r2 = simulate(scale_shifts(sc, lambda a: 2 * a), seed=SEED)
     m1, m2 = r1.monthly(), r2.monthly()

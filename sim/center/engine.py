@@ -19,6 +19,13 @@ This is the simulation's hot path, in the shape docs/ARCHITECTURE.md explains:
   afterwards from the calls table (sim/results/tables.py), not by monitors inside the run.
 - ``settle()`` marks the queued callers whose deadline has passed before anybody reads
   the state mid-run, so lazy abandonment never shows up as a caller still waiting.
+- Common random numbers: every draw of a call's first further attempt (a retrial's
+  delay, its patience, whether it would retry again) can come with the call
+  (``CallBatch.next_*``), so two staffings of the same seed deal every caller the
+  same retrial; only attempts beyond that draw from shared buffers in event order.
+  Adding one agent in one half hour then changes that half hour and what its callers
+  do next, not every later retrial of the month (which is what the staffing optimiser
+  compares, sim/experiments/optimise.py).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from sim.core.codes import (
 )
 
 INF = float("inf")
+NAN = float("nan")
 
 
 class _Wake:
@@ -107,6 +115,9 @@ class CallBatch:
         "attempt",
         "escalate_u",
         "klass",
+        "next_delay",
+        "next_intent",
+        "next_patience",
         "origin",
         "patience",
         "reason",
@@ -119,12 +130,30 @@ class CallBatch:
         "target",
     )
 
-    _OPTIONAL = ("escalate_u", "resolve_u", "resolved", "retry_intent", "talk2", "target")
+    _OPTIONAL = (
+        "escalate_u",
+        "resolve_u",
+        "resolved",
+        "retry_intent",
+        "next_delay",
+        "next_patience",
+        "next_intent",
+        "talk2",
+        "target",
+    )
 
     def __init__(self, **cols: np.ndarray) -> None:
         """Required: t_arrive, account, reason, klass, talk, acw, patience, attempt,
         origin. Optional columns default to: never retries, resolved on contact (a
-        resolve draw of 0), never escalated, routed by reason, same talk on transfer."""
+        resolve draw of 0), never escalated, routed by reason, same talk on transfer,
+        and the next attempt's draws taken from the engine's buffers when needed.
+
+        ``next_delay``, ``next_patience`` and ``next_intent`` are the call's own draws
+        for the attempt that follows it (a retrial's delay, the next attempt's patience
+        and whether it would retry again; NaN / -1: draw from the buffers then). Drawn
+        with the call, they stay the same whatever the staffing: with buffers shared by
+        every retrial, one more agent on a Monday morning re-dealt every later retrial
+        of the month (see ``ContactCenter``: common random numbers)."""
         unknown = set(cols) - set(self.__slots__)
         if unknown:
             raise TypeError(f"unknown call columns {sorted(unknown)}")
@@ -134,6 +163,9 @@ class CallBatch:
             "resolve_u": np.zeros(n),
             "resolved": np.zeros(n, dtype=bool),
             "retry_intent": np.zeros(n, dtype=bool),
+            "next_delay": np.full(n, np.nan),
+            "next_patience": np.full(n, np.nan),
+            "next_intent": np.full(n, -1),
             "talk2": cols.get("talk", np.zeros(n)),
             "target": np.full(n, -1),
         }
@@ -205,6 +237,10 @@ class ContactCenter:
         self.escalate_u = array("f")
         self.talk2 = array("d")  # talk time of a transferred leg (no second verification)
         self.target = array("h")  # a group the call must go to (-1: route by reason)
+        # the next attempt's own draws (NaN / -1: from the buffers), see CallBatch
+        self.next_delay = array("f")
+        self.next_patience = array("f")
+        self.next_intent = array("b")
         # call ids in the order their outcome became known (int32: internal, never output)
         self.finished = array("i")
         # The engine's own events: (time, SimPy event id, handler, argument) in a heap,
@@ -264,6 +300,9 @@ class ContactCenter:
         _append(self.escalate_u, batch.escalate_u)
         _append(self.talk2, batch.talk2)
         _append(self.target, batch.target)
+        _append(self.next_delay, batch.next_delay)
+        _append(self.next_patience, batch.next_patience)
+        _append(self.next_intent, batch.next_intent)
         settled = np.flatnonzero(status != PENDING)
         _append(self.finished, ids[settled])
         live = status == PENDING
@@ -518,7 +557,10 @@ class ContactCenter:
         if self.status[cid] != WAITING:
             return
         self._abandon(cid)
-        self._retry(cid, now + self._retrial_delay.next(), now)
+        delay = self.next_delay[cid]
+        if delay != delay:  # NaN: no draw came with the call
+            delay = self._retrial_delay.next()
+        self._retry(cid, now + delay, now)
 
     def _retry(self, cid: int, t: float, now: float) -> None:
         t_open = self._next_open(t)
@@ -555,8 +597,12 @@ class ContactCenter:
         self.klass.append(self.klass[cid])
         self.talk.append(talk)
         self.acw.append(self.acw[cid])
-        self.patience.append(self._retrial_patience(acct))
-        self.retry_intent.append(self._retrial_intent.next() < self._retrial_p)
+        patience = self.next_patience[cid]
+        self.patience.append(patience if patience == patience else self._retrial_patience(acct))
+        intent = self.next_intent[cid]
+        self.retry_intent.append(
+            bool(intent) if intent >= 0 else self._retrial_intent.next() < self._retrial_p
+        )
         self.resolved.append(False)
         self.attempt.append(attempt)
         self.origin.append(self.origin[cid])
@@ -569,6 +615,9 @@ class ContactCenter:
         self.escalate_u.append(self.escalate_u[cid])
         self.talk2.append(self.talk2[cid])
         self.target.append(target)
+        self.next_delay.append(NAN)  # a third attempt draws from the buffers
+        self.next_patience.append(NAN)
+        self.next_intent.append(-1)
         return new
 
     def _on_retrial(self, cid: int, now: float) -> None:
@@ -707,8 +756,9 @@ _COLUMNS = (
     "talk2",
     "target",
 )
-_RECORDS = (*_COLUMNS, "escalate_u")
-"""Every per-call column of the engine (``columns()`` hands out all but ``escalate_u``)."""
+_RECORDS = (*_COLUMNS, "escalate_u", "next_delay", "next_patience", "next_intent")
+"""Every per-call column of the engine (``columns()`` hands out the model's, not the
+draws kept for a call's next attempt)."""
 
 
 def _append(arr: array, values: np.ndarray) -> None:

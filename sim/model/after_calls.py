@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.core.codes import ABANDONED, ANSWERED, EXPERIENCES, IVR, REASONS
+from sim.core.rng import KeyedDraws, call_keys
 from sim.model.calls import new_calls
 from sim.world.population import add_ones
 
@@ -87,11 +88,16 @@ def after_calls(run: _Run, day: int) -> None:
 
     # Issues left open bring the customer back some days later.
     res = run.sc.contact_center.resolution
-    rng = run.streams["repeats"]
-    again = open_issue & (rng.random(ids.size) < res.repeat_probability)
+    # Whether an open issue brings the caller back, when, and that call's own draws
+    # are keyed by the call it comes from (KeyedDraws): which issues stay open depends
+    # on the staffing, and drawn from one stream in order, one more agent re-dealt every
+    # later repeat call of the horizon; keyed, two staffings of a seed deal them alike.
+    keys = call_keys(run.seed, acct, pick("t_arrive", float), pick("attempt", np.int64))
+    again = open_issue & (KeyedDraws(keys).random() < res.repeat_probability)
     if again.any():
         r_acct, r_reason = acct[again], reason[again].astype(np.int16)
-        u_day, u_time = rng.random(r_acct.size), rng.random(r_acct.size)
+        draws = KeyedDraws(keys[again], [1])
+        u_day, u_time = draws.random(), draws.random()
         t = run.clock.contact_times(day, res.repeat_after_days, u_day, u_time)
         keep = ~np.isnan(t) & pop.active[r_acct]
-        new_calls(run, r_acct[keep], r_reason[keep], t[keep], 1, rng, now)
+        new_calls(run, r_acct[keep], r_reason[keep], t[keep], 1, draws.subset(keep), now)

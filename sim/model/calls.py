@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.center.engine import CallBatch
 from sim.core.codes import EXPERIENCES, IVR, PENDING, REASONS
+from sim.core.rng import KeyedDraws, draws_for
 from sim.policies.context import RECENT, CallContext
 from sim.world.population import add_ones
 from sim.world.retention import churn_risk
@@ -59,10 +60,13 @@ def new_calls(
     reason: np.ndarray,
     t: np.ndarray,
     origin: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | KeyedDraws,
     now: float,
 ) -> None:
-    """Turn contacts into calls: handling time, patience, IVR, resolution, class."""
+    """Turn contacts into calls: handling time, patience, IVR, resolution, class.
+
+    ``rng`` is the batch's stream, or ``KeyedDraws`` when each call's values must
+    depend on that call alone (repeat calls, see ``after_calls``)."""
     n = acct.size
     if n == 0:
         return
@@ -74,24 +78,36 @@ def new_calls(
     # Rows of each reason (and below, each segment) found once, in ascending order as
     # ``flatnonzero`` gives them; a group without calls draws nothing (a draw of size
     # 0 leaves the generator as it was), so the draws are those of the loop over all.
-    by_reason = _groups(reason, len(REASONS))
     work = np.zeros(n)
+    # KeyedDraws give each draw call a column of its own: every group draws (an empty
+    # one nothing), so a call's columns do not depend on which reasons its batch holds.
+    keyed = isinstance(rng, KeyedDraws)
+    by_reason = _groups(reason, len(REASONS), every=keyed)
     for code, rows in by_reason:
-        work[rows] = h.work_s[REASONS[code]].sample(rng, rows.size)
+        work[rows] = h.work_s[REASONS[code]].sample(draws_for(rng, rows), rows.size)
     talk += work
     # A transferred leg: the specialist reviews the account and does the work again.
     talk2 = h.review_s.sample(rng, n)
     for code, rows in by_reason:
-        talk2[rows] += h.work_s[REASONS[code]].sample(rng, rows.size)
+        talk2[rows] += h.work_s[REASONS[code]].sample(draws_for(rng, rows), rows.size)
     acw = h.after_call_s.sample(rng, n)
     patience = np.empty(n)
     segments = run.sc.customers.segments
-    for i, rows in _groups(run.pop.segment.take(acct), len(segments)):
-        patience[rows] = segments[i].patience_s.sample(rng, rows.size)
+    by_segment = _groups(run.pop.segment.take(acct), len(segments), every=keyed)
+    for i, rows in by_segment:
+        patience[rows] = segments[i].patience_s.sample(draws_for(rng, rows), rows.size)
     resolve_u = rng.random(n)
     escalate_u = rng.random(n)
     retry_intent = rng.random(n) < cc.callers.retrial.probability
     ivr = rng.random(n) < run.ivr_share[reason]
+    # Drawn now, used only if the caller hangs up and tries again or leaves an issue
+    # open: the same for every staffing of this seed (engine.CallBatch, "next_*").
+    retrial = cc.callers.retrial
+    next_delay = retrial.delay_s.sample(rng, n)
+    next_patience = np.empty(n)
+    for i, rows in by_segment:
+        next_patience[rows] = segments[i].patience_s.sample(draws_for(rng, rows), rows.size)
+    next_intent = rng.random(n) < retrial.probability
     ctx = context(run, acct, reason, now)
     plans = run.offers.plan(ctx)
     klass = np.asarray(run.priority.priority_class(ctx))
@@ -113,6 +129,9 @@ def new_calls(
         target=np.full(n, -1, dtype=np.int64),
         attempt=np.zeros(n, dtype=np.int64),
         origin=np.full(n, origin, dtype=np.int64),
+        next_delay=next_delay[order],
+        next_patience=next_patience[order],
+        next_intent=next_intent[order],
     )
     status = np.where(ivr[order], IVR, PENDING)
     add_ones(run.pop.calls, acct)
@@ -120,14 +139,14 @@ def new_calls(
     run.center.add_calls(batch, status)
 
 
-def _groups(codes: np.ndarray, n_codes: int) -> list[tuple[int, np.ndarray]]:
-    """``(code, np.flatnonzero(codes == code))`` for every code that occurs, one stable
-    sort instead of a scan per code."""
+def _groups(codes: np.ndarray, n_codes: int, every: bool = False) -> list[tuple[int, np.ndarray]]:
+    """``(code, np.flatnonzero(codes == code))`` for every code that occurs (``every``:
+    for every code), one stable sort instead of a scan per code."""
     order = np.argsort(codes, kind="stable")
     ends = np.cumsum(np.bincount(codes, minlength=n_codes)).tolist()
     out, start = [], 0
     for code, end in enumerate(ends):
-        if end > start:
+        if end > start or every:
             out.append((code, order[start:end]))
         start = end
     return out
