@@ -140,6 +140,27 @@ def test_customer_value_is_the_retention_adjusted_clv(baseline: Scenario) -> Non
     assert v[0] - v[3] == pytest.approx(owed, rel=1e-9)
 
 
+def test_customer_value_is_the_same_on_one_core_and_many(
+    baseline: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chunks of accounts run in threads; each writes its own rows, so the values may
+    # not depend on how many threads there are or in which order they finish
+    rng = np.random.default_rng(5)
+    n = 100_003  # four chunks, the last one short
+    args = (
+        rng.integers(0, len(baseline.customers.segments), n),
+        rng.uniform(20, 200, n),
+        rng.normal(0, 0.5, n),
+        rng.uniform(0, 120, n),
+        np.where(rng.random(n) < 0.1, 10.0, 0.0),
+        rng.integers(0, 4, n),
+    )
+    many = customer_value(baseline, *args)
+    monkeypatch.setattr("sim.results.tables.os.cpu_count", lambda: 1)
+    one = customer_value(baseline, *args)
+    assert one.tobytes() == many.tobytes()
+
+
 def small_center(baseline: Scenario, agents: int) -> Scenario:
     """4 000 accounts calling 2.5 times as often as the baseline's (the load of 10 000)
     and one pooled group of ``agents`` (no shrinkage): two agents run ~40 % occupied."""
