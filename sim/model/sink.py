@@ -30,6 +30,7 @@ from sim.core.files import atomic_dir
 from sim.results import RawRun, Results
 from sim.results.stream import StreamedCalls, TableWriter, check_stream_target
 from sim.results.tables import (
+    CALL_COLUMNS,
     CALLS_FILE,
     CUSTOMERS_FILE,
     CallNames,
@@ -45,24 +46,6 @@ CHUNK_ROWS = 1 << 18
 large enough that forgetting them (which copies the live calls) costs little per call."""
 CUSTOMER_ROWS = 1 << 18
 """Accounts per row group of the customers table (~100 MB on their way to the file)."""
-_COLUMNS = (
-    "t_arrive",
-    "account",
-    "reason",
-    "klass",
-    "talk",
-    "acw",
-    "patience",
-    "resolved",
-    "attempt",
-    "origin",
-    "status",
-    "deadline",
-    "t_answer",
-    "group",
-    "callback",
-)
-"""The engine's per-call columns the calls table is made of."""
 
 
 class CallSink:
@@ -142,7 +125,7 @@ class CallSink:
         """Append engine rows ``rows`` (in call-id order) to the calls table."""
         rows = rows.astype(np.int64)
         c = run.center
-        cols = {name: c.column(name)[rows] for name in _COLUMNS}
+        cols = {name: c.column(name)[rows] for name in CALL_COLUMNS}
         for name in ("resolved", "callback"):
             cols[name] = cols[name].astype(bool)
         names = CallNames(

@@ -394,6 +394,26 @@ class CallNames:
     segment_names: tuple[str, ...]
 
 
+CALL_COLUMNS: tuple[str, ...] = (
+    "t_arrive",
+    "account",
+    "reason",
+    "klass",
+    "talk",
+    "acw",
+    "patience",
+    "resolved",
+    "attempt",
+    "origin",
+    "status",
+    "deadline",
+    "t_answer",
+    "group",
+    "callback",
+)
+"""The engine's per-call columns ``calls_frame`` reads (a streamed run gathers only these)."""
+
+
 def calls_frame(
     c: Mapping[str, np.ndarray],
     call_id: np.ndarray,
