@@ -7,9 +7,9 @@ the layers they come from.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sim.core.lazy import lazy_exports
 from sim.core.version import __version__
 
 _EXPORTS: dict[str, str] = {
@@ -51,13 +51,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads o
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

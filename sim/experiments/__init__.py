@@ -10,8 +10,9 @@ and scipy.stats that only the parent process needs (about 1 s of a worker's star
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sim.core.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "ExperimentResult": "sim.experiments.result",
@@ -25,13 +26,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads o
     from sim.experiments.runner import run_experiment
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sim.experiments' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = ["ExperimentResult", "Variant", "run_experiment"]
