@@ -49,7 +49,8 @@ def after_calls(run: _Run, day: int) -> None:
     E = {k: i for i, k in enumerate(EXPERIENCES)}
     answered = status == ANSWERED
     ivr = status == IVR
-    wait = t_answer - pick("t_arrive", float)
+    t_arrive = pick("t_arrive", float)
+    wait = t_answer - t_arrive
     long_wait = answered & (wait > run.sc.retention.long_wait_s)
     add_ones(exp[:, E["long_wait"]], acct[long_wait])
     retry = pick("retry_intent", bool)
@@ -92,11 +93,13 @@ def after_calls(run: _Run, day: int) -> None:
     # are keyed by the call it comes from (KeyedDraws): which issues stay open depends
     # on the staffing, and drawn from one stream in order, one more agent re-dealt every
     # later repeat call of the horizon; keyed, two staffings of a seed deal them alike.
-    keys = call_keys(run.seed, acct, pick("t_arrive", float), pick("attempt", np.int64))
-    again = open_issue & (KeyedDraws(keys).random() < res.repeat_probability)
-    if again.any():
+    rows = np.flatnonzero(open_issue)
+    keys = call_keys(run.seed, acct[rows], t_arrive[rows], pick("attempt", np.int64)[rows])
+    comes_back = KeyedDraws(keys).random() < res.repeat_probability
+    again = rows[comes_back]
+    if again.size:
         r_acct, r_reason = acct[again], reason[again].astype(np.int16)
-        draws = KeyedDraws(keys[again], [1])
+        draws = KeyedDraws(keys[comes_back], [1])
         u_day, u_time = draws.random(), draws.random()
         t = run.clock.contact_times(day, res.repeat_after_days, u_day, u_time)
         keep = ~np.isnan(t) & pop.active[r_acct]
