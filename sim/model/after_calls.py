@@ -46,32 +46,33 @@ def after_calls(run: _Run, day: int) -> None:
     resolved = pick("resolved", bool)
     t_answer = pick("t_answer", float)
     pop, exp = run.pop, run.pop.experience
+    row = pop.row(acct)  # the population's arrays are read by row, the rest by account
     E = {k: i for i, k in enumerate(EXPERIENCES)}
     answered = status == ANSWERED
     ivr = status == IVR
     t_arrive = pick("t_arrive", float)
     wait = t_answer - t_arrive
     long_wait = answered & (wait > run.sc.retention.long_wait_s)
-    add_ones(exp[:, E["long_wait"]], acct[long_wait])
+    add_ones(exp[:, E["long_wait"]], row[long_wait])
     retry = pick("retry_intent", bool)
     final_abandon = (status == ABANDONED) & ~retry
-    add_ones(exp[:, E["abandoned"]], acct[final_abandon])
+    add_ones(exp[:, E["abandoned"]], row[final_abandon])
     done = answered | ivr
     ok = done & resolved
-    add_ones(exp[:, E["resolved"]], acct[ok])
+    add_ones(exp[:, E["resolved"]], row[ok])
     open_issue = (done & ~resolved) | final_abandon
-    add_ones(exp[:, E["unresolved"]], acct[answered & ~resolved])
+    add_ones(exp[:, E["unresolved"]], row[answered & ~resolved])
 
     # A resolved billing error is refunded; a resolved plan change lowers the charge.
     fix = ok & (reason == REASONS.index("billing_error"))
-    fixed_accts = np.unique(acct[fix])
-    refund = pop.pending_error[fixed_accts]
+    fixed = pop.row(np.unique(acct[fix]))  # in account order, as the refunds are summed
+    refund = pop.pending_error[fixed]
     has = refund > 0
     if has.any():
         run.ledger.credits.append((month, float(refund.sum()), int(has.sum())))
-    pop.revenue[fixed_accts] -= refund
-    pop.pending_error[fixed_accts] = 0.0
-    plan = np.unique(acct[ok & (reason == REASONS.index("plan_change"))])
+    pop.revenue[fixed] -= refund
+    pop.pending_error[fixed] = 0.0
+    plan = pop.row(np.unique(acct[ok & (reason == REASONS.index("plan_change"))]))
     pop.charge[plan] *= 1 - run.sc.billing.plan_change_reduction
     pop.plan_changes[plan] += 1
 
@@ -102,5 +103,5 @@ def after_calls(run: _Run, day: int) -> None:
         draws = KeyedDraws(keys[comes_back], [1])
         u_day, u_time = draws.random(), draws.random()
         t = run.clock.contact_times(day, res.repeat_after_days, u_day, u_time)
-        keep = ~np.isnan(t) & pop.active[r_acct]
+        keep = ~np.isnan(t) & pop.active[pop.row(r_acct)]
         new_calls(run, r_acct[keep], r_reason[keep], t[keep], 1, draws.subset(keep), now)

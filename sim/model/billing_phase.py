@@ -32,7 +32,7 @@ def bill_day(run: _Run, day: int) -> None:
     now = day * DAY_S
     month = run.month_of(now)
     pop = run.pop
-    members = pop.cycle_members(cyc)
+    members = pop.cycle_members(cyc)  # population rows; calls and ledgers take ids
     # One uniform per cycle member, active or not, from a stream of this bill run
     # alone: an account's churn draw never depends on how many others left.
     u = run.streams.child("churn", run.bill_runs + 1).random(members.size)
@@ -51,7 +51,7 @@ def bill_day(run: _Run, day: int) -> None:
     rng = run.streams.child("billing", run.bill_runs)
     bills, draws = bill_run(pop, members, month, rate, run.sc, rng)
     if run.keep_bills:
-        run.ledger.bill_rows.append((day, bills.account, bills.amount, bills.flag))
+        run.ledger.bill_rows.append((day, pop.account_id(bills.account), bills.amount, bills.flag))
     cost = bills.correct * (1.0 - pop.gross_margin.take(pop.segment.take(bills.account)))
     run.ledger.service_cost.append((month, float(cost.sum())))
     pop.service_cost[bills.account] += cost
@@ -71,24 +71,26 @@ def bill_day(run: _Run, day: int) -> None:
     )
     con = contacts_from_bills(bills, draws, pop, day, run.clock, run.sc, run.contact_mix)
     handling = run.streams.child("handling", run.bill_runs)
-    new_calls(run, con.account, con.reason, con.t, 0, handling, now)
+    new_calls(run, pop.account_id(con.account), con.reason, con.t, 0, handling, now)
     if cancel_u is not None:
         cancel_calls(run, callers, day, month)
 
 
 def cancel_calls(run: _Run, callers: np.ndarray, day: int, month: int) -> None:
-    """Accounts that decided to leave call to cancel, timed like bill contacts (they
-    read the bill, then call within days, by the intraday profile); one whose call
-    would fall past the horizon simply leaves at its next bill."""
+    """Accounts (population rows ``callers``) that decided to leave call to cancel,
+    timed like bill contacts (they read the bill, then call within days, by the intraday
+    profile); one whose call would fall past the horizon simply leaves at its next bill."""
     rng = run.streams.child("cancel_calls", run.bill_runs)
     u_day, u_time = rng.random(callers.size), rng.random(callers.size)
     t = run.clock.contact_times(day, run.sc.billing.contact.delay_days, u_day, u_time)
     keep = ~np.isnan(t)
-    acct = callers[keep]
-    run.pop.cancel_calls[acct] += 1
-    run.ledger.cancels.append((month, int(acct.size)))
-    reason = np.full(acct.size, CANCEL, dtype=np.int16)
-    new_calls(run, acct, reason, t[keep], ORIGINS.index("bill"), rng, day * DAY_S)
+    rows = callers[keep]
+    run.pop.cancel_calls[rows] += 1
+    run.ledger.cancels.append((month, int(rows.size)))
+    reason = np.full(rows.size, CANCEL, dtype=np.int16)
+    new_calls(
+        run, run.pop.account_id(rows), reason, t[keep], ORIGINS.index("bill"), rng, day * DAY_S
+    )
 
 
 def forecast_day(run: _Run, day: int) -> None:
@@ -110,7 +112,8 @@ def forecast_day(run: _Run, day: int) -> None:
     counts = rng.poisson(fc_n[rows] * busy)
     t = np.repeat(fc_t[rows], counts) + rng.random(counts.sum()) * width
     t = np.minimum(t, run.clock.horizon_s - 1e-6)
-    active = np.flatnonzero(run.pop.active[: run.pop.n])
+    pop = run.pop
+    active = np.flatnonzero(pop.active[pop.row(np.arange(pop.n))])  # ids, ascending
     if active.size == 0 or t.size == 0:
         return
     acct = active[rng.integers(0, active.size, t.size)]

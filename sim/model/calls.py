@@ -23,33 +23,36 @@ if TYPE_CHECKING:
 _RECENT_COLS = [EXPERIENCES.index(k) for k in RECENT]
 
 
-def context(run: _Run, acct: np.ndarray, reason: np.ndarray, t: float, **extra) -> CallContext:
-    """The account screen for calls of accounts ``acct`` at time ``t``."""
+def context(
+    run: _Run, acct: np.ndarray, reason: np.ndarray, t: float, row: np.ndarray, **extra
+) -> CallContext:
+    """The account screen for calls of accounts ``acct`` (population rows ``row``) at
+    time ``t``."""
     pop = run.pop
     n = acct.size
-    rows = pop.experience_rows(acct)
+    rows = pop.experience_rows(row)
     recent = rows[:, _RECENT_COLS].astype(float)
-    risk = churn_risk(pop, acct, run.beta, t, rows)
+    risk = churn_risk(pop, row, run.beta, t, rows)
     return CallContext(
         reason=reason,
-        segment=pop.segment[acct],
-        charge=pop.charge[acct],
-        tenure_months=pop.tenure_months(acct, t),
+        segment=pop.segment[row],
+        charge=pop.charge[row],
+        tenure_months=pop.tenure_months(row, t),
         # an account that called to cancel leaves at its next bill unless it is saved
-        churn_risk=np.where(pop.cancel_pending[acct], 1.0, risk),
-        error_amount=pop.pending_error[acct],
+        churn_risk=np.where(pop.cancel_pending[row], 1.0, risk),
+        error_amount=pop.pending_error[row],
         resolved=extra.get("resolved", np.zeros(n, dtype=bool)),
         group=extra.get("group", np.full(n, -1)),
         segment_names=tuple(pop.segment_names),
         group_names=tuple(run.groups),
         account=acct,
         time_s=np.full(n, float(t)),
-        last_bill=pop.last_bill[acct].astype(float),
-        last_bill_problem=pop.last_problem[acct].copy(),
-        shock_bills=pop.shock_bills[acct].astype(float),
-        error_bills=pop.error_bills[acct].astype(float),
-        calls_before=pop.calls[acct].astype(float),
-        discount_active=pop.discount_bills_left[acct] > 0,
+        last_bill=pop.last_bill[row].astype(float),
+        last_bill_problem=pop.last_problem[row].copy(),
+        shock_bills=pop.shock_bills[row].astype(float),
+        error_bills=pop.error_bills[row].astype(float),
+        calls_before=pop.calls[row].astype(float),
+        discount_active=pop.discount_bills_left[row] > 0,
         recent=recent,
     )
 
@@ -93,7 +96,8 @@ def new_calls(
     acw = h.after_call_s.sample(rng, n)
     patience = np.empty(n)
     segments = run.sc.customers.segments
-    by_segment = _groups(run.pop.segment.take(acct), len(segments), every=keyed)
+    row = run.pop.row(acct)  # the population's arrays are read by row
+    by_segment = _groups(run.pop.segment.take(row), len(segments), every=keyed)
     for i, rows in by_segment:
         patience[rows] = segments[i].patience_s.sample(draws_for(rng, rows), rows.size)
     resolve_u = rng.random(n)
@@ -108,7 +112,7 @@ def new_calls(
     for i, rows in by_segment:
         next_patience[rows] = segments[i].patience_s.sample(draws_for(rng, rows), rows.size)
     next_intent = rng.random(n) < retrial.probability
-    ctx = context(run, acct, reason, now)
+    ctx = context(run, acct, reason, now, row)
     plans = run.offers.plan(ctx)
     klass = np.asarray(run.priority.priority_class(ctx))
     klass = np.clip(klass, 0, run.center.cfg.n_classes - 1).astype(np.int64)
@@ -134,7 +138,7 @@ def new_calls(
         next_intent=next_intent[order],
     )
     status = np.where(ivr[order], IVR, PENDING)
-    add_ones(run.pop.calls, acct)
+    add_ones(run.pop.calls, row)
     run.offers.record(acct[order], plans[order])
     run.center.add_calls(batch, status)
 

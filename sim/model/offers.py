@@ -144,9 +144,10 @@ class Offers:
         offered = self.for_calls(a_ids, a_acct, groups, resolved)
         run = self.run
         pop = run.pop
+        a_row = pop.row(a_acct)  # the population's arrays are read by row
         save = np.zeros(a_ids.size, dtype=bool)
         if reason is not None:
-            save = (reason == CANCEL) & pop.cancel_pending[a_acct]
+            save = (reason == CANCEL) & pop.cancel_pending[a_row]
         if not offered.any() and not save.any():
             return
         order = np.argsort(t_answer, kind="stable")
@@ -166,7 +167,7 @@ class Offers:
             groups[order],
             self.authority,
             accepted,
-            pop.charge[a_acct[order]],
+            pop.charge[a_row[order]],
             d.duration_months,
             month,
             self.book,
@@ -175,24 +176,24 @@ class Offers:
         got = pct > 0
         if save.any():
             saved = save_o & (save_u < save_probability(pct, run.sc))
-            s_acct = a_acct[order][saved]
-            pop.cancel_pending[s_acct] = False
-            pop.saved[s_acct] += 1
-            cost = pop.charge[s_acct] * pct[saved] / 100 * d.duration_months
+            s_row = a_row[order][saved]
+            pop.cancel_pending[s_row] = False
+            pop.saved[s_row] += 1
+            cost = pop.charge[s_row] * pct[saved] / 100 * d.duration_months
             run.ledger.saves.append((month, int(save.sum()), int(saved.sum()), float(cost.sum())))
         if not got.any():
             return
-        g_acct = a_acct[order][got]
-        pop.discount_pct[g_acct] = pct[got]
-        pop.discount_bills_left[g_acct] = d.duration_months
+        g_row = a_row[order][got]
+        pop.discount_pct[g_row] = pct[got]
+        pop.discount_bills_left[g_row] = d.duration_months
         response = discount_response(pct[got], d.duration_months, run.sc)
-        response = response * self.response[pop.segment[g_acct]]
-        np.add.at(pop.experience[:, EXPERIENCES.index("discount")], g_acct, response)
+        response = response * self.response[pop.segment[g_row]]
+        np.add.at(pop.experience[:, EXPERIENCES.index("discount")], g_row, response)
         for cid, p in zip(a_ids[order][got].tolist(), pct[got].tolist(), strict=True):
             self.granted[cid] = p
-        committed = pop.charge[g_acct] * pct[got] / 100 * d.duration_months
-        np.add.at(pop.discount_committed, g_acct, committed)
-        value = float((pop.charge[g_acct] * pct[got] / 100).sum())
+        committed = pop.charge[g_row] * pct[got] / 100 * d.duration_months
+        np.add.at(pop.discount_committed, g_row, committed)
+        value = float((pop.charge[g_row] * pct[got] / 100).sum())
         run.ledger.discounts.append((month, int(got.sum()), value * d.duration_months))
 
     def take_granted(self, ids: np.ndarray) -> np.ndarray:

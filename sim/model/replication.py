@@ -172,7 +172,7 @@ class _Run:
         return int(np.searchsorted(self.month_starts_s, t, side="right") - 1)
 
     def _retrial_patience(self, account: int) -> float:
-        return self._patience_buffers[int(self.pop.segment[account])].next()
+        return self._patience_buffers[int(self.pop.segment[self.pop.row(account)])].next()
 
     # ---- the day loop ----------------------------------------------------------------
 

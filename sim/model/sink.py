@@ -137,7 +137,7 @@ class CallSink:
         frame = calls_frame(
             cols,
             self.call_ids(rows),
-            run.pop.segment[cols["account"]],
+            run.pop.segment[run.pop.row(cols["account"])],
             run.offers.take_granted(rows),
             names,
         )

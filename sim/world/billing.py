@@ -22,7 +22,8 @@ FLAGS: tuple[str, ...] = ("routine", "shock", "error")
 
 @dataclass(frozen=True)
 class Bills:
-    """One bill run: row k is the bill of account ``account[k]``."""
+    """One bill run: row k is the bill of the account in population row ``account[k]``
+    (``Population.account_id`` gives its id)."""
 
     account: np.ndarray
     correct: np.ndarray
@@ -59,7 +60,8 @@ def bill_run(
     scenario: Scenario,
     rng: np.random.Generator,
 ) -> tuple[Bills, dict[str, np.ndarray]]:
-    """Bill the active accounts among ``cycle_accounts`` for calendar month ``month``.
+    """Bill the active accounts among ``cycle_accounts`` (population rows, as
+    ``Population.cycle_members`` gives them) for calendar month ``month``.
 
     Random numbers are drawn for every account of the cycle, billed or not, and handed
     back in ``draws`` for the contact decision: a customer's bill and call then do not
@@ -108,6 +110,7 @@ def bill_run(
 @dataclass(frozen=True)
 class Contacts:
     account: np.ndarray
+    """Population rows, as the bills'."""
     reason: np.ndarray
     flag: np.ndarray
     t: np.ndarray

@@ -53,7 +53,8 @@ def churn_risk(
     t: float,
     rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Probability that each account in ``idx`` leaves at its next bill (as of ``t``);
+    """Probability that each account in population rows ``idx`` leaves at its next bill
+    (as of ``t``);
     ``rows``: their experience rows, when the caller has gathered them already."""
     seg = pop.segment[idx]
     rows = pop.experience_rows(idx) if rows is None else rows
@@ -113,8 +114,9 @@ def churn_at_bill(
     u: np.ndarray,
     cancel_u: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decide churn for the accounts billed now (``u``: one uniform each); returns those
-    who left and those who call to cancel first.
+    """Decide churn for the accounts billed now (population rows ``idx``; ``u``: one
+    uniform each); returns the rows of those who left and of those who call to cancel
+    first.
 
     A bill error still uncorrected at the next bill counts as an experience first; the
     survivors' experience then fades by one month. An account that called to cancel
