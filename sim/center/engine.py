@@ -251,12 +251,15 @@ class ContactCenter:
         self._sim_eid = env._eid
         self._draining = False
         self._woken: set[int] = set()
-        # arrival feed
-        self._pend_t: list[float] = []  # read by the event loop
-        self._pend_id: list[int] = []
-        self._pend_t_arr = np.empty(0)  # the same, for merging new calls in
+        # arrival feed: every pending arrival in (time, id) order as arrays, for merging
+        # new calls in; the event loop reads a window of the next _WINDOW of them as
+        # lists (see _window)
+        self._pend_t_arr = np.empty(0)
         self._pend_id_arr = np.empty(0, dtype=np.int64)
-        self._pi = 0
+        self._pw = 0  # where the window starts in the arrays
+        self._pend_t: list[float] = []  # the window, read by the event loop
+        self._pend_id: list[int] = []
+        self._pi = 0  # the next arrival's place in the window
         self._feed_at = INF  # time of the next arrival
         self._feed_t = INF  # time of the event that feeds it, as a Timeout computed it
         self._feed_eid = -1
@@ -320,13 +323,12 @@ class ContactCenter:
         # order of a full sort by (time, id), without converting the lists back.
         order = np.lexsort((ids, times))
         times, ids = np.asarray(times, dtype=float)[order], np.asarray(ids, dtype=np.int64)[order]
-        rest_t, rest_id = self._pend_t_arr[self._pi :], self._pend_id_arr[self._pi :]
+        first = self._pw + self._pi
+        rest_t, rest_id = self._pend_t_arr[first:], self._pend_id_arr[first:]
         at = np.searchsorted(rest_t, times, side="right")
         self._pend_t_arr = np.insert(rest_t, at, times)
         self._pend_id_arr = np.insert(rest_id, at, ids)
-        self._pend_t = self._pend_t_arr.tolist()
-        self._pend_id = self._pend_id_arr.tolist()
-        self._pi = 0
+        self._window(0)
         head = self._pend_t[0]
         if head < self._feed_at:
             # The next arrival event moves earlier; the one scheduled before is dropped
@@ -335,6 +337,20 @@ class ContactCenter:
             self._feed_t = now + (head - now)
             self._feed_eid = next(self._sim_eid)
             self._wake_head()
+
+    def _window(self, start: int) -> None:
+        """Let the event loop read pending arrivals ``start`` onwards, the next _WINDOW
+        of them as lists.
+
+        The loop indexes Python lists (a numpy scalar per arrival costs more), but
+        converting every pending arrival each time a batch of calls is merged in cost
+        more still: a bill run's calls arrive over the following weeks, so at ten
+        million accounts ~600 000 arrivals were converted ~650 times a year.
+        """
+        self._pw = start
+        self._pend_t = self._pend_t_arr[start : start + _WINDOW].tolist()
+        self._pend_id = self._pend_id_arr[start : start + _WINDOW].tolist()
+        self._pi = 0
 
     # ---- the engine's own event calendar -------------------------------------------------
 
@@ -399,9 +415,14 @@ class ContactCenter:
                 if t > q_t or (t == q_t and feed_eid > q_lim) or t == INF:
                     break
                 env._now = t
-                while i < n and ts[i] <= t:
-                    arrive(ids[i], t)
-                    i += 1
+                while True:
+                    while i < n and ts[i] <= t:
+                        arrive(ids[i], t)
+                        i += 1
+                    if i < n or self._pw + n >= self._pend_t_arr.size:
+                        break
+                    self._window(self._pw + n)  # the window is used up: the next one
+                    ts, ids, i, n = self._pend_t, self._pend_id, 0, len(self._pend_t)
                 if i < n:
                     feed_t = t + (ts[i] - t)  # as a Timeout made now would compute it
                     feed_eid = next(sim_eid)
@@ -696,9 +717,10 @@ class ContactCenter:
         for per_class in self.queues:
             for dq in per_class:
                 named.extend(dq)
-        named.extend(self._pend_id[self._pi :])
         named.extend(self.finished[consumed:])
         keep[np.asarray(named, dtype=np.int64)] = True
+        first = self._pw + self._pi
+        keep[self._pend_id_arr[first:]] = True
         rows = np.flatnonzero(keep)
         new = np.full(n, -1, dtype=np.int64)
         new[rows] = np.arange(rows.size)
@@ -716,16 +738,17 @@ class ContactCenter:
         for per_class in self.queues:
             for k, dq in enumerate(per_class):
                 per_class[k] = deque(new[np.asarray(dq, dtype=np.int64)].tolist())
-        self._pend_t_arr = self._pend_t_arr[self._pi :]
-        self._pend_id_arr = new[self._pend_id_arr[self._pi :].astype(np.int64)]
-        self._pend_t = self._pend_t_arr.tolist()
-        self._pend_id = self._pend_id_arr.tolist()
-        self._pi = 0
+        self._pend_t_arr = self._pend_t_arr[first:]
+        self._pend_id_arr = new[self._pend_id_arr[first:]]
+        self._window(0)
         tail = np.asarray(self.finished[consumed:], dtype=np.int64)
         self.finished = array(self.finished.typecode)
         _append(self.finished, new[tail])
         return new
 
+
+_WINDOW = 4096
+"""Pending arrivals the event loop reads as lists at a time (see ``_window``)."""
 
 _DTYPES = {
     "d": np.float64,
