@@ -275,12 +275,15 @@ def _customer_value(
     value = np.zeros(segment.size)
     factor = 1.0
     h = np.zeros(segment.size)
+    step = np.empty(segment.size)  # in place: the same arithmetic, nothing allocated
     path = hazard_path(segment, score, tenure_months, econ.value_months, scenario)
     for k, h in enumerate(path):
-        alive = alive * (1.0 - h)
+        alive *= np.subtract(1.0, h, out=step)
         # past every account's last discounted bill, margin - 0.0 is margin itself
         net = margin - np.where(k < bills_left, cut, 0.0) if k < last_cut else margin
-        value += alive * net * factor
+        np.multiply(alive, net, out=step)
+        step *= factor
+        value += step
         factor *= delta
     keep = (1.0 - h) * delta
     return value + alive * margin * factor / delta * keep / (1.0 - keep)

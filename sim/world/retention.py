@@ -36,14 +36,30 @@ def effect_weights(scenario: Scenario) -> np.ndarray:
 def hazard(
     base: np.ndarray,
     sensitivity: np.ndarray,
-    score: np.ndarray,
+    score: np.ndarray | None,
     tenure_months: np.ndarray,
     scenario: Scenario,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Monthly churn hazard from the experience score Σ β_k E_k and the tenure."""
+    """Monthly churn hazard from the experience score Σ β_k E_k and the tenure.
+
+    ``score`` None: a zero score with a finite sensitivity, whose term adds exactly
+    nothing (``s · 0 + y`` is ``y``), so it is not computed. ``out``: where to write
+    the hazard (it may be ``tenure_months`` itself); every step works in it, so the value
+    model's 120-month projection allocates nothing per month. The arithmetic is the
+    same either way, step by step.
+    """
     r = scenario.retention
-    young = r.new_account * np.exp(-np.maximum(tenure_months, 0.0) / r.tenure_scale_months)
-    return np.minimum(base * np.exp(sensitivity * score + young), 1.0)
+    x = np.maximum(tenure_months, 0.0, out=out)
+    np.negative(x, out=x)
+    np.divide(x, r.tenure_scale_months, out=x)
+    np.exp(x, out=x)
+    np.multiply(r.new_account, x, out=x)  # the young account's extra log-hazard
+    if score is not None:
+        np.add(sensitivity * score, x, out=x)
+    np.exp(x, out=x)
+    np.multiply(base, x, out=x)
+    return np.minimum(x, 1.0, out=x)
 
 
 def churn_risk(
@@ -161,10 +177,14 @@ def hazard_path(
 
     Bill k (k = 0 is the next one) sees the score faded k times and the tenure k
     months older; no new experiences are assumed (the value of the base as it stands).
+    Each month's hazard is written into the same array: use it before the next.
     """
     segs = scenario.customers.segments
     base = np.array([s.churn_base_monthly for s in segs])[segment]
     sens = np.array([s.churn_sensitivity for s in segs])[segment]
     rho = math.exp(-1.0 / scenario.retention.memory_months)
+    no_score = not score.any() and bool(np.isfinite(sens).all())
+    h = np.empty(segment.size)
     for k in range(months):
-        yield hazard(base, sens, score * rho**k, tenure_months + k, scenario)
+        np.add(tenure_months, k, out=h)
+        yield hazard(base, sens, None if no_score else score * rho**k, h, scenario, out=h)
