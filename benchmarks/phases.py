@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from checkout import run_in_checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASES = ("bill_days", "after_calls", "event_loop", "rest_of_simulate", "kpis", "total", "wall")
@@ -76,14 +76,8 @@ def one(accounts: int, months: int) -> dict[str, float]:
 
 
 def _child(root: Path, accounts: int, months: int) -> dict[str, float]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--one", "--accounts", str(accounts), "--months", str(months)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    args = ["--one", "--accounts", str(accounts), "--months", str(months)]
+    return run_in_checkout(__file__, root, args)
 
 
 def main() -> int:

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from checkout import run_in_checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_WALL_S = 8.0
@@ -78,14 +77,7 @@ def one(accounts: int, months: int) -> dict[str, float]:
 
 def _child(root: Path, n: int, months: int) -> dict[str, float]:
     """One size in a fresh process, importing ``sim`` from checkout ``root``."""
-    proc = subprocess.run(
-        [sys.executable, __file__, "--one", str(n), "--months", str(months)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_in_checkout(__file__, root, ["--one", str(n), "--months", str(months)])
 
 
 def main() -> int:
