@@ -103,5 +103,8 @@ def after_calls(run: _Run, day: int) -> None:
         draws = KeyedDraws(keys[comes_back], [1])
         u_day, u_time = draws.random(), draws.random()
         t = run.clock.contact_times(day, res.repeat_after_days, u_day, u_time)
-        keep = ~np.isnan(t) & pop.active[pop.row(r_acct)]
-        new_calls(run, r_acct[keep], r_reason[keep], t[keep], 1, draws.subset(keep), now)
+        r_row = pop.row(r_acct)
+        keep = ~np.isnan(t) & pop.active[r_row]
+        new_calls(
+            run, r_acct[keep], r_reason[keep], t[keep], 1, draws.subset(keep), now, r_row[keep]
+        )

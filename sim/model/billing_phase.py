@@ -71,7 +71,8 @@ def bill_day(run: _Run, day: int) -> None:
     )
     con = contacts_from_bills(bills, draws, pop, day, run.clock, run.sc, run.contact_mix)
     handling = run.streams.child("handling", run.bill_runs)
-    new_calls(run, pop.account_id(con.account), con.reason, con.t, 0, handling, now)
+    ids = pop.account_id(con.account)
+    new_calls(run, ids, con.reason, con.t, 0, handling, now, row=con.account)
     if cancel_u is not None:
         cancel_calls(run, callers, day, month)
 
@@ -88,9 +89,8 @@ def cancel_calls(run: _Run, callers: np.ndarray, day: int, month: int) -> None:
     run.pop.cancel_calls[rows] += 1
     run.ledger.cancels.append((month, int(rows.size)))
     reason = np.full(rows.size, CANCEL, dtype=np.int16)
-    new_calls(
-        run, run.pop.account_id(rows), reason, t[keep], ORIGINS.index("bill"), rng, day * DAY_S
-    )
+    ids = run.pop.account_id(rows)
+    new_calls(run, ids, reason, t[keep], ORIGINS.index("bill"), rng, day * DAY_S, rows)
 
 
 def forecast_day(run: _Run, day: int) -> None:

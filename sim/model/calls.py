@@ -65,11 +65,13 @@ def new_calls(
     origin: int,
     rng: np.random.Generator | KeyedDraws,
     now: float,
+    row: np.ndarray | None = None,
 ) -> None:
     """Turn contacts into calls: handling time, patience, IVR, resolution, class.
 
     ``rng`` is the batch's stream, or ``KeyedDraws`` when each call's values must
-    depend on that call alone (repeat calls, see ``after_calls``)."""
+    depend on that call alone (repeat calls, see ``after_calls``). ``row``: the
+    accounts' population rows, when the caller has them already."""
     n = acct.size
     if n == 0:
         return
@@ -96,7 +98,7 @@ def new_calls(
     acw = h.after_call_s.sample(rng, n)
     patience = np.empty(n)
     segments = run.sc.customers.segments
-    row = run.pop.row(acct)  # the population's arrays are read by row
+    row = run.pop.row(acct) if row is None else row  # the population's arrays: by row
     by_segment = _groups(run.pop.segment.take(row), len(segments), every=keyed)
     for i, rows in by_segment:
         patience[rows] = segments[i].patience_s.sample(draws_for(rng, rows), rows.size)
