@@ -423,3 +423,29 @@ def test_summary_intervals_respect_natural_bounds():
     s = summarise_kpis(long).set_index("kpi")
     assert s.loc["service_level", "ci_high"] == 1.0 and s.loc["service_level", "ci_low"] < 0.9
     assert s.loc["asa_s", "ci_low"] == 0.0 and s.loc["asa_s", "ci_high"] > 3.0
+
+
+def test_stored_economics_read_by_libyaml_as_by_pyyaml():
+    """The past-runs listing reads each stored scenario's economics block with libyaml
+    (the app lists past runs at every click): the same block PyYAML's own parser reads,
+    for every shipped scenario (also with dates, lists and a non-default money format),
+    a fresh copy each time, and {} for text that is no YAML mapping."""
+    import yaml
+
+    from sim.experiments.store import _economics
+    from sim.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    files = sorted(root.glob("*.yaml"))
+    assert files
+    for path in files:
+        text = load_scenario(path).with_changes({"economics.number_format": "en"}).to_yaml()
+        expected = yaml.safe_load(text)["economics"]
+        assert _economics(text) == expected, path.name
+        assert expected["number_format"] == "en"
+    first = _economics(text)
+    first["currency"] = "changed"
+    assert _economics(text)["currency"] == expected["currency"]  # the cache is not shared
+    assert _economics("economics: [unclosed") == {}
+    assert _economics("- a list") == {}
+    assert _economics("economics: 5") == {}
