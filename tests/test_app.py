@@ -766,6 +766,19 @@ def test_combine_pairs_strategies_by_replication(strategies):
     assert cost.startswith("+") and "[" in cost
 
 
+def test_combine_gives_the_same_result_for_the_same_strategies_only(strategies):
+    """The app compares the kept strategies at every click: the same strategy objects
+    under the same names give the same combined result (and its built tables); another
+    order, another name or another result object under the same name gives a new one."""
+    combined = ui.combine(strategies)
+    assert ui.combine(dict(strategies)) is combined
+    swapped = ui.combine(dict(reversed(list(strategies.items()))))
+    assert swapped is not combined and swapped.variant_names == ["flat 20", "none"]
+    again = {**strategies, "none": ui.rename(strategies["none"], "none")}  # a new object
+    assert ui.combine(again) is not combined
+    assert ui.combine(again).paired("none").equals(combined.paired("none"))
+
+
 def test_frontier_is_paired_against_the_baseline(strategies):
     combined = ui.combine(strategies)
     fr = ui.frontier(combined, "none")

@@ -15,7 +15,7 @@ from sim.core.rng import replication_seed
 from sim.experiments.jobs import RunSummary, Variant, jobs_for
 from sim.experiments.result import ExperimentResult
 from sim.experiments.runner import run_experiment
-from sim.experiments.statistics import t_interval
+from sim.experiments.statistics import paired_differences, summarise_kpis, t_interval
 from sim.experiments.store import Store, StoreError
 from sim.experiments.sweeps import load_sweep, sweep_variants
 from sim.model.replication import simulate
@@ -449,3 +449,28 @@ def test_stored_economics_read_by_libyaml_as_by_pyyaml():
     assert _economics("economics: [unclosed") == {}
     assert _economics("- a list") == {}
     assert _economics("economics: 5") == {}
+
+
+def test_tables_are_built_once_and_handed_out_as_copies(serial_result):
+    """summary, paired, kpis and table are memoised per result (the app asks for them
+    at every click); each call gets its own copy, a result with other runs builds its
+    own, and a pickle carries the runs, not the memo."""
+    import dataclasses
+    import pickle
+
+    first = serial_result.summary()
+    first.loc[:, "mean"] = -1.0  # a caller changing its copy
+    assert serial_result.summary().equals(summarise_kpis(serial_result.table("kpis"), 0.95))
+    assert (serial_result.summary()["mean"] != -1.0).any()
+    paired = serial_result.paired("today")
+    assert paired.equals(
+        paired_differences(serial_result.kpis(), "today", serial_result.variant_names, 0.95)
+    )
+    narrower = serial_result.paired("today", 0.9)  # a level of its own, not the memo's
+    assert ((narrower["ci_low"] >= paired["ci_low"]) | paired["ci_low"].isna()).all()
+    assert (narrower["ci_low"] > paired["ci_low"]).any()
+    fewer_runs = {k: v for k, v in serial_result.runs.items() if k[1] < 2}
+    smaller = dataclasses.replace(serial_result, runs=fewer_runs)
+    assert len(smaller.kpis()) == len(fewer_runs) < len(serial_result.kpis())
+    copy = pickle.loads(pickle.dumps(serial_result))
+    assert copy._memo == {} and copy.summary().equals(serial_result.summary())

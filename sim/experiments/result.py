@@ -7,7 +7,7 @@ Every experiment-level table is reached by a method (``summary()``, ``paired()``
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,27 @@ class ExperimentResult:
     """Runs taken from the results store instead of being simulated again."""
     first_replication: int = 0
     """Index of the first replication (later stages of a study continue the seeds)."""
+    _memo: dict[Any, tuple[Any, pd.DataFrame]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Tables already built, see ``_cached``."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_memo": {}}  # a pickle carries the runs, not the memo
+
+    def _cached(self, key: Any, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A table built once per result, handed out as a copy (a caller may change
+        it). Why: the app draws the comparison of the kept strategies at every click,
+        and its verdict, ranking, table and frontier each asked for the same paired
+        differences and summaries again (~1 s a click with six strategies). The runs
+        are not changed after the experiment (``dataclasses.replace`` makes a new
+        result); a change of the runs, variants or baseline still builds anew."""
+        stamp = (id(self.runs), len(self.runs), tuple(self.variant_names), self.baseline)
+        hit = self._memo.get(key)
+        if hit is None or hit[0] != stamp:
+            hit = (stamp, build())
+            self._memo[key] = hit
+        return hit[1].copy()
 
     @property
     def variant_names(self) -> list[str]:
@@ -62,6 +83,9 @@ class ExperimentResult:
 
         ``kpis`` is long: one row per (run, kpi) with columns kpi and value.
         """
+        return self._cached(("table", name), lambda: self._table(name))
+
+    def _table(self, name: str) -> pd.DataFrame:
         frames = []
         for r in self._ordered():
             if name == "kpis":
@@ -84,6 +108,9 @@ class ExperimentResult:
 
     def kpis(self) -> pd.DataFrame:
         """Wide: one row per run, one column per KPI."""
+        return self._cached("kpis", self._kpis)
+
+    def _kpis(self) -> pd.DataFrame:
         rows = [
             {"variant": r.variant, "replication": r.replication, "seed": r.seed, **r.kpis}
             for r in self._ordered()
@@ -92,7 +119,7 @@ class ExperimentResult:
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Per variant and KPI: n, mean, sd and the confidence interval over replications."""
-        return summarise_kpis(self.table("kpis"), level)
+        return self._cached(("summary", level), lambda: summarise_kpis(self.table("kpis"), level))
 
     def paired(self, baseline: str | None = None, level: float = 0.95) -> pd.DataFrame:
         """Variant − baseline per KPI, paired by replication (common random numbers)."""
@@ -101,7 +128,10 @@ class ExperimentResult:
             raise ValueError(
                 f"baseline '{base}' is not a variant (variants: {', '.join(self.variant_names)})"
             )
-        return paired_differences(self.kpis(), base, self.variant_names, level)
+        return self._cached(
+            ("paired", base, level),
+            lambda: paired_differences(self.kpis(), base, self.variant_names, level),
+        )
 
     def retention(self) -> pd.DataFrame | None:
         """Per-segment paired retention against the baseline (``retention_table``); None

@@ -14,6 +14,7 @@ import datetime as dt
 import inspect
 import io
 import math
+import weakref
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -475,14 +476,33 @@ def combine(strategies: Mapping[str, ExperimentResult]) -> ExperimentResult:
 
     Runs pair by replication number: the runner seeds replication r from (scenario seed,
     r), so strategies that share the scenario seed see the same customers and bills.
+
+    The same strategies (the same result objects under the same names) give the same
+    combined result: the app compares the kept strategies at every click, and the
+    combined result keeps the tables it has built (``ExperimentResult`` memo).
     """
+    chosen = tuple(strategies.items())
+    for names, refs, combined in _COMBINED:
+        if names == tuple(n for n, _ in chosen) and all(
+            ref() is res for ref, (_, res) in zip(refs, chosen, strict=True)
+        ):
+            return combined
     variants, runs = [], {}
-    for name, res in strategies.items():
+    for name, res in chosen:
         one = res if res.variant_names == [name] else rename(res, name)
         variants.extend(one.variants)
         runs.update(one.runs)
-    reps = max((r.replications for r in strategies.values()), default=0)
-    return ExperimentResult(variants=variants, replications=reps, runs=runs, name="compare")
+    reps = max((r.replications for _, r in chosen), default=0)
+    combined = ExperimentResult(variants=variants, replications=reps, runs=runs, name="compare")
+    entry = (tuple(n for n, _ in chosen), tuple(weakref.ref(r) for _, r in chosen), combined)
+    _COMBINED[:] = [entry, *_COMBINED[: _COMBINED_KEPT - 1]]
+    return combined
+
+
+_COMBINED: list[tuple[tuple[str, ...], tuple[weakref.ref, ...], ExperimentResult]] = []
+"""Recent combinations, newest first; weak references to the strategies, so a strategy
+forgotten is never matched by a new one that happens to reuse its memory address."""
+_COMBINED_KEPT = 8
 
 
 def strategy_comparability(strategies: Mapping[str, ExperimentResult]) -> Comparability:
