@@ -13,6 +13,7 @@ WORKLOADS = [
     [sys.executable, str(HERE / "experiment.py")],
     [sys.executable, str(HERE / "netopt.py")],
     [sys.executable, str(HERE / "optimise.py")],
+    [sys.executable, str(HERE / "app_refresh.py")],  # a click with 40 past runs kept
     [sys.executable, str(HERE / "stream.py")],  # 10 M accounts: several minutes, ~6 GB
 ]
 

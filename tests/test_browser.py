@@ -152,11 +152,25 @@ def set_number(page: Any, label: str | re.Pattern, value: float) -> None:
 
 
 def pick(page: Any, label: str, option: str) -> None:
-    """Choose ``option`` in the select box labelled ``label``."""
-    box = page.get_by_label(label, exact=True).first
-    box.click()
-    box.fill(option)  # the combo box filters its options by the text typed
-    page.get_by_role("option", name=option, exact=True).click()
+    """Choose ``option`` in the select box labelled ``label``.
+
+    Tried again (up to three times) when the option list is gone before the click: a
+    rerun that starts after ``wait_idle`` saw the page idle redraws the box and closes
+    its list (seen once in 600 tests, on a loaded machine)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        box = page.get_by_label(label, exact=True).first
+        box.click()
+        box.fill(option)  # the combo box filters its options by the text typed
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
     wait_idle(page)
 
 
