@@ -4,6 +4,7 @@ resuming from the results store, sweep files."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -446,6 +447,15 @@ def test_stored_economics_read_by_libyaml_as_by_pyyaml():
     first = _economics(text)
     first["currency"] = "changed"
     assert _economics(text)["currency"] == expected["currency"]  # the cache is not shared
+    store_module = sys.modules[_economics.__module__]
+    kept = store_module._ECONOMICS_KEPT
+    try:  # the cache stays bounded, oldest out first
+        store_module._ECONOMICS_KEPT = 2
+        for currency in ("AAA", "BBB", "CCC"):
+            assert _economics(f"economics: {{currency: {currency}}}") == {"currency": currency}
+        assert len(store_module._ECONOMICS) == 2
+    finally:
+        store_module._ECONOMICS_KEPT = kept
     assert _economics("economics: [unclosed") == {}
     assert _economics("- a list") == {}
     assert _economics("economics: 5") == {}

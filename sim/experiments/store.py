@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import functools
+import hashlib
 import io
 import json
 import os
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -440,17 +441,33 @@ def _alive(pid: int) -> bool:
 
 def _economics(text: str) -> dict:
     """The economics block of a stored scenario (empty when the text does not parse);
-    a copy, so a caller may change it."""
-    return copy.deepcopy(_parsed_economics(text))
+    a copy, so a caller may change it.
+
+    Why cached, and parsed by libyaml: the app lists past runs on every page refresh
+    (Streamlit runs every tab's code at each click), and PyYAML's pure-Python parser
+    took ~25 ms a stored scenario: 1.0 s a click with 40 runs kept. The cache is keyed
+    by a digest of the text (a scenario with a long forecast can be megabytes) and keeps
+    the last ``_ECONOMICS_KEPT`` blocks.
+    """
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    block = _ECONOMICS.get(key)
+    if block is None:
+        block = _parse_economics(text)
+        with _ECONOMICS_LOCK:  # the app's sessions are threads of one process
+            while len(_ECONOMICS) >= _ECONOMICS_KEPT:
+                del _ECONOMICS[next(iter(_ECONOMICS))]  # the oldest
+            _ECONOMICS[key] = block
+    return copy.deepcopy(block)
 
 
-@functools.lru_cache(maxsize=1024)
-def _parsed_economics(text: str) -> dict:
-    """Why cached, and parsed by libyaml: the app lists past runs on every page
-    refresh (Streamlit runs every tab's code at each click), and PyYAML's pure-Python
-    parser took ~25 ms a stored scenario: 1.0 s a click with 40 runs kept. The texts
-    are the store's own (``yaml.safe_dump`` of a validated scenario), so libyaml's
-    safe loader reads them as the Python one does."""
+_ECONOMICS: dict[bytes, dict] = {}
+_ECONOMICS_KEPT = 4096
+_ECONOMICS_LOCK = threading.Lock()
+
+
+def _parse_economics(text: str) -> dict:
+    """The texts are the store's own (``yaml.safe_dump`` of a validated scenario), so
+    libyaml's safe loader reads them as PyYAML's own does."""
     try:
         data = yaml.load(text, Loader=_FAST_SAFE_LOADER)  # a safe loader, C or Python
     except yaml.YAMLError:
