@@ -72,3 +72,24 @@ def test_the_table_is_in_id_order_with_each_accounts_values(pop: Population) -> 
     # afterwards rows are ids, so late readers (the streamed sink) still find the accounts
     assert np.array_equal(pop.row(ids), ids)
     assert np.array_equal(pop.account_id(pop.cycle_members(0)), pop.cycle_members(0))
+
+
+def test_one_blas_thread_gives_the_same_scores_bit_for_bit():
+    """The model runs with one BLAS thread (sim/core/blas.py says why); the experience
+    score Σ β_k E_k, its only sizeable BLAS call, is the same bit for bit as with two
+    threads, at the sizes of a bill run from the baseline to ten million accounts."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from sim.core.blas import one_blas_thread
+
+    rng = np.random.default_rng(17)
+    beta = rng.normal(size=7)
+    for n in (7_000, 107_000, 360_000, 1_100_000):
+        rows = rng.integers(0, 30, size=(n, 7)).astype(np.int16).astype(float)
+        rows[:, 2] *= rng.random(n)  # faded experiences are fractional
+        with threadpool_limits(2, user_api="blas"):
+            two = rows @ beta
+        with one_blas_thread():
+            assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+            one = rows @ beta
+        assert np.array_equal(one.view(np.int64), two.view(np.int64)), n

@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from sim.center.engine import CenterConfig, ContactCenter, DrawBuffer
+from sim.core.blas import one_blas_thread
 from sim.core.codes import REASONS
 from sim.core.progress import ProgressFn
 from sim.core.rng import Streams
@@ -242,6 +243,7 @@ def run(
     if staffing_policy is not None and not isinstance(staffing_policy, StaffingPolicy):
         raise TypeError("staffing_policy needs a method agents(load) -> array or None")
     s = scenario.seed if seed is None else int(seed)
-    return _Run(
-        scenario, s, discount_policy, priority_policy, staffing_policy, keep_bills, sink
-    ).run(progress)
+    with one_blas_thread():
+        return _Run(
+            scenario, s, discount_policy, priority_policy, staffing_policy, keep_bills, sink
+        ).run(progress)

@@ -83,6 +83,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.core.blas import one_blas_thread
 from sim.core.codes import (
     ABANDONED,
     ANSWERED,
@@ -801,7 +802,8 @@ class Results:
         exp = np.empty((seg.size, len(EXPERIENCES)))  # float64 straight away, no float32 copy
         for j, k in enumerate(EXPERIENCES):
             exp[:, j] = cust[f"exp_{k}"]
-        score = exp @ beta
+        with one_blas_thread():  # see sim/core/blas.py
+            score = exp @ beta
         del exp
         score += sc.retention.effects.error_uncorrected * (cust["pending_error"] > 0)
         a = np.flatnonzero(active)
