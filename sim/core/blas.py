@@ -20,7 +20,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+
+import numpy  # noqa: F401  (loads numpy's BLAS before the controller looks for it)
+from threadpoolctl import ThreadpoolController
 
 
 @contextmanager
@@ -31,13 +33,10 @@ def one_blas_thread() -> Iterator[None]:
 
 
 @functools.cache
-def _controller() -> Any:
+def _controller() -> ThreadpoolController:
     """The process's BLAS libraries, found once: ``threadpool_limits`` scans every
     loaded library each time (2.3 ms with pandas, pyarrow and scipy loaded; an
     optimiser makes hundreds of runs), a controller's ``limit`` takes 0.02 ms. It knows
     the libraries loaded when it is made, numpy's among them, which is the one the
     model calls."""
-    import numpy  # noqa: F401  (its BLAS is loaded with it)
-    from threadpoolctl import ThreadpoolController
-
     return ThreadpoolController()
