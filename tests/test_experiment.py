@@ -4,7 +4,6 @@ resuming from the results store, sweep files."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -447,7 +446,8 @@ def test_stored_economics_read_by_libyaml_as_by_pyyaml():
     first = _economics(text)
     first["currency"] = "changed"
     assert _economics(text)["currency"] == expected["currency"]  # the cache is not shared
-    store_module = sys.modules[_economics.__module__]
+    from sim.experiments import store as store_module
+
     kept = store_module._ECONOMICS_KEPT
     try:  # the cache stays bounded, oldest out first
         store_module._ECONOMICS_KEPT = 2

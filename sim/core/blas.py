@@ -21,7 +21,6 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import numpy  # noqa: F401  (loads numpy's BLAS before the controller looks for it)
 from threadpoolctl import ThreadpoolController
 
 
@@ -37,6 +36,6 @@ def _controller() -> ThreadpoolController:
     """The process's BLAS libraries, found once: ``threadpool_limits`` scans every
     loaded library each time (2.3 ms with pandas, pyarrow and scipy loaded; an
     optimiser makes hundreds of runs), a controller's ``limit`` takes 0.02 ms. It knows
-    the libraries loaded when it is made, numpy's among them, which is the one the
-    model calls."""
+    the libraries loaded when it is made, at the first run, when numpy's (the one the
+    model calls) is loaded."""
     return ThreadpoolController()

@@ -481,20 +481,18 @@ def combine(strategies: Mapping[str, ExperimentResult]) -> ExperimentResult:
     combined result: the app compares the kept strategies at every click, and the
     combined result keeps the tables it has built (``ExperimentResult`` memo).
     """
-    chosen = tuple(strategies.items())
-    for names, refs, combined in _COMBINED:
-        if names == tuple(n for n, _ in chosen) and all(
-            ref() is res for ref, (_, res) in zip(refs, chosen, strict=True)
-        ):
+    names, results = tuple(strategies), tuple(strategies.values())
+    for kept_names, refs, combined in _COMBINED:
+        if kept_names == names and all(ref() is r for ref, r in zip(refs, results, strict=True)):
             return combined
     variants, runs = [], {}
-    for name, res in chosen:
+    for name, res in strategies.items():
         one = res if res.variant_names == [name] else rename(res, name)
         variants.extend(one.variants)
         runs.update(one.runs)
-    reps = max((r.replications for _, r in chosen), default=0)
+    reps = max((r.replications for r in results), default=0)
     combined = ExperimentResult(variants=variants, replications=reps, runs=runs, name="compare")
-    entry = (tuple(n for n, _ in chosen), tuple(weakref.ref(r) for _, r in chosen), combined)
+    entry = (names, tuple(weakref.ref(r) for r in results), combined)
     _COMBINED[:] = [entry, *_COMBINED[: _COMBINED_KEPT - 1]]
     return combined
 
