@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from sim import Scenario, simulate
-from sim.core.codes import REASONS
+from sim.core.blas import one_blas_thread
+from sim.core.codes import EXPERIENCES, REASONS
 from sim.experiments.statistics import t_interval
 from sim.results.tables import customer_value
-from sim.world.retention import discount_response
+from sim.world.retention import discount_response, effect_weights, experience_score
 
 # --------------------------------------------------------------------------- response
 
@@ -159,6 +160,50 @@ def test_customer_value_is_the_same_on_one_core_and_many(
     monkeypatch.setattr("sim.results.tables.os.cpu_count", lambda: 1)
     one = customer_value(baseline, *args)
     assert one.tobytes() == many.tobytes()
+
+
+def test_customer_value_of_some_accounts_is_theirs_bit_for_bit(baseline: Scenario) -> None:
+    # ``rows`` gathers a chunk at a time; narrow stored types (float32 percent, int16
+    # bills left) widen exactly, so the value is the one of the gathered float64 arrays
+    rng = np.random.default_rng(6)
+    n = 80_001
+    seg = rng.integers(0, len(baseline.customers.segments), n)
+    charge, score, tenure = rng.uniform(20, 200, n), rng.normal(0, 0.5, n), rng.uniform(0, 99, n)
+    pct = np.where(rng.random(n) < 0.2, rng.uniform(1, 30, n), 0.0).astype(np.float32)
+    left = rng.integers(0, 12, n).astype(np.int16)
+    rows = np.flatnonzero(rng.random(n) < 0.8)
+    some = customer_value(baseline, seg, charge, score, tenure, pct, left, rows=rows)
+    gathered = customer_value(
+        baseline,
+        seg[rows],
+        charge[rows],
+        score[rows],
+        tenure[rows],
+        pct[rows].astype(float),
+        left[rows].astype(np.int64),
+    )
+    assert some.tobytes() == gathered.tobytes()
+    assert customer_value(baseline, seg, charge, score, tenure, pct, left, rows=rows[:0]).size == 0
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 65_535, 65_537, 65_538, 200_001])
+def test_experience_score_in_chunks_is_the_whole_matrix_bit_for_bit(
+    baseline: Scenario, n: int
+) -> None:
+    # the value of the base scores accounts a chunk at a time instead of building the
+    # (accounts x experiences) matrix; every row must come out as the whole product's
+    rng = np.random.default_rng(n)
+    cols = {
+        f"exp_{k}": np.where(rng.random(n) < 0.6, 0.0, rng.exponential(1.0, n)).astype(np.float32)
+        for k in EXPERIENCES
+    }
+    beta = effect_weights(baseline)
+    whole = np.empty((n, len(EXPERIENCES)))
+    for j, k in enumerate(EXPERIENCES):
+        whole[:, j] = cols[f"exp_{k}"]
+    with one_blas_thread():
+        expected = whole @ beta
+    assert experience_score(cols, beta).tobytes() == expected.tobytes()
 
 
 def small_center(baseline: Scenario, agents: int) -> Scenario:

@@ -20,6 +20,7 @@ import simpy
 from sim.center.engine import CenterConfig, ContactCenter, DrawBuffer
 from sim.core.blas import one_blas_thread
 from sim.core.codes import REASONS
+from sim.core.memory import give_back_free_memory
 from sim.core.progress import ProgressFn
 from sim.core.rng import Streams
 from sim.core.version import __version__
@@ -193,6 +194,8 @@ class _Run:
             forecast_day(self, day)
             if progress is not None and (day % 7 == 0 or day == n_days - 1):
                 progress(day / n_days, f"day {day + 1} of {n_days}")
+            if day % 30 == 29:
+                give_back_free_memory()  # see sim/core/memory.py
         self.env.run(until=self.clock.horizon_s)
         self.center.settle()
         after_calls(self, n_days)
@@ -204,6 +207,7 @@ class _Run:
             customers = self.pop.table()
         else:
             calls, customers = self.sink.finish(self)
+        give_back_free_memory()  # the results' tables are built on top of what is left
         return RawRun(
             scenario=self.sc,
             seed=self.seed,

@@ -83,12 +83,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.core.blas import one_blas_thread
 from sim.core.codes import (
     ABANDONED,
     ANSWERED,
     DROPPED,
-    EXPERIENCES,
     IN_SERVICE,
     IVR,
     ORIGINS,
@@ -102,7 +100,7 @@ from sim.core.files import atomic_dir
 from sim.results.raw import RawRun
 from sim.results.stream import read_table
 from sim.scenario import Scenario
-from sim.world.retention import effect_weights, hazard_path
+from sim.world.retention import effect_weights, experience_score, hazard_path
 
 MONEY_COLUMNS: tuple[str, ...] = (
     "billed",
@@ -214,12 +212,15 @@ def customer_value(
     tenure_months: np.ndarray,
     discount_pct: np.ndarray,
     bills_left: np.ndarray,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Expected discounted margin of each account from its next bill on.
 
     The retention-adjusted CLV (Gupta & Lehmann): Σ_k S_k · m_k / (1+d)^k with the
     hazard projected from the account's experience ``score`` (Σ β_k E_k) and tenure by
     the churn model itself, then a constant-hazard tail; see the module docstring.
+    ``rows``: value only these accounts (indices into the arrays), gathered a chunk at a
+    time rather than copied whole first (the value of the base at ten million accounts).
     """
     # Accounts are independent: chunks of accounts keep the 120-month loop's arrays in
     # the CPU cache (about 3x faster at a million accounts), and run on all cores in
@@ -228,20 +229,14 @@ def customer_value(
     # baseline's base value; chunks of 8 192 gained nothing). Every
     # element's arithmetic is unchanged and each chunk writes its own rows, so the values
     # are bit-identical in any order.
-    n = segment.size
+    n = segment.size if rows is None else rows.size
     out = np.empty(n)
+    columns = (segment, charge, score, tenure_months, discount_pct, bills_left)
 
     def chunk(lo: int) -> None:
         s = slice(lo, lo + _VALUE_CHUNK)
-        out[s] = _customer_value(
-            scenario,
-            segment[s],
-            charge[s],
-            score[s],
-            tenure_months[s],
-            discount_pct[s],
-            bills_left[s],
-        )
+        pick = s if rows is None else rows[s]
+        out[s] = _customer_value(scenario, *(column[pick] for column in columns))
 
     starts = range(0, n, _VALUE_CHUNK)
     threads = min(len(starts), os.cpu_count() or 1)
@@ -330,15 +325,18 @@ def step_integral(times: np.ndarray, levels: np.ndarray, x: np.ndarray) -> np.nd
 def busy_integral(start: np.ndarray, end: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Total busy time of intervals [start, end) that falls before each x.
 
-    Starts and ends are summed one after the other, so only one sorted copy of the
-    calls is alive at a time (a year of a million accounts has millions of calls).
+    ``start`` and ``end`` are sorted in place (callers pass arrays of their own): a year
+    of a million accounts has millions of calls, 17 MB a column, and a sorted copy of
+    each was the results' largest temporary.
     """
     return _time_since(start, x) - _time_since(end, x)
 
 
 def _time_since(t: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Σ over the t_i <= x of (x - t_i), for each x: ``n x - Σ t_i`` from a sorted t."""
-    s = np.sort(t)
+    """Σ over the t_i <= x of (x - t_i), for each x: ``n x - Σ t_i`` from a sorted t
+    (sorted in place)."""
+    t.sort()
+    s = t
     cs = np.empty(s.size + 1)
     cs[0] = 0.0
     np.cumsum(s, out=cs[1:])
@@ -561,30 +559,38 @@ class Results:
         queued = reached_queue(status)
         answered = status == ANSWERED
         abandoned = status == ABANDONED
-        wait = c["t_answer"] - c["t_arrive"]
         nb = edges.size - 1
-        # Per-call temporaries are built in place and dropped once used: a year of a
-        # million accounts has millions of calls, 17 MB per float column.
+        # Per-call temporaries are built in place, cover only the calls they count, and
+        # are dropped once used: a year of a million accounts has millions of calls, 17 MB
+        # per float column. bincount adds each bin's weights in call order whichever way
+        # the calls are picked, so the sums are those of the whole-column masks.
         bins = np.searchsorted(edges, c["t_arrive"], side="right")
         bins -= 1
         np.clip(bins, 0, nb - 1, out=bins)
-
-        def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            w = None if weights is None else weights[mask]
-            return np.bincount(bins[mask], weights=w, minlength=nb)
-
-        offered = count(queued)
-        n_ans = count(answered)
-        n_ab = count(abandoned)
-        within = count(answered & (wait <= T))
-        wait_sum = count(answered, np.nan_to_num(wait))
+        offered = np.bincount(bins[queued], minlength=nb)
+        n_ab = np.bincount(bins[abandoned], minlength=nb)
+        # with no answered call to measure an AHT, Erlang C below uses the scenario's
+        # expected handling time of the calls offered
+        reason_handle = np.array(sc.contact_center.handling.expected_s())
+        expected_handle_sum = np.bincount(
+            bins[queued], weights=reason_handle[c["reason"][queued]], minlength=nb
+        )
+        bins = bins[answered]  # from here on, answered calls only
+        n_ans = np.bincount(bins, minlength=nb)
+        wait = c["t_answer"][answered]
+        wait -= c["t_arrive"][answered]
+        within = np.bincount(bins[wait <= T], minlength=nb)
+        wait_sum = np.bincount(bins, weights=np.nan_to_num(wait, copy=False), minlength=nb)
         del wait
-        handle = c["talk"] + c["acw"]
-        handle_sum = count(answered, handle)
+        handle = c["talk"][answered]
+        handle += c["acw"][answered]
+        handle_sum = np.bincount(bins, weights=handle, minlength=nb)
+        del bins, handle
         served = answered | (status == IN_SERVICE)
         b_start = c["t_answer"][served]
-        b_end = b_start + handle[served]
-        del handle
+        b_end = c["talk"][served]
+        b_end += c["acw"][served]
+        b_end += b_start  # start + (talk + acw): addition commutes exactly
         np.minimum(b_end, self.raw.clock.horizon_s, out=b_end)
         busy = np.diff(busy_integral(b_start, b_end, edges))
         del b_start, b_end
@@ -606,11 +612,9 @@ class Results:
         np.clip(w_end, w_start, horizon, out=w_end)
         queue_s = np.maximum(np.diff(busy_integral(w_start, w_end, edges)), 0.0)  # float noise
         del w_start, w_end
-        # Erlang C staffing for the interval's load; with no answered call to measure an
-        # AHT, the scenario's expected handling time of the calls offered stands in.
-        reason_handle = np.array(sc.contact_center.handling.expected_s())
+        # Erlang C staffing for the interval's load
         with np.errstate(invalid="ignore", divide="ignore"):
-            expected_aht = count(queued, reason_handle[c["reason"]]) / offered
+            expected_aht = expected_handle_sum / offered
             staff_aht = np.where(n_ans > 0, handle_sum / np.maximum(n_ans, 1), expected_aht)
         needed = erlang_c_needed(
             offered, span, staff_aht, sc.contact_center.service_level.target, T
@@ -692,10 +696,8 @@ class Results:
         within = np.bincount(mon[answered & (wait <= T)], minlength=months)
         wait += c["talk"]  # time on the phone: wait + talk if answered,
         wait[~answered] = 0.0
-        gave_up = c["deadline"] - c["t_arrive"]  # the wait until hanging up if abandoned
-        gave_up[~abandoned] = 0.0
-        wait += gave_up
-        del gave_up
+        # the wait until hanging up if abandoned (0.0 + x before, the same in any sum)
+        wait[abandoned] = c["deadline"][abandoned] - c["t_arrive"][abandoned]
         telephony = (
             np.bincount(mon, weights=wait, minlength=months) / 60
         ) * sc.economics.telephony_per_minute
@@ -788,34 +790,35 @@ class Results:
         """Customer value per account at its start, at the end and when it churned."""
         sc = self.scenario
         cust = self.raw.customers
-        seg = cust["segment"].astype(np.int64)
+        seg = cust["segment"]  # int16 codes index and count as int64 ones do
         zero = np.broadcast_to(0.0, seg.size)  # read-only zeros that take no memory
         none = np.broadcast_to(np.int64(0), seg.size)
         edges = self.raw.month_starts_s
         end_s = float(edges[-1])
-        joined = np.maximum(cust["joined_s"], 0.0)
-        start = customer_value(
-            sc, seg, cust["charge_start"], zero, (joined - cust["joined_s"]) / MONTH_S, zero, none
-        )
+        tenure = np.maximum(cust["joined_s"], 0.0)  # tenure at the start, in place
+        tenure -= cust["joined_s"]
+        tenure /= MONTH_S
+        start = customer_value(sc, seg, cust["charge_start"], zero, tenure, zero, none)
+        k = len(self.raw.segment_names)
+        start_sum, start_by_segment = float(start.sum()), np.bincount(seg, start, minlength=k)
+        del start
         active = cust["active"].astype(bool)
-        beta = effect_weights(sc)
-        exp = np.empty((seg.size, len(EXPERIENCES)))  # float64 straight away, no float32 copy
-        for j, k in enumerate(EXPERIENCES):
-            exp[:, j] = cust[f"exp_{k}"]
-        with one_blas_thread():  # see sim/core/blas.py
-            score = exp @ beta
-        del exp
+        score = experience_score(cust, effect_weights(sc))
         score += sc.retention.effects.error_uncorrected * (cust["pending_error"] > 0)
         a = np.flatnonzero(active)
+        np.subtract(end_s, cust["joined_s"], out=tenure)  # tenure at the end
+        tenure /= MONTH_S
         end = customer_value(
             sc,
-            seg[a],
-            cust["charge"][a],
-            score[a],
-            (end_s - cust["joined_s"][a]) / MONTH_S,
-            cust["discount_pct"][a].astype(float),
-            cust["discount_bills_left"][a].astype(np.int64),
+            seg,
+            cust["charge"],
+            score,
+            tenure,
+            cust["discount_pct"],  # float32 and int16, widened exactly a chunk at a time
+            cust["discount_bills_left"],
+            rows=a,
         )
+        del score, tenure
         gone = np.flatnonzero(~np.isnan(cust["churned_s"]))
         churned_s = cust["churned_s"][gone]
         lost = customer_value(
@@ -827,14 +830,13 @@ class Results:
             zero[: gone.size],
             none[: gone.size],
         )
-        k = len(self.raw.segment_names)
-        end_acct = np.zeros(seg.size)
-        end_acct[a] = end
         return {
-            "start": float(start.sum()),
+            "start": start_sum,
             "end": float(end.sum()),
-            "start_by_segment": np.bincount(seg, weights=start, minlength=k),
-            "end_by_segment": np.bincount(seg, weights=end_acct, minlength=k),
+            "start_by_segment": start_by_segment,
+            # the active accounts' values in account order, as a whole-base column with
+            # zeros for the others sums them (x + 0.0 is x)
+            "end_by_segment": np.bincount(seg[a], weights=end, minlength=k),
             "lost": lost,
             "churn_month": np.searchsorted(edges, churned_s, side="right") - 1,
         }
@@ -855,6 +857,8 @@ class Results:
 
     def kpis(self) -> dict[str, float]:
         """The headline numbers; formulas in the module docstring and KPI_DEFINITIONS."""
+        iv = self.intervals()  # first: their temporaries peak before this one's arrays
+        m = self.monthly()
         c = self.raw.calls
         sc = self.scenario
         status = c["status"]
@@ -863,8 +867,6 @@ class Results:
         T = sc.contact_center.service_level.threshold_s
         wait = c["t_answer"] - c["t_arrive"]
         n_ans, n_ab = int(answered.sum()), int(abandoned.sum())
-        iv = self.intervals()
-        m = self.monthly()
         cust = self.raw.customers
         initial = self.raw.initial_accounts
         retained = int(np.sum(cust["active"][:initial]))
