@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import functools
 import sys
+from collections.abc import Callable
 
 
 def give_back_free_memory() -> None:
@@ -29,7 +30,7 @@ def give_back_free_memory() -> None:
 
 
 @functools.cache
-def _malloc_trim() -> ctypes._CFuncPtr | None:
+def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim``, looked up once; None where there is none."""
     if not sys.platform.startswith("linux"):
         return None
