@@ -834,8 +834,8 @@ class Results:
             "start": start_sum,
             "end": float(end.sum()),
             "start_by_segment": start_by_segment,
-            # the active accounts' values in account order, as a whole-base column with
-            # zeros for the others sums them (x + 0.0 is x)
+            # the active accounts' values in account order: the same sums as a whole-base
+            # column with zeros for the others (x + 0.0 is x)
             "end_by_segment": np.bincount(seg[a], weights=end, minlength=k),
             "lost": lost,
             "churn_month": np.searchsorted(edges, churned_s, side="right") - 1,
