@@ -10,7 +10,8 @@ results' tables were then computed on top of it. ``malloc_trim`` returns it (~4 
 Called once a month of the day loop and after it, never per call or per bill run (each
 trim makes the next allocations fault their pages in again). Numbers cannot change: only
 where free memory lives does. A no-op where the C library is not glibc (macOS, musl,
-Windows). Dask's workers do the same for the same reason.
+Windows). Dask's documentation gives the same advice for its workers' memory that
+"is not released back to the OS".
 """
 
 from __future__ import annotations

@@ -336,11 +336,10 @@ def _time_since(t: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Σ over the t_i <= x of (x - t_i), for each x: ``n x - Σ t_i`` from a sorted t
     (sorted in place)."""
     t.sort()
-    s = t
-    cs = np.empty(s.size + 1)
+    cs = np.empty(t.size + 1)
     cs[0] = 0.0
-    np.cumsum(s, out=cs[1:])
-    n = np.searchsorted(s, x, side="right")
+    np.cumsum(t, out=cs[1:])
+    n = np.searchsorted(t, x, side="right")
     return n * x - cs[n]
 
 
@@ -567,14 +566,16 @@ class Results:
         bins = np.searchsorted(edges, c["t_arrive"], side="right")
         bins -= 1
         np.clip(bins, 0, nb - 1, out=bins)
-        offered = np.bincount(bins[queued], minlength=nb)
         n_ab = np.bincount(bins[abandoned], minlength=nb)
+        offered_bins = bins[queued]
+        offered = np.bincount(offered_bins, minlength=nb)
         # with no answered call to measure an AHT, Erlang C below uses the scenario's
         # expected handling time of the calls offered
         reason_handle = np.array(sc.contact_center.handling.expected_s())
         expected_handle_sum = np.bincount(
-            bins[queued], weights=reason_handle[c["reason"][queued]], minlength=nb
+            offered_bins, weights=reason_handle[c["reason"][queued]], minlength=nb
         )
+        del offered_bins
         bins = bins[answered]  # from here on, answered calls only
         n_ans = np.bincount(bins, minlength=nb)
         wait = c["t_answer"][answered]
