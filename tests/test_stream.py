@@ -98,6 +98,29 @@ def test_default_chunks_give_the_same_numbers(
     assert streamed.kpis() == pytest.approx(in_memory.kpis(), nan_ok=True, rel=0, abs=0)
 
 
+def test_columns_read_back_by_call_id_and_a_short_file_is_refused(
+    tmp_path: Path, scenario: sim.Scenario, in_memory: sim.Results, small_chunks: None
+) -> None:
+    """Each column is scattered by the call ids read once: in many row groups written in
+    the order calls finished, every column comes back in call-id order; a calls file
+    that lost rows is named in the error, not read as if complete."""
+    from sim.results.stream import StreamedCalls
+
+    streamed = sim.simulate(scenario, seed=SEED, stream_to=tmp_path / "run")
+    calls = streamed.raw.calls
+    assert isinstance(calls, StreamedCalls)
+    path = tmp_path / "run" / "calls.parquet"
+    order = pq.read_table(path, columns=["call_id"]).column(0).to_numpy()
+    assert not (np.diff(order) > 0).all()  # the file is not in call-id order
+    for name in ("t_arrive", "status", "group", "account", "attempt"):
+        np.testing.assert_array_equal(calls[name], in_memory.raw.calls[name])
+    short = tmp_path / "short.parquet"
+    pq.write_table(pq.read_table(path).slice(1), short)
+    lost = StreamedCalls(short, calls.n_calls, calls._groups)
+    with pytest.raises(ValueError, match=r"short\.parquet holds \d+ calls, expected"):
+        lost["t_arrive"]
+
+
 def test_engine_holds_only_live_calls(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
