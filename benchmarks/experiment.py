@@ -70,7 +70,7 @@ def main() -> int:
         print(f"  {name:<34} {t:6.1f} s  {args.replications / t:5.2f} runs/s")
     speedup = t_serial / t_pool
     overhead = t_store / t_pool - 1
-    identical = all(r.kpis.equals(serial.kpis) for _, _, r in rows)
+    identical = all(r.kpis().equals(serial.kpis()) for _, _, r in rows)
     print(f"  speed-up of the pool: {speedup:.2f} (target >= {0.75 * cores:.2f})")
     print(f"  store overhead: {overhead * 100:+.1f} % (target <= 10 %), file {size_kb:.0f} kB")
     print(f"  identical KPIs across executors: {identical}")

@@ -11,9 +11,11 @@ WORKLOADS = [
     [sys.executable, str(HERE / "contact_center.py")],
     [sys.executable, str(HERE / "population.py"), "--sizes", "100000", "1000000"],
     [sys.executable, str(HERE / "experiment.py")],
+    [sys.executable, str(HERE / "scale.py")],  # a sweep on 2 workers and on local Dask
     [sys.executable, str(HERE / "netopt.py")],
     [sys.executable, str(HERE / "optimise.py")],
     [sys.executable, str(HERE / "app_refresh.py")],  # a click with 40 past runs kept
+    [sys.executable, str(HERE / "calibrate.py")],  # skipped without the bank data
     [sys.executable, str(HERE / "stream.py")],  # 10 M accounts: several minutes, ~6 GB
 ]
 
