@@ -38,8 +38,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replications", type=int, default=8)
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--months", type=int, help="horizon (default: the baseline's own)")
     args = parser.parse_args()
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    if args.months:
+        scenario = scenario.with_changes({"calendar.months": args.months})
     variants = [Variant("baseline", scenario)]
     cores = os.cpu_count() or 1
     common = {"variants": variants, "replications": args.replications}
