@@ -186,6 +186,33 @@ def test_customer_value_of_some_accounts_is_theirs_bit_for_bit(baseline: Scenari
     assert customer_value(baseline, seg, charge, score, tenure, pct, left, rows=rows[:0]).size == 0
 
 
+def test_start_value_is_kept_for_runs_that_share_their_accounts(small_scenario: Scenario) -> None:
+    """Two staffings of one seed share their accounts at the start: the second run finds
+    the value of the base at the start kept, and its KPIs are bit for bit those computed
+    afresh; another seed, or another discount rate, is computed anew."""
+    from sim.results import tables
+
+    memo = tables._START_VALUES
+    memo.clear()
+    fewer = small_scenario.with_changes({"contact_center.groups[1].shifts[0].agents": 2})
+    first = simulate(small_scenario, seed=3).kpis()
+    assert (memo.hits, memo.misses) == (0, 1)
+    kept = simulate(fewer, seed=3).kpis()
+    assert (memo.hits, memo.misses) == (1, 1)
+    memo.clear()
+    fresh = simulate(fewer, seed=3).kpis()
+    assert memo.misses == 1
+    assert kept == fresh  # every KPI, NaNs aside (there are none here)
+    assert kept["net"] != first["net"]  # the staffing did change the run
+    simulate(fewer, seed=4).kpis()
+    assert (memo.hits, memo.misses) == (0, 2)
+    dearer = fewer.with_changes({"economics.discount_rate_monthly": 0.02})
+    value = simulate(dearer, seed=4).kpis()["base_value_change"]
+    assert (memo.hits, memo.misses) == (0, 3)
+    assert value != simulate(fewer, seed=4).kpis()["base_value_change"]
+    assert memo.hits == 1
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 65_535, 65_537, 65_538, 200_001])
 def test_experience_score_in_chunks_is_the_whole_matrix_bit_for_bit(
     baseline: Scenario, n: int
