@@ -266,7 +266,7 @@ def start_value(
     It depends on the accounts as they began and on the scenario's customers, retention
     and economics only, so it is kept (``_START_VALUES``, keyed by a digest of exactly
     those): the strategies compared on one seed share their accounts at the start, and
-    recomputing it was a quarter of a one-month run's time for every optimiser candidate.
+    recomputing it was a sixth of a one-month run's time for every optimiser candidate.
     """
     key = digest(
         segment,
