@@ -267,6 +267,8 @@ def start_value(
     and economics only, so it is kept (``_START_VALUES``, keyed by a digest of exactly
     those): the strategies compared on one seed share their accounts at the start, and
     recomputing it was a sixth of a one-month run's time for every optimiser candidate.
+    Code that replaces the value model itself (``customer_value``, the hazard) must call
+    ``_START_VALUES.clear()``: the key covers inputs, not code.
     """
     key = digest(
         segment,
