@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 def digest(*parts: np.ndarray | str) -> bytes:
     """A 32-byte key of ``parts``: each array's dtype, shape and bytes, each text as
-    UTF-8, in order (BLAKE2b: ~0.25 s for ten million accounts' three columns)."""
+    UTF-8, in order (BLAKE2b, ~550 MB/s: 6.5 ms for 200 000 accounts' three columns)."""
     h = hashlib.blake2b(digest_size=32)
     for part in parts:
         if isinstance(part, str):
